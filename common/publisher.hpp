@@ -1,0 +1,75 @@
+// The publishing side of a segment (the daemon, and tools that run with its rights).
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace confvisor {
+
+struct PublisherOptions {
+  std::string segment;                  // NAME: the object is /dev/shm/confvisor.NAME
+  mode_t mode = 0640;                   // who may map it read-only
+  std::optional<gid_t> group;           // group owner, for `mode`'s group bits
+  std::size_t initial_size = 4u << 20;  // grows by itself when a config outgrows it
+  unsigned history = 8;                 // generations kept, including the current one (1..64)
+  // One line per notable event the caller should log (recovery, growth).
+  std::function<void(const std::string&)> on_event;
+};
+
+struct GenerationInfo {
+  std::uint64_t generation = 0;
+  std::chrono::system_clock::time_point published_at;
+  pid_t publisher_pid = 0;
+  std::string source;
+  std::size_t size = 0;  // bytes of JSON text
+};
+
+struct Generation {
+  GenerationInfo info;
+  std::string text;  // minified JSON
+};
+
+class Publisher {
+ public:
+  // Opens /dev/shm/confvisor.NAME, or creates it. A segment left by a publisher that died
+  // mid-publish is recovered (rebuilt from its verified generations; readers follow).
+  // Throws Error.
+  explicit Publisher(PublisherOptions options);
+  ~Publisher();
+  Publisher(Publisher&&) noexcept;
+  Publisher& operator=(Publisher&&) noexcept;
+
+  // Publishes `json` as a new generation and returns its number. The text must be one valid
+  // JSON document; it is stored minified. On any failure throws Error and the current
+  // generation stays as it was.
+  std::uint64_t publish(std::string_view json, std::string_view source);
+  std::uint64_t publish(const boost::json::value& json, std::string_view source);
+
+  // 0 if nothing was ever published.
+  [[nodiscard]] std::uint64_t current_generation();
+  // Kept generations, oldest first; the last is the current one.
+  [[nodiscard]] std::vector<GenerationInfo> history();
+  // A kept generation; throws Error if it is not kept (any more).
+  [[nodiscard]] Generation read(std::uint64_t generation);
+  // Size of the segment object in bytes (after any growth).
+  [[nodiscard]] std::size_t segment_size();
+
+  // Removes the segment's objects. Readers that have it mapped keep their last generation.
+  // Returns false if there was nothing to remove.
+  static bool remove(std::string_view segment);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace confvisor

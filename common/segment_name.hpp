@@ -1,0 +1,31 @@
+// Names of the shm objects behind segment NAME. The current segment is always
+// /dev/shm/confvisor.NAME (a contract with operators); a move to a new segment goes through
+// the two side names below and ends with an atomic rename over the current one.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace confvisor {
+
+// Throws Error unless `name` is 1..200 characters of [A-Za-z0-9_-]. No dots, so one
+// segment's side names can never be another segment's current name.
+void validate_segment_name(std::string_view name);
+
+struct SegmentNames {
+  explicit SegmentNames(std::string_view name);  // validates
+
+  std::string name;      // NAME
+  std::string shm;       // confvisor.NAME, the name shm_open and Boost take
+  std::string path;      // /dev/shm/confvisor.NAME
+  std::string prev_shm;  // confvisor.NAME.prev: the replaced segment until it is marked moved
+  std::string prev_path;
+
+  // A segment being built by process `pid`, before it is renamed into place.
+  [[nodiscard]] std::string building_shm(long pid) const;
+  [[nodiscard]] std::string building_prefix() const;  // confvisor.NAME.new.
+};
+
+inline constexpr std::string_view kShmDir = "/dev/shm/";
+
+}  // namespace confvisor

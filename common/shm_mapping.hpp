@@ -1,0 +1,48 @@
+// One shm object, open and mapped: RAII over Boost.Interprocess' shared_memory_object and
+// mapped_region, plus the facts a segment needs from fstat (size, inode).
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace confvisor {
+
+class ShmMapping {
+ public:
+  // Throws Error naming /dev/shm/<shm_name> and the errno text. ENOENT is reported as
+  // Error too; callers that must tell it apart use `exists` first or catch NotFound.
+  static ShmMapping open_read_only(const std::string& shm_name);
+  static ShmMapping open_read_write(const std::string& shm_name);
+  // create_only (EEXIST is an error), sized with posix_fallocate so a full /dev/shm is a
+  // clean ENOSPC here instead of a SIGBUS on first touch; mode is applied despite umask.
+  static ShmMapping create(const std::string& shm_name, std::size_t size, mode_t mode,
+                           std::optional<gid_t> group);
+
+  [[nodiscard]] void* address() const { return region_.get_address(); }
+  [[nodiscard]] std::size_t size() const { return region_.get_size(); }
+  [[nodiscard]] ino_t inode() const { return inode_; }
+  [[nodiscard]] int fd() const;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  // Current size of the object on disk: smaller than size() means it was truncated under us.
+  [[nodiscard]] std::size_t current_file_size() const;
+
+ private:
+  ShmMapping(boost::interprocess::shared_memory_object object, std::string path, bool writable);
+
+  boost::interprocess::shared_memory_object object_;
+  boost::interprocess::mapped_region region_;
+  std::string path_;
+  ino_t inode_ = 0;
+};
+
+class NotFound : public std::exception {};
+
+// Inode of /dev/shm/<shm_name>, or nullopt if it does not exist.
+[[nodiscard]] std::optional<ino_t> shm_inode(const std::string& shm_name);
+
+}  // namespace confvisor

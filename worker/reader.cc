@@ -1,0 +1,243 @@
+// The worker's side of the segment protocol (segment_layout.hpp).
+//
+// Hot path: each thread keeps, per Reader, the (view, version) its cached Snapshot was read
+// at. current() loads the current view pointer and that view's version word and compares:
+// two loads from cache lines every core holds in shared state, so readers on any number of
+// threads never contend. Only when the version moved does a thread take the Reader's mutex
+// to copy, verify and parse the new generation, once for all threads.
+
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "confvisor/worker.hpp"
+#include "error.hpp"
+#include "futex.hpp"
+#include "segment_view.hpp"
+#include "snapshot_data.hpp"
+
+namespace confvisor {
+
+struct Reader::State {
+  explicit State(std::string_view segment) : names(segment) {
+    views.push_back(std::make_unique<SegmentView>(names));
+    view.store(views.back().get(), std::memory_order_release);
+  }
+
+  SegmentNames names;
+  const std::uint64_t id = next_id();  // keys the thread-local caches; never reused
+  std::atomic<const SegmentView*> view{nullptr};
+
+  std::mutex mu;  // guards everything below
+  // Every view this reader ever mapped, the current one last. A thread may still be reading
+  // an old view's version word after a move, so none is unmapped before the Reader dies;
+  // moves are rare (growth doubles the size, recovery follows a crash).
+  std::vector<std::unique_ptr<SegmentView>> views;
+  Snapshot latest;
+  const SegmentView* latest_view = nullptr;
+  std::uint64_t latest_version = 0;
+  std::string last_error;
+
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+  }
+};
+
+struct Reader::CacheSlot {
+  std::uint64_t reader_id = 0;
+  const SegmentView* view = nullptr;
+  std::uint64_t version = 0;
+  Snapshot snapshot;
+};
+
+namespace {
+
+constexpr std::size_t kCacheSlots = 4;  // readers one thread alternates between cheaply
+
+Reader::CacheSlot& cache_slot(std::uint64_t reader_id) {
+  thread_local Reader::CacheSlot slots[kCacheSlots];
+  thread_local std::size_t next_victim = 0;
+  for (auto& slot : slots) {
+    if (slot.reader_id == reader_id) return slot;
+  }
+  Reader::CacheSlot& slot = slots[next_victim++ % kCacheSlots];
+  slot = Reader::CacheSlot{};
+  slot.reader_id = reader_id;
+  return slot;
+}
+
+// While the current view is marked moved, map whatever now has the name. The same inode
+// means a move was begun but not finished (its publisher died): stay, its content is good.
+void follow_moves(Reader::State& s) {
+  for (int hop = 0; hop < 8; ++hop) {
+    const SegmentView* cur = s.views.back().get();
+    if (!cur->moved()) return;
+    auto next = std::make_unique<SegmentView>(s.names);
+    if (next->mapping().inode() == cur->mapping().inode()) return;
+    s.views.push_back(std::move(next));
+    s.view.store(s.views.back().get(), std::memory_order_release);
+  }
+}
+
+}  // namespace
+
+Reader::Reader(std::string_view segment) : state_(std::make_shared<State>(segment)) {}
+Reader::Reader(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+Reader::~Reader() = default;
+Reader::Reader(Reader&&) noexcept = default;
+Reader& Reader::operator=(Reader&&) noexcept = default;
+
+Reader Reader::from_env() {
+  const char* segment = std::getenv("CONFVISOR_SEGMENT");
+  if (segment == nullptr || *segment == '\0') {
+    throw Error("CONFVISOR_SEGMENT is not set: run under confvisord, or name the segment");
+  }
+  return Reader(segment);
+}
+
+const std::string& Reader::segment() const noexcept { return state_->names.name; }
+
+std::string Reader::last_error() const {
+  std::lock_guard lock(state_->mu);
+  return state_->last_error;
+}
+
+const Snapshot& Reader::current() {
+  State& s = *state_;
+  CacheSlot& slot = cache_slot(s.id);
+  // Both loads could be relaxed: "equal" only says our private copy is still that version.
+  // Acquire costs nothing more on x86-64 and keeps the reasoning local.
+  const SegmentView* view = s.view.load(std::memory_order_acquire);
+  if (slot.view == view && slot.version == view->version() && slot.snapshot) [[likely]] {
+    return slot.snapshot;
+  }
+  return refresh(slot);
+}
+
+const Snapshot& Reader::refresh(CacheSlot& slot) {
+  State& s = *state_;
+  std::lock_guard lock(s.mu);
+  try {
+    follow_moves(s);
+  } catch (const Error& e) {
+    s.last_error = std::string("unable to follow the moved segment: ") + e.what();
+  }
+  const SegmentView* view = s.views.back().get();
+  const std::uint64_t v = view->version();
+  if (s.latest_view != view || s.latest_version != v) {
+    // Remember the attempt either way: a corrupt generation is not re-read on every call,
+    // only once the version moves again.
+    s.latest_view = view;
+    s.latest_version = v;
+    try {
+      std::uint64_t read_version = v;
+      if (auto record = view->read_current(&read_version)) {
+        if (record->generation != s.latest.generation()) s.latest = make_snapshot(std::move(*record));
+        s.latest_version = read_version;
+      }
+      s.last_error.clear();
+    } catch (const Error& e) {
+      s.last_error = e.what();
+    }
+  }
+  slot.view = s.latest_view;
+  slot.version = s.latest_version;
+  slot.snapshot = s.latest;
+  if (!slot.snapshot) {
+    throw Error(s.last_error.empty()
+                    ? "segment " + s.names.path + " has no published generation yet"
+                    : s.last_error);
+  }
+  return slot.snapshot;
+}
+
+bool Reader::wait_for_change(std::chrono::nanoseconds timeout) {
+  return wait_until_changed(timeout, nullptr);
+}
+
+bool Reader::wait_until_changed(std::chrono::nanoseconds timeout, const std::atomic<bool>* cancel) {
+  using clock = std::chrono::steady_clock;
+  const bool forever = timeout.count() < 0;
+  const auto deadline = forever ? clock::time_point::max() : clock::now() + timeout;
+  const std::uint64_t seen = cache_slot(state_->id).snapshot.generation();
+  for (;;) {
+    const SegmentView* view = state_->view.load(std::memory_order_acquire);
+    const auto* word = &view->header().change_futex;
+    // Load the futex word before looking: a publish after this load changes the word, so
+    // the wait below returns at once instead of missing it.
+    const std::uint32_t expected = word->load(std::memory_order_acquire);
+    try {
+      if (current().generation() != seen) return true;
+    } catch (const Error&) {
+      // Nothing readable yet: wait for the first publish.
+    }
+    if (cancel && cancel->load(std::memory_order_acquire)) return false;
+    if (state_->view.load(std::memory_order_acquire) != view) continue;  // followed a move
+    std::chrono::nanoseconds left{-1};
+    if (!forever) {
+      left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - clock::now());
+      if (left.count() <= 0) return false;
+    }
+    futex_wait(word, expected, left);
+  }
+}
+
+struct Reader::Subscription::State {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  std::shared_ptr<Reader::State> reader;
+  std::thread thread;
+};
+
+Reader::Subscription Reader::on_change(std::function<void(const Snapshot&)> callback) {
+  Subscription sub;
+  sub.state_ = std::make_shared<Subscription::State>();
+  sub.state_->reader = state_;
+  sub.state_->thread = std::thread([st = sub.state_.get(), reader_state = state_,
+                                    cb = std::move(callback)] {
+    Reader reader(reader_state);
+    std::uint64_t delivered = 0;
+    while (!st->stop.load(std::memory_order_acquire)) {
+      try {
+        const Snapshot& snap = reader.current();
+        if (snap.generation() != delivered) {
+          delivered = snap.generation();
+          cb(snap);
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard lock(reader_state->mu);
+        if (reader_state->last_error.empty()) reader_state->last_error = e.what();
+      }
+      reader.wait_until_changed(std::chrono::nanoseconds(-1), &st->stop);
+    }
+    st->done.store(true, std::memory_order_release);
+  });
+  return sub;
+}
+
+void Reader::Subscription::stop() {
+  if (!state_) return;
+  state_->stop.store(true, std::memory_order_release);
+  // The thread may have checked `stop` just before going to sleep on the segment's futex,
+  // so wake it until it is out. This loop runs only while unsubscribing.
+  while (!state_->done.load(std::memory_order_acquire)) {
+    futex_wake_all(&state_->reader->view.load(std::memory_order_acquire)->header().change_futex);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (state_->thread.joinable()) state_->thread.join();
+  state_.reset();
+}
+
+Reader::Subscription::~Subscription() { stop(); }
+Reader::Subscription::Subscription(Subscription&&) noexcept = default;
+Reader::Subscription& Reader::Subscription::operator=(Subscription&& other) noexcept {
+  if (this != &other) {
+    stop();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+}  // namespace confvisor

@@ -1,0 +1,141 @@
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <limits>
+
+#include "confvisor/worker.hpp"
+#include "snapshot_data.hpp"
+
+namespace confvisor {
+
+namespace json = boost::json;
+
+namespace {
+
+const json::value& null_value() {
+  static const json::value null;
+  return null;
+}
+
+std::string kind_of(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "boolean";
+    case json::kind::int64:
+    case json::kind::uint64: return "integer";
+    case json::kind::double_: return "number";
+    case json::kind::string: return "string";
+    case json::kind::array: return "array";
+    case json::kind::object: return "object";
+  }
+  return "value";
+}
+
+[[noreturn]] void wrong_type(std::string_view pointer, std::string_view expected,
+                             const json::value& found) {
+  std::string shown = json::serialize(found);
+  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+  throw Error(std::string(pointer.empty() ? "(root)" : pointer) + ": expected " +
+              std::string(expected) + ", found " + kind_of(found) + " " + shown);
+}
+
+template <class Int>
+Int to_integer(const json::value& v, std::string_view p, std::string_view expected) {
+  if (v.is_int64()) {
+    std::int64_t i = v.get_int64();
+    if (std::is_signed_v<Int> ? (i >= std::numeric_limits<Int>::min() &&
+                                 i <= static_cast<std::int64_t>(std::numeric_limits<Int>::max()))
+                              : i >= 0) {
+      return static_cast<Int>(i);
+    }
+  } else if (v.is_uint64()) {
+    std::uint64_t u = v.get_uint64();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) return static_cast<Int>(u);
+  }
+  wrong_type(p, expected, v);
+}
+
+}  // namespace
+
+Snapshot make_snapshot(Record record) {
+  auto data = std::make_shared<Snapshot::Data>();
+  json::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 10'000;  // the publisher accepted it; the reader must not refuse it
+  data->json = json::parse(record.text(), ec, {}, opts);
+  if (ec) {
+    throw Error("generation " + std::to_string(record.generation) +
+                " is not valid JSON: " + ec.message());
+  }
+  data->record = std::move(record);
+  return Snapshot(std::move(data));
+}
+
+std::uint64_t Snapshot::generation() const noexcept { return data_ ? data_->record.generation : 0; }
+const json::value& Snapshot::json() const noexcept { return data_ ? data_->json : null_value(); }
+std::string_view Snapshot::text() const noexcept {
+  return data_ ? data_->record.text() : std::string_view{};
+}
+std::string_view Snapshot::source() const noexcept {
+  return data_ ? data_->record.source() : std::string_view{};
+}
+std::chrono::system_clock::time_point Snapshot::published_at() const noexcept {
+  if (!data_) return {};
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(data_->record.published_at_ns)));
+}
+pid_t Snapshot::publisher_pid() const noexcept {
+  return data_ ? static_cast<pid_t>(data_->record.publisher_pid) : 0;
+}
+
+const json::value* Snapshot::find(std::string_view pointer) const noexcept {
+  if (!data_) return nullptr;
+  json::error_code ec;
+  return data_->json.find_pointer(pointer, ec);
+}
+
+const json::value& Snapshot::require(std::string_view pointer) const {
+  if (!data_) throw Error("no generation: the snapshot is empty");
+  json::error_code ec;
+  const json::value* v = data_->json.find_pointer(pointer, ec);
+  if (v != nullptr) return *v;
+  if (ec == json::error::syntax || ec == json::error::missing_slash ||
+      ec == json::error::invalid_escape) {
+    throw Error("invalid JSON pointer \"" + std::string(pointer) + "\": " + ec.message());
+  }
+  throw Error(std::string(pointer) + ": not found in generation " +
+              std::to_string(data_->record.generation));
+}
+
+void Snapshot::convert(const json::value& v, std::string_view p, bool& out) {
+  if (!v.is_bool()) wrong_type(p, "boolean", v);
+  out = v.get_bool();
+}
+void Snapshot::convert(const json::value& v, std::string_view p, std::int64_t& out) {
+  out = to_integer<std::int64_t>(v, p, "integer (int64)");
+}
+void Snapshot::convert(const json::value& v, std::string_view p, std::uint64_t& out) {
+  out = to_integer<std::uint64_t>(v, p, "non-negative integer (uint64)");
+}
+void Snapshot::convert(const json::value& v, std::string_view p, int& out) {
+  out = to_integer<int>(v, p, "integer (int)");
+}
+void Snapshot::convert(const json::value& v, std::string_view p, double& out) {
+  if (!v.is_number()) wrong_type(p, "number", v);
+  out = v.to_number<double>();
+}
+void Snapshot::convert(const json::value& v, std::string_view p, std::string& out) {
+  if (!v.is_string()) wrong_type(p, "string", v);
+  out = std::string(v.get_string());
+}
+void Snapshot::convert(const json::value& v, std::string_view, json::value& out) { out = v; }
+void Snapshot::convert(const json::value& v, std::string_view p, json::object& out) {
+  if (!v.is_object()) wrong_type(p, "object", v);
+  out = v.get_object();
+}
+void Snapshot::convert(const json::value& v, std::string_view p, json::array& out) {
+  if (!v.is_array()) wrong_type(p, "array", v);
+  out = v.get_array();
+}
+
+}  // namespace confvisor
