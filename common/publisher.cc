@@ -479,7 +479,7 @@ std::uint64_t Publisher::publish(std::string_view json, std::string_view source)
       [&](Attached& a) { return impl_->publish_locked(a, text, source); });
 }
 
-std::uint64_t Publisher::publish(const boost::json::value& json, std::string_view source) {
+std::uint64_t Publisher::publish_value(const boost::json::value& json, std::string_view source) {
   const std::string text = boost::json::serialize(json);
   return impl_->with_writer_lock(
       [&](Attached& a) { return impl_->publish_locked(a, text, source); });

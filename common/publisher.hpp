@@ -18,11 +18,11 @@ namespace confvisor {
 struct PublisherOptions {
   std::string segment;                  // NAME: the object is /dev/shm/confvisor.NAME
   mode_t mode = 0640;                   // who may map it read-only
-  std::optional<gid_t> group;           // group owner, for `mode`'s group bits
+  std::optional<gid_t> group = std::nullopt;  // group owner, for `mode`'s group bits
   std::size_t initial_size = 4u << 20;  // grows by itself when a config outgrows it
   unsigned history = 8;                 // generations kept, including the current one (1..64)
   // One line per notable event the caller should log (recovery, growth).
-  std::function<void(const std::string&)> on_event;
+  std::function<void(const std::string&)> on_event = {};
 };
 
 struct GenerationInfo {
@@ -52,7 +52,7 @@ class Publisher {
   // JSON document; it is stored minified. On any failure throws Error and the current
   // generation stays as it was.
   std::uint64_t publish(std::string_view json, std::string_view source);
-  std::uint64_t publish(const boost::json::value& json, std::string_view source);
+  std::uint64_t publish_value(const boost::json::value& json, std::string_view source);
 
   // 0 if nothing was ever published.
   [[nodiscard]] std::uint64_t current_generation();

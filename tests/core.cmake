@@ -1,0 +1,1 @@
+confvisor_test(segment_test)

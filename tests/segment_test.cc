@@ -1,0 +1,150 @@
+// The segment protocol in one process: publish, read back, history, growth, errors.
+#define BOOST_TEST_MODULE segment
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+
+#include "checksum.hpp"
+#include "confvisor/worker.hpp"
+#include "publisher.hpp"
+#include "test_support.hpp"
+
+using namespace confvisor;
+using confvisor::test::SegmentGuard;
+
+namespace {
+std::string config_of_size(std::size_t bytes, int tag) {
+  std::string filler(bytes > 40 ? bytes - 40 : 1, 'x');
+  return R"({"tag":)" + std::to_string(tag) + R"(,"filler":")" + filler + R"("})";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(publish_then_read) {
+  SegmentGuard seg("basic");
+  Publisher pub({.segment = seg.name()});
+  BOOST_TEST(pub.current_generation() == 0u);
+  BOOST_TEST(std::filesystem::exists("/dev/shm/confvisor." + seg.name()));
+  auto perms = std::filesystem::status("/dev/shm/confvisor." + seg.name()).permissions();
+  BOOST_TEST(static_cast<unsigned>(perms & std::filesystem::perms::all) == 0640u);
+
+  Reader reader(seg.name());
+  BOOST_CHECK_THROW(reader.current(), Error);  // nothing published yet
+
+  auto g1 = pub.publish(R"( {"db": {"host": "db1", "port": 5432}, "on": true, "r": 0.5} )", "/etc/a.json");
+  BOOST_TEST(g1 == 1u);
+  const Snapshot& s = reader.current();
+  BOOST_TEST(s.generation() == 1u);
+  BOOST_TEST(s.text() == R"({"db":{"host":"db1","port":5432},"on":true,"r":5E-1})");
+  BOOST_TEST(s.source() == "/etc/a.json");
+  BOOST_TEST(s.publisher_pid() == ::getpid());
+  BOOST_TEST(s.get<std::int64_t>("/db/port") == 5432);
+  BOOST_TEST(s.get<std::string>("/db/host") == "db1");
+  BOOST_TEST(s.get<bool>("/on"));
+  BOOST_TEST(s.get<double>("/r") == 0.5);
+  BOOST_TEST(s.get<std::int64_t>("/db/missing", 7) == 7);
+
+  Snapshot pinned = s;
+  auto g2 = pub.publish(R"({"db": {"host": "db2", "port": 1}})", "/etc/a.json");
+  BOOST_TEST(g2 == 2u);
+  BOOST_TEST(reader.current().generation() == 2u);
+  BOOST_TEST(pinned.generation() == 1u);  // a copied snapshot stays what it was
+  BOOST_TEST(pinned.get<std::string>("/db/host") == "db1");
+}
+
+BOOST_AUTO_TEST_CASE(typed_get_errors_name_pointer_and_type) {
+  SegmentGuard seg("types");
+  Publisher pub({.segment = seg.name()});
+  pub.publish(R"({"db": {"port": "x5432"}, "big": 18446744073709551615})", "t");
+  Reader reader(seg.name());
+  const Snapshot& s = reader.current();
+  try {
+    (void)s.get<std::int64_t>("/db/port");
+    BOOST_FAIL("expected an error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()) == R"(/db/port: expected integer (int64), found string "x5432")");
+  }
+  // A default never hides a value of the wrong type.
+  BOOST_CHECK_THROW((void)s.get<std::int64_t>("/db/port", 1), Error);
+  BOOST_CHECK_THROW((void)s.get<std::int64_t>("/big"), Error);
+  BOOST_TEST(s.get<std::uint64_t>("/big") == 18446744073709551615ull);
+  try {
+    (void)s.get<bool>("/nope/deeper");
+    BOOST_FAIL("expected an error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()) == "/nope/deeper: not found in generation 1");
+  }
+  BOOST_CHECK_THROW((void)s.get<bool>("no-slash"), Error);
+}
+
+BOOST_AUTO_TEST_CASE(history_keeps_the_window_and_reads_back) {
+  SegmentGuard seg("history");
+  Publisher pub({.segment = seg.name(), .history = 3});
+  for (int i = 1; i <= 5; ++i) pub.publish(R"({"i":)" + std::to_string(i) + "}", "src" + std::to_string(i));
+  auto h = pub.history();
+  BOOST_TEST_REQUIRE(h.size() == 3u);
+  BOOST_TEST(h[0].generation == 3u);
+  BOOST_TEST(h[2].generation == 5u);
+  BOOST_TEST(h[1].source == "src4");
+  BOOST_TEST(pub.read(4).text == R"({"i":4})");
+  BOOST_CHECK_THROW((void)pub.read(2), Error);
+}
+
+BOOST_AUTO_TEST_CASE(reopening_continues_generations) {
+  SegmentGuard seg("reopen");
+  {
+    Publisher pub({.segment = seg.name()});
+    pub.publish("{}", "a");
+    pub.publish("[]", "a");
+  }
+  Publisher again({.segment = seg.name()});
+  BOOST_TEST(again.current_generation() == 2u);
+  BOOST_TEST(again.publish("1", "b") == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(growth_moves_readers_to_a_larger_segment) {
+  SegmentGuard seg("grow");
+  Publisher pub({.segment = seg.name(), .initial_size = 64 * 1024, .history = 2});
+  pub.publish(config_of_size(1000, 1), "small");
+  Reader reader(seg.name());
+  BOOST_TEST(reader.current().generation() == 1u);
+  const std::size_t before = pub.segment_size();
+  auto g = pub.publish(config_of_size(300 * 1024, 2), "big");
+  BOOST_TEST(pub.segment_size() > before);
+  BOOST_TEST(reader.current().generation() == g);
+  BOOST_TEST(reader.current().get<std::int64_t>("/tag") == 2);
+  BOOST_TEST(pub.read(1).info.source == "small");  // history survives the move
+  BOOST_TEST(!std::filesystem::exists("/dev/shm/confvisor." + seg.name() + ".prev"));
+  // A new reader opens the grown segment by the same name.
+  Reader fresh(seg.name());
+  BOOST_TEST(fresh.current().generation() == g);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_json_is_refused_and_changes_nothing) {
+  SegmentGuard seg("invalid");
+  Publisher pub({.segment = seg.name()});
+  pub.publish(R"({"ok":1})", "a");
+  BOOST_CHECK_THROW(pub.publish(R"({"ok":)", "b"), Error);
+  BOOST_TEST(pub.current_generation() == 1u);
+  Reader reader(seg.name());
+  BOOST_TEST(reader.current().text() == R"({"ok":1})");
+}
+
+BOOST_AUTO_TEST_CASE(missing_segment_is_a_clear_error) {
+  try {
+    Reader reader(confvisor::test::unique_segment("missing"));
+    BOOST_FAIL("expected an error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("does not exist") != std::string::npos);
+  }
+  BOOST_CHECK_THROW(Reader("bad/name"), Error);
+}
+
+BOOST_AUTO_TEST_CASE(crc32c_hardware_matches_portable) {
+  std::string data = "123456789";
+  BOOST_TEST(crc32c_portable(data.data(), data.size()) == 0xE3069283u);  // the CRC-32C check value
+  for (std::size_t n : {0u, 1u, 7u, 8u, 9u, 1000u, 4099u}) {
+    std::string s(n, 'q');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 31 + 7);
+    BOOST_TEST(crc32c(s.data(), n) == crc32c_portable(s.data(), n));
+  }
+}

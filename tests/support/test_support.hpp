@@ -1,0 +1,66 @@
+// What every confvisor test shares: unique segment names, and RAII for the segments and
+// processes a test creates, so they are gone pass or fail.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace confvisor::test {
+
+// "t-TAG-PID-N": unique across parallel test processes and within one.
+[[nodiscard]] std::string unique_segment(std::string_view tag);
+
+// Removes every object of the segment when it goes out of scope.
+class SegmentGuard {
+ public:
+  explicit SegmentGuard(std::string_view tag) : name_(unique_segment(tag)) {}
+  ~SegmentGuard();
+  SegmentGuard(const SegmentGuard&) = delete;
+  SegmentGuard& operator=(const SegmentGuard&) = delete;
+  [[nodiscard]] const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// A forked child running `body` (its return value is the exit code). SIGKILLed and reaped
+// when it goes out of scope if still running.
+class Child {
+ public:
+  explicit Child(const std::function<int()>& body);
+  // Execs `argv` (argv[0] a path) with `env` added to the environment.
+  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+        bool silence_output = false);
+  ~Child();
+  Child(Child&& other) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  // Waits for the exit and returns the raw wait status.
+  int wait();
+  // As wait(), but SIGKILLs the child first if it has not exited within `timeout`.
+  int wait_for(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Path of a binary built by this project (build/bin/NAME).
+[[nodiscard]] std::string bin(std::string_view name);
+
+// Runs a command, returns {exit status (raw), stdout+stderr}.
+struct RunResult {
+  int status;
+  std::string output;
+  [[nodiscard]] int exit_code() const;
+};
+[[nodiscard]] RunResult run(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& env = {});
+
+}  // namespace confvisor::test
