@@ -2,14 +2,20 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdlib>
-#include <string>
 
 namespace confvisor {
 
-void crash_point(std::string_view point) {
-  static const char* const armed = std::getenv("CONFVISOR_TEST_CRASH_AT");
-  if (armed != nullptr && point == armed) ::raise(SIGKILL);
+namespace {
+std::atomic<const char*> armed{std::getenv("CONFVISOR_TEST_CRASH_AT")};
 }
+
+void crash_point(std::string_view point) {
+  const char* a = armed.load(std::memory_order_relaxed);
+  if (a != nullptr && point == a) ::raise(SIGKILL);
+}
+
+void arm_crash_point(const char* point) { armed.store(point, std::memory_order_relaxed); }
 
 }  // namespace confvisor

@@ -1,1 +1,2 @@
 confvisor_test(segment_test)
+confvisor_test(segment_mp_test)
