@@ -1,2 +1,3 @@
 confvisor_test(segment_test)
 confvisor_test(segment_mp_test)
+confvisor_test(segment_fault_test)

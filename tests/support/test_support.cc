@@ -33,6 +33,11 @@ Child::Child(const std::function<int()>& body) {
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // Boost.Test's handlers turn a SIGSEGV into a test failure and go on running the suite
+    // in the child; a child must die of its signals like any process.
+    for (int sig = 1; sig < NSIG; ++sig) {
+      if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+    }
     int code = 1;
     try {
       code = body();
