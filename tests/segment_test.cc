@@ -2,7 +2,9 @@
 #define BOOST_TEST_MODULE segment
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "checksum.hpp"
 #include "confvisor/worker.hpp"
@@ -147,4 +149,36 @@ BOOST_AUTO_TEST_CASE(crc32c_hardware_matches_portable) {
     for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 31 + 7);
     BOOST_TEST(crc32c(s.data(), n) == crc32c_portable(s.data(), n));
   }
+}
+
+BOOST_AUTO_TEST_CASE(current_from_many_threads_while_publishing_is_consistent) {
+  SegmentGuard seg("threads");
+  Publisher pub({.segment = seg.name(), .history = 1});
+  pub.publish(R"({"k":1,"twice":2})", "t");
+  Reader reader(seg.name());
+  std::atomic<bool> done{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::uint64_t prev = 0;
+      while (!done.load()) {
+        const Snapshot& s = reader.current();
+        auto k = s.get<std::int64_t>("/k");
+        if (s.generation() < prev || static_cast<std::uint64_t>(k) != s.generation() ||
+            s.get<std::int64_t>("/twice") != 2 * k) {
+          ++bad;
+        }
+        prev = s.generation();
+      }
+    });
+  }
+  for (int k = 2; k <= 2000; ++k) {
+    pub.publish(R"({"k":)" + std::to_string(k) + R"(,"twice":)" + std::to_string(2 * k) + "}", "t");
+  }
+  done = true;
+  for (auto& t : threads) t.join();
+  BOOST_TEST(bad.load() == 0);
+  BOOST_TEST(reader.current().generation() == 2000u);
+  BOOST_TEST(reader.last_error() == "");
 }
