@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <iostream>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -29,7 +31,17 @@ SegmentGuard::~SegmentGuard() {
   }
 }
 
+namespace {
+// Buffered output would otherwise be written once by the parent and again by each child.
+void flush_before_fork() {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+}
+}  // namespace
+
 Child::Child(const std::function<int()>& body) {
+  flush_before_fork();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -58,6 +70,7 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
   cargv.push_back(nullptr);
   for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
+  flush_before_fork();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {

@@ -1,0 +1,95 @@
+// The daemon's model of its config file: the whole JSON document (what workers see) plus
+// the validated "confvisor" section (what the daemon itself does).
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace confvisor::daemon {
+
+using Duration = std::chrono::milliseconds;
+
+enum class RestartPolicy { always, on_failure, never };
+enum class ReloadAction { signal, restart, none };
+enum class Readiness { started, notify };
+
+struct Backoff {
+  Duration initial{100};
+  Duration max{30'000};
+};
+
+struct RestartLimit {
+  unsigned count = 5;
+  Duration period{10'000};
+};
+
+// One entry of /confvisor/workers. Defaults follow DESIGN.md ("Supervision").
+struct WorkerSpec {
+  std::string name;
+  std::vector<std::string> command;  // argv; command[0] is run without a shell
+  unsigned instances = 1;
+  std::map<std::string, std::string> env;
+  std::optional<std::string> cwd;
+  std::optional<std::string> user;
+  std::optional<std::string> group;
+  std::optional<mode_t> umask;
+  RestartPolicy restart = RestartPolicy::on_failure;
+  std::vector<int> success_exit_codes{0};
+  Backoff backoff;
+  Duration start_window{1'000};
+  RestartLimit restart_limit;
+  std::optional<Duration> fatal_retry_after;
+  int stop_signal = 15;  // SIGTERM
+  Duration stop_timeout{10'000};
+  ReloadAction on_reload = ReloadAction::none;
+  int reload_signal = 1;  // SIGHUP
+  Readiness ready = Readiness::started;
+
+  bool operator==(const WorkerSpec&) const = default;
+};
+
+// The "confvisor" section.
+struct Settings {
+  std::string segment;                      // required
+  std::size_t segment_size = 4u << 20;      // "4MiB"
+  mode_t mode = 0640;                       // "0640"
+  std::optional<std::string> group;         // group name or number owning the segment
+  std::string socket;                       // default /run/confvisor/SEGMENT.sock
+  unsigned history = 8;                     // 1..64
+  std::size_t max_config_size = 64u << 20;  // larger files are refused before parsing
+  std::vector<WorkerSpec> workers;
+};
+
+struct Config {
+  std::string path;             // as given
+  boost::json::value document;  // the whole file, comments stripped: what workers see
+  Settings settings;
+};
+
+// Deepest nesting accepted in a config file (Boost.JSON's default is 32).
+inline constexpr std::size_t kMaxConfigDepth = 1000;
+
+struct LoadResult {
+  std::optional<Config> config;     // set iff errors is empty
+  std::vector<std::string> errors;  // every error found, each one line naming its place
+};
+
+// Reads, parses and validates `path`, refusing files larger than `max_size` bytes. Never
+// throws for a bad file: every problem is a line in `errors`, in one of two shapes:
+//   "FILE:LINE:COL: message"             syntax (JSON, UTF-8, duplicate keys, depth)
+//   "FILE: /json/pointer: message"       meaning ("/confvisor/workers/2/restart: expected
+//                                        one of always, on-failure, never; got \"sometimes\"")
+[[nodiscard]] LoadResult load_config(const std::string& path, std::size_t max_size);
+
+// Validates an already parsed document (used by load_config and by tests). `file` prefixes
+// each error.
+[[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document);
+
+}  // namespace confvisor::daemon
