@@ -56,6 +56,7 @@ constexpr std::size_t kMinSegmentSize = kHeaderReserve + (64u << 10);
 constexpr std::size_t kHeapOverhead = 4096;     // allocator bookkeeping, generous
 constexpr std::size_t kPerRecordOverhead = 64;  // per allocation
 constexpr int kMaxAttachAttempts = 32;
+constexpr unsigned kDefaultHistory = 8;
 
 std::uint64_t now_realtime_ns() {
   timespec ts{};
@@ -144,11 +145,17 @@ struct Publisher::Impl {
   std::unique_ptr<Attached> retired;
 
   explicit Impl(PublisherOptions o) : options(std::move(o)), names(options.segment) {
-    if (options.history < 1 || options.history > kMaxHistory) {
-      throw Error("history must be between 1 and " + std::to_string(kMaxHistory) + ", got " +
-                  std::to_string(options.history));
-    }
+    if (options.history) check_history(*options.history);
     options.initial_size = std::max(page_round(options.initial_size), kMinSegmentSize);
+  }
+
+  unsigned history() const { return options.history.value_or(kDefaultHistory); }
+
+  static void check_history(unsigned history) {
+    if (history < 1 || history > kMaxHistory) {
+      throw Error("history must be between 1 and " + std::to_string(kMaxHistory) + ", got " +
+                  std::to_string(history));
+    }
   }
 
   void event(const std::string& line) const {
@@ -230,7 +237,7 @@ struct Publisher::Impl {
       h->created_at_ns = now_realtime_ns();
       h->creator_pid = static_cast<std::uint64_t>(::getpid());
       h->last_generation = last_generation;
-      h->history_limit = options.history;
+      h->history_limit = history();
       Heap heap(bip::create_only, static_cast<char*>(mapping.address()) + kHeaderReserve,
                 h->heap_size);
       auto a = std::unique_ptr<Attached>(new Attached{std::move(mapping), h, std::move(heap)});
@@ -358,7 +365,7 @@ struct Publisher::Impl {
     }
     std::vector<Record> records;
     for (auto& [gen, r] : kept) records.push_back(std::move(r));
-    if (records.size() > options.history) records.erase(records.begin(), records.end() - options.history);
+    if (records.size() > history()) records.erase(records.begin(), records.end() - history());
     // Generations stay monotonic: a number the dead writer handed out is never reused.
     const std::uint64_t last = std::max(h.last_generation, active_gen);
     const std::size_t size = std::max(attached->mapping.size(), page_round(2 * size_for(records)));
@@ -413,7 +420,7 @@ struct Publisher::Impl {
     SegmentHeader& h = *a.header;
     if (h.history_count == kMaxHistory) drop_oldest(a);
     h.history[h.history_count++] = entry;
-    while (h.history_count > options.history) drop_oldest(a);
+    while (h.history_count > history()) drop_oldest(a);
   }
 
   void drop_oldest(Attached& a) {
@@ -432,7 +439,7 @@ struct Publisher::Impl {
     std::string why = verify_record(new_record, generation, rh.checksum, fresh);
     if (!why.empty()) throw Error("internal error: new record does not verify: " + why);
     records.push_back(std::move(fresh));
-    while (records.size() > options.history) records.erase(records.begin());
+    while (records.size() > history()) records.erase(records.begin());
     const std::size_t size =
         page_round(std::max(2 * a.mapping.size(), 2 * size_for(records)));
     crash_point("grow:before-build");
@@ -460,8 +467,13 @@ struct Publisher::Impl {
 
   void on_first_lock(Attached& a) {
     remove_stale_building();
-    a.header->history_limit = options.history;
-    while (a.header->history_count > options.history) drop_oldest(a);
+    if (!options.history) {
+      const std::uint64_t existing = a.header->history_limit;
+      options.history = existing >= 1 && existing <= kMaxHistory ? static_cast<unsigned>(existing)
+                                                                 : kDefaultHistory;
+    }
+    a.header->history_limit = *options.history;
+    while (a.header->history_count > *options.history) drop_oldest(a);
   }
 };
 
@@ -509,6 +521,12 @@ Generation Publisher::read(std::uint64_t generation) {
     throw Error("generation " + std::to_string(generation) + " is not kept in segment " +
                 impl_->names.path);
   });
+}
+
+void Publisher::set_history(unsigned history) {
+  Impl::check_history(history);
+  impl_->options.history = history;
+  impl_->with_writer_lock([&](Attached& a) { a.header->history_limit = history; });
 }
 
 std::size_t Publisher::segment_size() {

@@ -20,7 +20,10 @@ struct PublisherOptions {
   mode_t mode = 0640;                   // who may map it read-only
   std::optional<gid_t> group = std::nullopt;  // group owner, for `mode`'s group bits
   std::size_t initial_size = 4u << 20;  // grows by itself when a config outgrows it
-  unsigned history = 8;                 // generations kept, including the current one (1..64)
+  // Generations kept, including the current one (1..64). Unset: keep the segment's own
+  // setting (8 for a new segment), so a tool publishing beside the daemon never trims the
+  // daemon's window.
+  std::optional<unsigned> history = std::nullopt;
   // One line per notable event the caller should log (recovery, growth).
   std::function<void(const std::string&)> on_event = {};
 };
@@ -60,6 +63,8 @@ class Publisher {
   [[nodiscard]] std::vector<GenerationInfo> history();
   // A kept generation; throws Error if it is not kept (any more).
   [[nodiscard]] Generation read(std::uint64_t generation);
+  // Changes how many generations are kept (1..64); takes effect at the next publish.
+  void set_history(unsigned history);
   // Size of the segment object in bytes (after any growth).
   [[nodiscard]] std::size_t segment_size();
 

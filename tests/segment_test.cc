@@ -182,3 +182,18 @@ BOOST_AUTO_TEST_CASE(current_from_many_threads_while_publishing_is_consistent) {
   BOOST_TEST(reader.current().generation() == 2000u);
   BOOST_TEST(reader.last_error() == "");
 }
+
+BOOST_AUTO_TEST_CASE(a_publisher_without_history_keeps_the_segments_window) {
+  SegmentGuard seg("keep-history");
+  {
+    Publisher daemon_like({.segment = seg.name(), .history = 20});
+    for (int i = 0; i < 20; ++i) daemon_like.publish(std::to_string(i), "d");
+  }
+  Publisher tool({.segment = seg.name()});  // e.g. confvisorctl publish
+  tool.publish("99", "tool");
+  BOOST_TEST(tool.history().size() == 20u);
+  SegmentGuard fresh("default-history");
+  Publisher first({.segment = fresh.name()});
+  for (int i = 0; i < 10; ++i) first.publish(std::to_string(i), "d");
+  BOOST_TEST(first.history().size() == 8u);
+}

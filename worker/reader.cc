@@ -119,23 +119,31 @@ const Snapshot& Reader::current() {
 const Snapshot& Reader::refresh(CacheSlot& slot) {
   State& s = *state_;
   std::lock_guard lock(s.mu);
-  try {
-    follow_moves(s);
-  } catch (const Error& e) {
-    s.last_error = std::string("unable to follow the moved segment: ") + e.what();
-  }
-  const SegmentView* view = s.views.back().get();
-  const std::uint64_t v = view->version();
+  // Load the version before asking whether the view moved: a move sets `moved`, then bumps
+  // `version` (release), so a version that includes the bump guarantees follow_moves sees
+  // `moved`. Asked the other way round, a move between the two loads would cache the moved
+  // view's last version as current, and this reader would never look again.
+  const SegmentView* view = nullptr;
+  std::uint64_t v = 0;
+  do {
+    view = s.views.back().get();
+    v = view->version();
+    try {
+      follow_moves(s);
+    } catch (const Error& e) {
+      s.last_error = std::string("unable to follow the moved segment: ") + e.what();
+    }
+  } while (s.views.back().get() != view);
   if (s.latest_view != view || s.latest_version != v) {
     // Remember the attempt either way: a corrupt generation is not re-read on every call,
     // only once the version moves again.
     s.latest_view = view;
     s.latest_version = v;
     try {
-      std::uint64_t read_version = v;
-      if (auto record = view->read_current(&read_version)) {
+      // The copy may be of a newer version than v (a move's bump included): remember v all
+      // the same, since only v was loaded before follow_moves looked at `moved`.
+      if (auto record = view->read_current()) {
         if (record->generation != s.latest.generation()) s.latest = make_snapshot(std::move(*record));
-        s.latest_version = read_version;
       }
       s.last_error.clear();
     } catch (const Error& e) {
