@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages confvisor needs to build and test, if any are missing.
+# Does nothing (and says so) when they are all there.
+set -euo pipefail
+
+packages=(
+  libboost1.81-dev
+  libboost-json1.81-dev
+  libboost-program-options1.81-dev
+  libboost-test1.81-dev
+  libsystemd-dev
+  pkg-config  # CMake finds libsystemd through it
+  libbenchmark-dev
+  cmake
+  g++
+  make
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  if [[ "$status" != installed ]]; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup-deps: all ${#packages[@]} build dependencies are installed, nothing to do"
+  exit 0
+fi
+
+echo "setup-deps: missing: ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup-deps: must run as root to install them (try: sudo $0)" >&2
+  exit 1
+fi
+
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+echo "setup-deps: installed ${missing[*]}"
