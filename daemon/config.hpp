@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace confvisor::daemon {
@@ -23,11 +24,15 @@ enum class Readiness { started, notify };
 struct Backoff {
   Duration initial{100};
   Duration max{30'000};
+
+  bool operator==(const Backoff&) const = default;
 };
 
 struct RestartLimit {
   unsigned count = 5;
   Duration period{10'000};
+
+  bool operator==(const RestartLimit&) const = default;
 };
 
 // One entry of /confvisor/workers. Defaults follow DESIGN.md ("Supervision").
@@ -81,15 +86,32 @@ struct LoadResult {
   std::vector<std::string> errors;  // every error found, each one line naming its place
 };
 
-// Reads, parses and validates `path`, refusing files larger than `max_size` bytes. Never
-// throws for a bad file: every problem is a line in `errors`, in one of two shapes:
-//   "FILE:LINE:COL: message"             syntax (JSON, UTF-8, duplicate keys, depth)
+// Reads, parses and validates `path`, refusing files larger than `max_size` bytes (checked
+// before reading them). Never throws for a bad file: every problem is a line in `errors`:
+//   "FILE: message"                      the file itself ("unable to read: No such file or
+//                                        directory", "file is N bytes, larger than ...")
+//   "FILE:LINE:COL: message"             syntax (JSON, UTF-8, duplicate keys, depth, top
+//                                        level); LINE and COL are 1-based, COL counts bytes
 //   "FILE: /json/pointer: message"       meaning ("/confvisor/workers/2/restart: expected
 //                                        one of always, on-failure, never; got \"sometimes\"")
+// Invalid UTF-8 or a syntax error stops at that error (after the duplicate keys before it);
+// duplicate keys and meaning errors are all reported together.
 [[nodiscard]] LoadResult load_config(const std::string& path, std::size_t max_size);
+
+// The text half of load_config: `text` is the file's content and `file` names it in errors.
+// What the fuzz target drives. A leading UTF-8 byte order mark is skipped.
+[[nodiscard]] LoadResult load_config_text(std::string_view text, const std::string& file);
 
 // Validates an already parsed document (used by load_config and by tests). `file` prefixes
 // each error.
 [[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document);
+
+// The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
+// holds the two equal): the "confvisor" section, a worker, a worker's "backoff" and its
+// "restart_limit".
+[[nodiscard]] std::vector<std::string_view> settings_keys();
+[[nodiscard]] std::vector<std::string_view> worker_keys();
+[[nodiscard]] std::vector<std::string_view> backoff_keys();
+[[nodiscard]] std::vector<std::string_view> restart_limit_keys();
 
 }  // namespace confvisor::daemon

@@ -1,0 +1,31 @@
+// A checking pass over JSON text that builds nothing: finds the first syntax error (with its
+// byte offset, which boost::json::parse does not give) and every duplicate key, which
+// Boost.JSON 1.81 accepts silently (it keeps one of the values).
+#pragma once
+
+#include <boost/json/error.hpp>
+#include <boost/json/parse_options.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace confvisor {
+
+struct DuplicateKey {
+  std::string key;             // unescaped
+  std::string object_pointer;  // JSON pointer of the object holding it; "" for the top level
+  std::size_t offset = 0;      // of the opening quote of the second (or later) occurrence
+};
+
+struct JsonScan {
+  boost::json::error_code error;         // the first syntax error, if any
+  std::size_t error_offset = 0;          // where it is
+  std::vector<DuplicateKey> duplicates;  // in document order, up to the error if any
+};
+
+// Scans the whole of `text` as one JSON document under `options`. Text after the document
+// (other than whitespace and, if allowed, comments) is the error extra_data.
+[[nodiscard]] JsonScan scan_json(std::string_view text, const boost::json::parse_options& options);
+
+}  // namespace confvisor

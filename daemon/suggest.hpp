@@ -1,0 +1,21 @@
+// "Did you mean ...?" for misspelt keys.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace confvisor::daemon {
+
+// Levenshtein distance: the fewest single-byte insertions, deletions and substitutions that
+// turn `a` into `b`.
+[[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word`, if it is close enough to be what was meant: at most
+// max(2, word.size() / 3) edits away and fewer edits than `word` has characters (so "x" is
+// not taken for "env"). The first of equally close candidates wins.
+[[nodiscard]] std::optional<std::string_view> nearest_word(
+    std::string_view word, std::span<const std::string_view> candidates);
+
+}  // namespace confvisor::daemon
