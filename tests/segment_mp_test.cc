@@ -10,41 +10,22 @@
 
 #include "confvisor/worker.hpp"
 #include "publisher.hpp"
+#include "numbered_config.hpp"
 #include "test_support.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;
 using confvisor::test::Child;
+using confvisor::test::Numbered;
 using confvisor::test::SegmentGuard;
 
 namespace {
-
-// Each published config carries its own sequence number and a payload derived from it, so
-// a reader can tell a whole generation from a torn or mixed one by content alone.
-std::string payload_for(std::int64_t k, std::size_t base = 50, std::size_t spread = 3000) {
-  std::size_t len = base + static_cast<std::size_t>(k * 7919) % spread;
-  std::string p(len, 'a');
-  for (std::size_t i = 0; i < len; ++i) p[i] = static_cast<char>('a' + (k + static_cast<std::int64_t>(i)) % 26);
-  return p;
-}
-
-std::string config_for(std::int64_t k, std::size_t base = 50, std::size_t spread = 3000) {
-  return R"({"k":)" + std::to_string(k) + R"(,"payload":")" + payload_for(k, base, spread) +
-         R"(","nested":{"k_again":)" + std::to_string(k) + "}}";
-}
-
-bool whole(const Snapshot& s, std::size_t base = 50, std::size_t spread = 3000) {
-  auto k = s.get<std::int64_t>("/k");
-  return s.get<std::int64_t>("/nested/k_again") == k &&
-         s.get<std::string>("/payload") == payload_for(k, base, spread);
-}
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 // A reader process: follows generations until it sees `last`, checking every one it sees is
 // whole and that generations never go back. Exit code says what went wrong.
-int follow_until(const std::string& segment, std::uint64_t last, std::size_t base = 50,
-                 std::size_t spread = 3000) {
+int follow_until(const std::string& segment, std::uint64_t last, const Numbered& numbered) {
   Reader reader(segment);
   std::uint64_t prev = 0;
   while (prev < last) {
@@ -56,7 +37,7 @@ int follow_until(const std::string& segment, std::uint64_t last, std::size_t bas
       if (!reader.last_error().empty()) return 7;
       if (s.generation() < prev) return 4;
       if (s.generation() != static_cast<std::uint64_t>(s.get<std::int64_t>("/k"))) return 5;
-      if (!whole(s, base, spread)) return 6;
+      if (!numbered.whole(s)) return 6;
       prev = s.generation();
     }
   }
@@ -69,25 +50,25 @@ BOOST_AUTO_TEST_CASE(sixteen_readers_see_only_whole_monotonic_generations_over_1
   SegmentGuard seg("storm");
   // history 1 and records up to 16 KiB: each record is freed by the next publish and its
   // memory reused soon after, the worst case for a reader still copying it.
-  constexpr std::size_t kBase = 50, kSpread = 16'000;
+  const Numbered numbered{.base = 50, .spread = 16'000};
   Publisher pub({.segment = seg.name(), .history = 1});
-  pub.publish(config_for(1, kBase, kSpread), "storm");
+  pub.publish(numbered.config(1), "storm");
   constexpr std::uint64_t kPublishes = 10'000;
   std::vector<Child> readers;
   for (int i = 0; i < 16; ++i) {
-    readers.emplace_back([&] { return follow_until(seg.name(), kPublishes, kBase, kSpread); });
+    readers.emplace_back([&] { return follow_until(seg.name(), kPublishes, numbered); });
   }
   for (std::uint64_t k = 2; k <= kPublishes; ++k) {
-    BOOST_REQUIRE_EQUAL(pub.publish(config_for(static_cast<std::int64_t>(k), kBase, kSpread), "storm"), k);
+    BOOST_REQUIRE_EQUAL(pub.publish(numbered.config(static_cast<std::int64_t>(k)), "storm"), k);
   }
   for (auto& r : readers) BOOST_TEST(exit_code(r.wait_for(120s)) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(readers_follow_growth_past_the_initial_size_without_restart) {
   SegmentGuard seg("growth");
-  constexpr std::size_t kBase = 1000, kSpread = 1'500'000;
+  const Numbered small{.base = 1000, .spread = 1}, large{.base = 1000, .spread = 1'500'000};
   Publisher pub({.segment = seg.name(), .initial_size = 64 * 1024, .history = 3});
-  pub.publish(config_for(1, kBase, 1), "growth");
+  pub.publish(small.config(1), "growth");
   const std::size_t initial = pub.segment_size();
   constexpr std::uint64_t kPublishes = 120;
   std::vector<Child> readers;
@@ -100,15 +81,14 @@ BOOST_AUTO_TEST_CASE(readers_follow_growth_past_the_initial_size_without_restart
         const Snapshot& s = reader.current();
         auto k = s.get<std::int64_t>("/k");
         if (s.generation() < prev || s.generation() != static_cast<std::uint64_t>(k)) return 4;
-        std::size_t spread = k == 1 ? 1 : kSpread;
-        if (!whole(s, kBase, spread)) return 6;
+        if (!(k == 1 ? small : large).whole(s)) return 6;
         prev = s.generation();
       }
       return 0;
     });
   }
   for (std::uint64_t k = 2; k <= kPublishes; ++k) {
-    pub.publish(config_for(static_cast<std::int64_t>(k), kBase, kSpread), "growth");
+    pub.publish(large.config(static_cast<std::int64_t>(k)), "growth");
   }
   BOOST_TEST(pub.segment_size() > 16 * initial);
   for (auto& r : readers) BOOST_TEST(exit_code(r.wait_for(120s)) == 0);
@@ -120,7 +100,7 @@ BOOST_AUTO_TEST_CASE(readers_follow_growth_past_the_initial_size_without_restart
 BOOST_AUTO_TEST_CASE(concurrent_publishers_are_serialised_and_generations_unique) {
   SegmentGuard seg("writers");
   Publisher pub({.segment = seg.name(), .initial_size = 64 * 1024});
-  pub.publish(config_for(0), "parent");
+  pub.publish(Numbered{}.config(0), "parent");
   constexpr int kEach = 300;
   std::vector<Child> writers;
   for (int w = 0; w < 2; ++w) {
@@ -129,7 +109,7 @@ BOOST_AUTO_TEST_CASE(concurrent_publishers_are_serialised_and_generations_unique
       std::uint64_t prev = 0;
       for (int i = 0; i < kEach; ++i) {
         // Large enough that the writers force several moves between them.
-        std::uint64_t g = mine.publish(config_for(i, 100, 20000), "child");
+        std::uint64_t g = mine.publish(Numbered{.base = 100, .spread = 20000}.config(i), "child");
         if (g <= prev) return 2;
         prev = g;
       }
@@ -145,7 +125,7 @@ BOOST_AUTO_TEST_CASE(concurrent_publishers_are_serialised_and_generations_unique
 BOOST_AUTO_TEST_CASE(wait_for_change_sleeps_until_a_publish_in_another_process) {
   SegmentGuard seg("wait");
   Publisher pub({.segment = seg.name()});
-  pub.publish(config_for(1), "w");
+  pub.publish(Numbered{}.config(1), "w");
   Reader reader(seg.name());
   BOOST_TEST(reader.current().generation() == 1u);
   auto t0 = std::chrono::steady_clock::now();
@@ -155,7 +135,7 @@ BOOST_AUTO_TEST_CASE(wait_for_change_sleeps_until_a_publish_in_another_process) 
   Child writer([&] {
     std::this_thread::sleep_for(100ms);
     Publisher other({.segment = seg.name()});
-    other.publish(config_for(2), "w");
+    other.publish(Numbered{}.config(2), "w");
     return 0;
   });
   t0 = std::chrono::steady_clock::now();
@@ -168,7 +148,7 @@ BOOST_AUTO_TEST_CASE(wait_for_change_sleeps_until_a_publish_in_another_process) 
 BOOST_AUTO_TEST_CASE(on_change_delivers_every_generation_on_a_background_thread) {
   SegmentGuard seg("onchange");
   Publisher pub({.segment = seg.name()});
-  pub.publish(config_for(1), "c");
+  pub.publish(Numbered{}.config(1), "c");
   Reader reader(seg.name());
   std::mutex mu;
   std::condition_variable cv;
@@ -188,7 +168,7 @@ BOOST_AUTO_TEST_CASE(on_change_delivers_every_generation_on_a_background_thread)
     BOOST_TEST(wait_for_count(1));
     Child writer([&] {
       Publisher other({.segment = seg.name()});
-      other.publish(config_for(2), "c");
+      other.publish(Numbered{}.config(2), "c");
       return 0;
     });
     BOOST_TEST(exit_code(writer.wait()) == 0);

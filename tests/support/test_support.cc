@@ -32,6 +32,35 @@ SegmentGuard::~SegmentGuard() {
 }
 
 namespace {
+
+// Our environment with `changes` applied: "NAME=VALUE" sets, "NAME" removes.
+std::vector<std::string> environment_with(const std::vector<std::string>& changes) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (const auto& change : changes) {
+    const std::string name = change.substr(0, change.find('='));
+    std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == name; });
+    if (change.find('=') != std::string::npos) env.push_back(change);
+  }
+  return env;
+}
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+void reset_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+}
+
 // Buffered output would otherwise be written once by the parent and again by each child.
 void flush_before_fork() {
   std::cout.flush();
@@ -47,9 +76,7 @@ Child::Child(const std::function<int()>& body) {
   if (pid_ == 0) {
     // Boost.Test's handlers turn a SIGSEGV into a test failure and go on running the suite
     // in the child; a child must die of its signals like any process.
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
-    }
+    reset_signals();
     int code = 1;
     try {
       code = body();
@@ -61,23 +88,19 @@ Child::Child(const std::function<int()>& body) {
 }
 
 Child::Child(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-             bool silence_output) {
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
-  envs.insert(envs.end(), env.begin(), env.end());
-  std::vector<char*> cargv, cenv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
-  cenv.push_back(nullptr);
+             bool silence_output, const std::string& output_file) {
+  const std::vector<std::string> envs = environment_with(env);
+  std::vector<char*> cargv = c_strings(argv), cenv = c_strings(envs);
   flush_before_fork();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    if (silence_output) {
-      int devnull = ::open("/dev/null", O_WRONLY);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
+    reset_signals();
+    const char* out = silence_output ? "/dev/null" : output_file.empty() ? nullptr : output_file.c_str();
+    if (out != nullptr) {
+      int fd = ::open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
     }
     ::execve(cargv[0], cargv.data(), cenv.data());
     ::_exit(127);
@@ -125,16 +148,12 @@ int RunResult::exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
-  envs.insert(envs.end(), env.begin(), env.end());
-  std::vector<char*> cargv, cenv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
-  cenv.push_back(nullptr);
+  const std::vector<std::string> envs = environment_with(env);
+  std::vector<char*> cargv = c_strings(argv), cenv = c_strings(envs);
+  flush_before_fork();
   pid_t pid = ::fork();
   if (pid == 0) {
+    reset_signals();
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
     ::execve(cargv[0], cargv.data(), cenv.data());

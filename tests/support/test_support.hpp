@@ -33,9 +33,11 @@ class SegmentGuard {
 class Child {
  public:
   explicit Child(const std::function<int()>& body);
-  // Execs `argv` (argv[0] a path) with `env` added to the environment.
+  // Execs `argv` (argv[0] a path) with a clean signal mask and default dispositions. Each
+  // "NAME=VALUE" of `env` sets NAME, each bare "NAME" removes it. Output goes to /dev/null if
+  // `silence_output`, else appended to `output_file` if given, else where ours goes.
   Child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-        bool silence_output = false);
+        bool silence_output = false, const std::string& output_file = {});
   ~Child();
   Child(Child&& other) noexcept;
   Child(const Child&) = delete;
