@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds confvisor into build/, and shows a live reload: a worker
-# reading segment "demo" sees generation 2 of the config the moment it is published,
-# without restarting.
+# Installs what is missing, builds confvisor into build/, and shows a live reload: confvisord
+# publishes config/demo.json into segment "demo", a worker reads it, the config file is
+# edited and the daemon is sent SIGHUP, and the worker sees generation 2 the moment it is
+# published, without restarting.
 #
 # CONFVISOR_BUILD_DIR overrides the build directory (default: build).
 set -euo pipefail
@@ -12,7 +13,10 @@ build_dir=${CONFVISOR_BUILD_DIR:-build}
 segment=demo
 ctl=$build_dir/bin/confvisorctl
 worker=$build_dir/bin/confvisor-example-worker
+daemon=$build_dir/bin/confvisord
 worker_pid=
+daemon_pid=
+live_dir=
 
 remove_segment() {
   # The segment itself, plus the side objects a move to a larger segment can leave
@@ -20,24 +24,31 @@ remove_segment() {
   rm -f "/dev/shm/confvisor.$segment" /dev/shm/confvisor."$segment".*
 }
 
+# Sends SIGTERM to process $2 (named $1), waits up to 5 s, then SIGKILL.
+stop() {
+  local name=$1 pid=$2
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+  echo "== stopping the $name (SIGTERM) =="
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "demo: the $name did not stop within 5 s, killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  local status=0
+  wait "$pid" 2>/dev/null || status=$?
+  echo "the $name exited with status $status"
+}
+
 cleanup() {
   local status=$?
-  if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
-    echo "== stopping the worker (SIGTERM) =="
-    kill -TERM "$worker_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$worker_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$worker_pid" 2>/dev/null; then
-      echo "demo: worker did not stop within 5 s, killing it" >&2
-      kill -KILL "$worker_pid" 2>/dev/null || true
-    fi
-    local worker_status=0
-    wait "$worker_pid" 2>/dev/null || worker_status=$?
-    echo "worker exited with status $worker_status"
-  fi
+  stop worker "$worker_pid"
+  stop daemon "$daemon_pid"
   remove_segment
+  [[ -n "$live_dir" ]] && rm -rf "$live_dir"
   exit "$status"
 }
 trap cleanup EXIT
@@ -46,14 +57,26 @@ trap 'exit 143' TERM
 
 scripts/setup-deps.sh
 
-echo "== building confvisorctl and confvisor-example-worker in $build_dir =="
+echo "== building confvisord, confvisorctl and confvisor-example-worker in $build_dir =="
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONFVISOR_WERROR=ON
-cmake --build "$build_dir" -j "$(nproc)" --target confvisorctl confvisor-example-worker
+cmake --build "$build_dir" -j "$(nproc)" --target confvisord confvisorctl confvisor-example-worker
 
 remove_segment  # start from generation 1 even if an earlier run was killed
 
-echo "== publishing config/demo.json into /dev/shm/confvisor.$segment =="
-"$ctl" publish config/demo.json --segment "$segment"
+# The daemon reads a live copy, so the demo can edit it without touching config/.
+live_dir=$(mktemp -d /tmp/confvisor-demo-XXXXXX)
+live=$live_dir/app.json
+cp config/demo.json "$live"
+
+echo "== confvisord --check --config $live =="
+"$daemon" --check --config "$live"
+echo "== starting confvisord: it publishes $live into /dev/shm/confvisor.$segment =="
+"$daemon" --config "$live" &
+daemon_pid=$!
+for _ in $(seq 50); do
+  "$ctl" show --segment "$segment" >/dev/null 2>&1 && break
+  sleep 0.1
+done
 
 echo "== starting a worker that watches /database and /features =="
 "$worker" --segment "$segment" /database /features &
@@ -64,9 +87,16 @@ if ! kill -0 "$worker_pid" 2>/dev/null; then
   exit 1
 fi
 
-echo "== editing the config and publishing generation 2 =="
-"$ctl" publish config/demo-v2.json --segment "$segment"
+echo "== editing the config (database moves to db2:6432, new_checkout on) and sending SIGHUP =="
+cp config/demo-v2.json "$live"
+kill -HUP "$daemon_pid"
 sleep 1
+
+echo "== a broken edit: the daemon refuses it and generation 2 stays published =="
+echo '{ "confvisor": { "segment": "demo" }, "database": { "port": 5432, }, oops }' >"$live"
+kill -HUP "$daemon_pid"
+sleep 0.5
+cp config/demo-v2.json "$live"
 
 echo "== confvisorctl show --segment $segment =="
 "$ctl" show --segment "$segment"
