@@ -56,6 +56,8 @@ struct WorkerSpec {
   ReloadAction on_reload = ReloadAction::none;
   int reload_signal = 1;  // SIGHUP
   Readiness ready = Readiness::started;
+  // ready: notify only: restart the worker if WATCHDOG=1 pings stop for this long.
+  std::optional<Duration> watchdog;
 
   bool operator==(const WorkerSpec&) const = default;
 };

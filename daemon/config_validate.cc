@@ -163,9 +163,10 @@ std::optional<Duration> retry_after_of(const Value& v) {
   return positive_duration_of(v);
 }
 
-// A backoff starting at 0 would stay at 0 however often it doubles: hence positive.
+// "initial": "0ms" means restart at once, every time (doubling 0 stays 0); the restart
+// limit still stops a crash loop.
 constexpr std::array<Field<Backoff>, 2> kBackoffFields{{
-    {"initial", kOptional, set<&Backoff::initial, positive_duration_of>},
+    {"initial", kOptional, set<&Backoff::initial, duration_of>},
     {"max", kOptional, set<&Backoff::max, duration_of>},
 }};
 
@@ -185,7 +186,9 @@ Backoff backoff_of(const Value& v, const Place& at) {
   return backoff;
 }
 
-constexpr std::array<Field<WorkerSpec>, 19> kWorkerFields{{
+std::optional<Duration> watchdog_of(const Value& v) { return positive_duration_of(v); }
+
+constexpr std::array<Field<WorkerSpec>, 20> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
@@ -206,6 +209,7 @@ constexpr std::array<Field<WorkerSpec>, 19> kWorkerFields{{
     {"on_reload", kOptional, set<&WorkerSpec::on_reload, one_of<kReloadActions>>},
     {"reload_signal", kOptional, set<&WorkerSpec::reload_signal, signal_of>},
     {"ready", kOptional, set<&WorkerSpec::ready, one_of<kReadiness>>},
+    {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
 }};
 
 // ---- The section.
@@ -219,6 +223,9 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
     WorkerSpec worker;
     place.attempt([&] { worker = object_with<WorkerSpec, kWorkerFields>(list[i], place); });
     if (worker.name.empty()) continue;  // missing or invalid: already reported
+    if (worker.watchdog && worker.ready != Readiness::notify) {
+      place.child("watchdog").error("needs \"ready\": \"notify\": pings come over the notify socket");
+    }
     const auto [first, inserted] = first_with_name.emplace(worker.name, i);
     if (!inserted) {
       place.child("name").error("duplicate worker name " + quote_text(worker.name) + ": " +

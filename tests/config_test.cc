@@ -726,15 +726,25 @@ BOOST_AUTO_TEST_CASE(backoff) {
   // Compared with the default max (30s) when only initial is given.
   BOOST_TEST(error_of(one_worker(R"("backoff": {"initial": "31s"})")) ==
              "t.json: /confvisor/workers/0/backoff: initial (31s) is longer than max (30s)");
-  BOOST_TEST(
-      error_of(one_worker(R"("backoff": {"initial": "0s"})")) ==
-      R"(t.json: /confvisor/workers/0/backoff/initial: expected a duration longer than 0, got "0s")");
+  // 0 means restart at once (the restart limit still stops a crash loop).
+  BOOST_TEST(worker_of(R"("backoff": {"initial": "0ms"})").backoff.initial.count() == 0);
   // A bad value is not compared too (its default would make a second, false error).
   BOOST_TEST(error_of(one_worker(R"("backoff": {"initial": "soon", "max": "10ms"})")) ==
              "t.json: /confvisor/workers/0/backoff/initial: expected " +
                  std::string(kDurationForms) + R"(, got "soon")");
   BOOST_TEST(error_of(one_worker(R"("backoff": "1s")")) ==
              R"(t.json: /confvisor/workers/0/backoff: expected an object, got "1s")");
+}
+
+BOOST_AUTO_TEST_CASE(watchdog_needs_notify) {
+  auto w = worker_of(R"("ready": "notify", "watchdog": "2s")");
+  BOOST_TEST(w.watchdog.has_value());
+  BOOST_TEST(w.watchdog->count() == 2'000);
+  BOOST_TEST(!worker_of("").watchdog.has_value());
+  BOOST_TEST(error_of(one_worker(R"("watchdog": "2s")")) ==
+             R"(t.json: /confvisor/workers/0/watchdog: needs "ready": "notify": pings come over the notify socket)");
+  BOOST_TEST(error_of(one_worker(R"("ready": "notify", "watchdog": "0s")")) ==
+             R"(t.json: /confvisor/workers/0/watchdog: expected a duration longer than 0, got "0s")");
 }
 
 BOOST_AUTO_TEST_CASE(restart_limit_and_durations) {
@@ -1039,8 +1049,13 @@ BOOST_AUTO_TEST_CASE(example_json_documents_every_key) {
     return std::set<std::string_view>(list.begin(), list.end());
   };
   BOOST_TEST((keys(section) == known(settings_keys())));
-  const json::value& first = section.at("workers").at(0);  // the worker that shows every key
-  BOOST_TEST((keys(first) == known(worker_keys())));
+  // Every worker key is shown by some worker (one key, watchdog, needs another's "ready").
+  std::set<std::string_view> worker_keys_shown;
+  for (const auto& worker : section.at("workers").as_array()) {
+    for (const auto& member : worker.as_object()) worker_keys_shown.insert(member.key());
+  }
+  BOOST_TEST((worker_keys_shown == known(worker_keys())));
+  const json::value& first = section.at("workers").at(0);
   BOOST_TEST((keys(first.at("backoff")) == known(backoff_keys())));
   BOOST_TEST((keys(first.at("restart_limit")) == known(restart_limit_keys())));
   BOOST_TEST(result.config->settings.workers.size() >= 2u);
