@@ -1,6 +1,7 @@
 #include "daemon.hpp"
 
 #include <grp.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,7 +84,11 @@ Daemon::Daemon(const std::string& config_path)
       lock_(config_.settings.segment),
       publisher_(publisher_options(config_.settings)),
       signal_events_(io_, signals_.fd()),
-      watchdog_timer_(io_) {
+      watchdog_timer_(io_),
+      supervisor_(io_, config_.settings.segment, [this] { return generation_; }) {
+  // Descendants that leave a worker's process group are reparented to us, not to init, so
+  // a stopped worker leaves nothing running behind it.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) throw_sys("become a child subreaper");
   log_info("starting: pid " + std::to_string(::getpid()) + ", config " + config_path_ +
            ", segment " + config_.settings.segment + " (/dev/shm/confvisor." +
            config_.settings.segment + ")");
@@ -113,7 +118,12 @@ void Daemon::publish_initial() {
 }
 
 int Daemon::run() {
-  notifier_.ready(status());
+  supervisor_.apply(config_.settings.workers, false);
+  // READY=1 once every worker's first start has come to an end (ready, or failed for good).
+  supervisor_.when_settled([this] {
+    log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
+    notifier_.ready(status());
+  });
   wait_for_signals();
   wait_for_watchdog();
   io_.run();
@@ -131,24 +141,31 @@ void Daemon::wait_for_signals() {
 void Daemon::on_signals(const std::vector<int>& signals) {
   bool reload_requested = false;
   for (int sig : signals) {
-    if (sig == SIGTERM || sig == SIGINT) {
-      notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
-      log_info(std::string("stopping on ") + signal_name(sig) + ": generation " +
-               std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
-               config_.settings.segment);
-      io_.stop();
-      return;
-    }
+    if (sig == SIGCHLD) supervisor_.reap();
     if (sig == SIGHUP) reload_requested = true;
-    if (sig == SIGCHLD) {
-      // No children of our own yet; reap whatever was inherited so none stays a zombie.
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-      }
-    }
+    if (sig == SIGTERM || sig == SIGINT) shut_down(sig);
   }
   // However many SIGHUPs arrived, one reload reads the file as it is now.
-  if (reload_requested) reload();
+  if (reload_requested && !stopping_) reload();
   wait_for_signals();
+}
+
+// Stops every worker gracefully (each within its stop_timeout), then leaves the loop. The
+// segment stays: readers keep their config across a restart of the daemon.
+void Daemon::shut_down(int sig) {
+  if (stopping_) {
+    log_info(std::string(signal_name(sig)) + " again: already stopping the workers");
+    return;
+  }
+  stopping_ = true;
+  notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
+  log_info(std::string("stopping on ") + signal_name(sig) + ": stopping the workers; generation " +
+           std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
+           config_.settings.segment);
+  supervisor_.stop_all([this] {
+    log_info("stopped: every worker has exited");
+    io_.stop();
+  });
 }
 
 void Daemon::reload() {
@@ -187,6 +204,8 @@ void Daemon::reload() {
   last_reload_ = "ok";
   log_info("reload ok: generation " + std::to_string(generation_) + ", " +
            human_size(text.size()) + ", from " + config_path_);
+  // After the publish: a worker restarted or signalled now reads the new generation.
+  supervisor_.apply(config_.settings.workers, true);
   notifier_.ready(status());
 }
 
@@ -213,7 +232,8 @@ std::string Daemon::refuse_setting_changes(const Settings& next) const {
 void Daemon::apply_settings(const Settings& next) { publisher_.set_history(next.history); }
 
 std::string Daemon::status() const {
-  return "generation " + std::to_string(generation_) + " published; last reload: " + last_reload_;
+  return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
+         "; last reload: " + last_reload_;
 }
 
 void Daemon::wait_for_watchdog() {

@@ -1,5 +1,5 @@
-// confvisord's core: owns the config, the segment it publishes, and the event loop that
-// turns signals into reloads and a clean exit.
+// confvisord's core: owns the config, the segment it publishes, the workers it supervises,
+// and the event loop that turns signals into reloads, reaped children and a clean exit.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +15,7 @@
 #include "notifier.hpp"
 #include "publisher.hpp"
 #include "signal_fd.hpp"
+#include "supervisor.hpp"
 
 namespace confvisor::daemon {
 
@@ -39,6 +40,7 @@ class Daemon {
  private:
   void wait_for_signals();
   void on_signals(const std::vector<int>& signals);
+  void shut_down(int sig);
   void reload();
   void wait_for_watchdog();
   void publish_initial();
@@ -59,6 +61,8 @@ class Daemon {
   boost::asio::io_context io_;
   boost::asio::posix::stream_descriptor signal_events_;
   boost::asio::steady_timer watchdog_timer_;
+  Supervisor supervisor_;
+  bool stopping_ = false;
 };
 
 }  // namespace confvisor::daemon

@@ -1,0 +1,28 @@
+// Processes a worker left behind. confvisord is a child subreaper, so a descendant that left
+// its worker's process group (setsid, double fork) becomes our child when its parent dies;
+// the CONFVISOR_WORKER and CONFVISOR_INSTANCE it inherited say whose it was.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace confvisor::daemon {
+
+struct Owner {
+  std::string worker;
+  unsigned instance = 0;
+};
+
+// Our children that are not in `known` (the workers' main processes), with the owner their
+// environment names (nullopt when it names none).
+struct Adopted {
+  pid_t pid;
+  std::optional<Owner> owner;
+};
+[[nodiscard]] std::vector<Adopted> adopted_children(const std::set<pid_t>& known);
+
+}  // namespace confvisor::daemon

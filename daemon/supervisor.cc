@@ -1,0 +1,303 @@
+#include "supervisor.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "leftovers.hpp"
+#include "log.hpp"
+
+namespace confvisor::daemon {
+
+namespace {
+
+bool same_but_instances(WorkerSpec a, WorkerSpec b) {
+  a.instances = b.instances = 0;
+  return a == b;
+}
+
+bool at_rest(const WorkerInstance& i) {
+  return i.state() == State::stopped || i.state() == State::fatal;
+}
+
+// Re-sweeps after a stop: a descendant that left the worker's group is reparented to us
+// only once its own parent has died, which may be a moment after the worker's exit.
+constexpr std::chrono::milliseconds kSweepDelays[] = {std::chrono::milliseconds(20),
+                                                      std::chrono::milliseconds(200),
+                                                      std::chrono::milliseconds(1000)};
+
+}  // namespace
+
+Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
+                       std::function<std::uint64_t()> generation)
+    : io_(io),
+      host_{io,
+            segment,
+            "",
+            std::move(generation),
+            [this](pid_t pid, WorkerInstance* instance) {
+              if (instance != nullptr) {
+                by_pid_[pid] = instance->weak_from_this();
+              } else {
+                by_pid_.erase(pid);
+              }
+            },
+            [this] { schedule_review(); },
+            [this](const std::string& worker, unsigned instance) { sweep_leftovers(worker, instance); }},
+      notify_(io, segment, [this](pid_t sender, const std::string& message) { on_notify(sender, message); }) {
+  host_.notify_socket = notify_.address();
+}
+
+Supervisor::~Supervisor() = default;
+
+void Supervisor::apply(const std::vector<WorkerSpec>& specs, bool reloaded) {
+  for (auto& g : groups_) {
+    const bool kept = std::any_of(specs.begin(), specs.end(),
+                                  [&](const WorkerSpec& s) { return s.name == g.spec->name; });
+    if (kept) continue;
+    log_info("worker " + g.spec->name + " is no longer in the config: stopping it");
+    for (auto& instance : g.instances) retire(instance);
+    g.instances.clear();
+  }
+  std::vector<Group> next;
+  for (const WorkerSpec& spec : specs) {
+    auto found = std::find_if(groups_.begin(), groups_.end(),
+                              [&](const Group& g) { return g.spec->name == spec.name && !g.instances.empty(); });
+    if (found == groups_.end()) {
+      if (reloaded) log_info("worker " + spec.name + " is new in the config: starting it");
+      next.push_back(start_group(spec));
+      continue;
+    }
+    Group g = std::move(*found);
+    found->instances.clear();  // so the name is found once
+    if (*g.spec == spec) {
+      if (reloaded && spec.on_reload == ReloadAction::signal) {
+        for (auto& instance : g.instances) instance->send_reload_signal();
+      } else if (reloaded && spec.on_reload == ReloadAction::restart) {
+        log_info("worker " + spec.name + ": on_reload restart, one instance at a time");
+        begin_rolling(g, g.spec);
+      }
+    } else if (same_but_instances(*g.spec, spec)) {
+      log_info("worker " + spec.name + ": instances " + std::to_string(g.spec->instances) + " -> " +
+               std::to_string(spec.instances));
+      scale(g, std::make_shared<const WorkerSpec>(spec));
+    } else {
+      log_info("worker " + spec.name + " changed: restarting it one instance at a time");
+      begin_rolling(g, std::make_shared<const WorkerSpec>(spec));
+    }
+    next.push_back(std::move(g));
+  }
+  groups_ = std::move(next);
+  schedule_review();
+}
+
+// New instances start in config order as soon as they exist.
+Supervisor::Group Supervisor::start_group(const WorkerSpec& spec) {
+  Group g{std::make_shared<const WorkerSpec>(spec), {}, std::nullopt, 0, false};
+  for (unsigned i = 0; i < spec.instances; ++i) {
+    g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, i));
+    g.instances.back()->start();
+  }
+  return g;
+}
+
+void Supervisor::scale(Group& g, std::shared_ptr<const WorkerSpec> spec) {
+  g.spec = std::move(spec);
+  while (g.instances.size() > g.spec->instances) {
+    retire(g.instances.back());
+    g.instances.pop_back();
+  }
+  for (auto& instance : g.instances) instance->use_spec(g.spec);
+  while (g.instances.size() < g.spec->instances) {
+    const auto index = static_cast<unsigned>(g.instances.size());
+    g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, index));
+    g.instances.back()->start();
+  }
+}
+
+// Instances that exist keep running until their turn; added ones start with the new spec.
+void Supervisor::begin_rolling(Group& g, std::shared_ptr<const WorkerSpec> spec) {
+  const auto existing = static_cast<unsigned>(std::min<std::size_t>(g.instances.size(), spec->instances));
+  g.spec = spec;
+  while (g.instances.size() > g.spec->instances) {
+    retire(g.instances.back());
+    g.instances.pop_back();
+  }
+  while (g.instances.size() < g.spec->instances) {
+    const auto index = static_cast<unsigned>(g.instances.size());
+    g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, index));
+    g.instances.back()->start();
+  }
+  g.rolling = 0;
+  g.rolling_end = existing;
+  g.rolling_started = false;
+}
+
+void Supervisor::advance_rolling(Group& g) {
+  while (g.rolling && !stopping_all_) {
+    const unsigned i = *g.rolling;
+    if (i >= g.rolling_end) {
+      g.rolling.reset();
+      log_info("worker " + g.spec->name + ": every instance restarted");
+      return;
+    }
+    WorkerInstance& instance = *g.instances[i];
+    if (!g.rolling_started) {
+      if (instance.state() == State::starting || instance.state() == State::running) {
+        instance.stop();
+        return;  // continues once it has stopped
+      }
+      if (instance.state() == State::stopping) return;
+      instance.stop();  // a Backoff or Fatal one: cancel its timer
+      instance.use_spec(g.spec);
+      instance.start();
+      g.rolling_started = true;
+    }
+    if (instance.state() == State::starting) return;  // continues once it is ready, or failed
+    g.rolling = i + 1;
+    g.rolling_started = false;
+  }
+}
+
+void Supervisor::retire(std::shared_ptr<WorkerInstance> instance) {
+  instance->stop();
+  retiring_.push_back(std::move(instance));
+}
+
+void Supervisor::schedule_review() {
+  if (review_pending_) return;
+  review_pending_ = true;
+  // Instances report changes from inside their own handlers; acting on them later, from
+  // the loop, keeps every handler short and free of re-entrancy.
+  boost::asio::post(io_, [this] { review(); });
+}
+
+void Supervisor::review() {
+  review_pending_ = false;
+  for (auto& g : groups_) advance_rolling(g);
+  std::erase_if(retiring_, [](const auto& i) { return at_rest(*i); });
+  if (on_settled_) {
+    const bool settled = std::all_of(groups_.begin(), groups_.end(), [](const Group& g) {
+      return std::all_of(g.instances.begin(), g.instances.end(),
+                         [](const auto& i) { return i->settled(); });
+    });
+    if (settled) std::exchange(on_settled_, nullptr)();
+  }
+  if (stopping_all_ && all_stopped()) {
+    kill_leftovers([](const std::optional<Owner>&) { return true; });
+    stopping_all_ = false;
+    std::exchange(on_stopped_, nullptr)();
+  }
+}
+
+bool Supervisor::all_stopped() const {
+  for (const auto& g : groups_) {
+    if (!std::all_of(g.instances.begin(), g.instances.end(), [](const auto& i) { return at_rest(*i); })) {
+      return false;
+    }
+  }
+  return retiring_.empty();
+}
+
+void Supervisor::reap() {
+  for (;;) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    auto it = by_pid_.find(pid);
+    if (it == by_pid_.end()) continue;  // a leftover we adopted, or a child whose exec failed
+    if (auto instance = it->second.lock()) instance->exited(status);
+  }
+}
+
+void Supervisor::stop_all(std::function<void()> done) {
+  stopping_all_ = true;
+  on_stopped_ = std::move(done);
+  for (auto g = groups_.rbegin(); g != groups_.rend(); ++g) {
+    g->rolling.reset();
+    for (auto i = g->instances.rbegin(); i != g->instances.rend(); ++i) (*i)->stop();
+  }
+  for (auto& instance : retiring_) instance->stop();
+  schedule_review();
+}
+
+void Supervisor::when_settled(std::function<void()> ready) {
+  on_settled_ = std::move(ready);
+  schedule_review();
+}
+
+void Supervisor::sweep_leftovers(const std::string& worker, unsigned instance) {
+  auto whose = [worker, instance](const std::optional<Owner>& o) {
+    return o && o->worker == worker && o->instance == instance;
+  };
+  kill_leftovers(whose);
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(sweeps_, [&](const auto& t) { return t->expiry() < now; });
+  for (auto delay : kSweepDelays) {
+    auto& timer = sweeps_.emplace_back(std::make_unique<boost::asio::steady_timer>(io_, delay));
+    timer->async_wait([this, whose, worker, instance](const boost::system::error_code& ec) {
+      // Only while that instance is not running again: a new run owns its own descendants.
+      if (ec) return;
+      for (const auto& g : groups_) {
+        if (g.spec->name == worker && instance < g.instances.size() &&
+            g.instances[instance]->state() != State::stopped &&
+            g.instances[instance]->state() != State::backoff &&
+            g.instances[instance]->state() != State::fatal) {
+          return;
+        }
+      }
+      kill_leftovers(whose);
+    });
+  }
+}
+
+void Supervisor::kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose) {
+  std::set<pid_t> known;
+  for (const auto& [pid, instance] : by_pid_) known.insert(pid);
+  for (const Adopted& a : adopted_children(known)) {
+    if (!whose(a.owner)) continue;
+    const std::string owner = a.owner ? a.owner->worker + "[" + std::to_string(a.owner->instance) + "]"
+                                      : std::string("no worker");
+    log_info("killing pid " + std::to_string(a.pid) + ", left behind by " + owner);
+    ::kill(a.pid, SIGKILL);
+  }
+}
+
+void Supervisor::on_notify(pid_t sender, const std::string& message) {
+  // From the main process, or from any process of its group (NotifyAccess=all, as a shell
+  // wrapper that runs systemd-notify needs).
+  auto it = by_pid_.find(sender);
+  if (it == by_pid_.end()) it = by_pid_.find(::getpgid(sender));
+  if (it == by_pid_.end()) {
+    log_debug("notify message from pid " + std::to_string(sender) + ", which is no worker: ignored");
+    return;
+  }
+  if (auto instance = it->second.lock()) instance->notified(message);
+}
+
+std::vector<InstanceStatus> Supervisor::status() const {
+  std::vector<InstanceStatus> out;
+  for (const auto& g : groups_) {
+    for (const auto& i : g.instances) out.push_back(i->status());
+  }
+  return out;
+}
+
+std::string Supervisor::summary() const {
+  std::size_t total = 0, running = 0, fatal = 0;
+  for (const auto& g : groups_) {
+    for (const auto& i : g.instances) {
+      ++total;
+      running += i->state() == State::running;
+      fatal += i->state() == State::fatal;
+    }
+  }
+  std::string s = std::to_string(running) + " of " + std::to_string(total) + " worker instances running";
+  if (fatal > 0) s += ", " + std::to_string(fatal) + " FATAL";
+  return s;
+}
+
+}  // namespace confvisor::daemon

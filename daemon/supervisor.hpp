@@ -1,0 +1,77 @@
+// The process table: every worker of /confvisor/workers and its instances. It reconciles
+// the running set with a new config (added start, removed stop, changed restart one
+// instance at a time, unchanged get their on_reload action), reaps children, routes
+// sd_notify messages, and stops everything, leftovers included, on shutdown.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "leftovers.hpp"
+#include "notify_server.hpp"
+#include "worker_instance.hpp"
+
+namespace confvisor::daemon {
+
+class Supervisor {
+ public:
+  Supervisor(boost::asio::io_context& io, const std::string& segment,
+             std::function<std::uint64_t()> generation);
+  ~Supervisor();
+
+  // Makes the workers match `specs`. With `reloaded`, unchanged workers get their on_reload
+  // action (the new generation is already published).
+  void apply(const std::vector<WorkerSpec>& specs, bool reloaded);
+  // SIGCHLD: reaps every exited child.
+  void reap();
+  // Stops every worker (in reverse order of the list, all at once), then calls `done`.
+  void stop_all(std::function<void()> done);
+  // Calls `ready` once every instance's first start has come to an end (at once if none).
+  void when_settled(std::function<void()> ready);
+
+  [[nodiscard]] std::vector<InstanceStatus> status() const;
+  [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"
+
+ private:
+  struct Group {
+    std::shared_ptr<const WorkerSpec> spec;
+    std::vector<std::shared_ptr<WorkerInstance>> instances;
+    // A rolling restart in progress: instance `next` is being stopped, or (started) started.
+    std::optional<unsigned> rolling;
+    unsigned rolling_end = 0;  // instances from here on were started with the new spec
+    bool rolling_started = false;
+  };
+
+  [[nodiscard]] Group start_group(const WorkerSpec& spec);
+  void scale(Group& g, std::shared_ptr<const WorkerSpec> spec);
+  void begin_rolling(Group& g, std::shared_ptr<const WorkerSpec> spec);
+  void advance_rolling(Group& g);
+  void retire(std::shared_ptr<WorkerInstance> instance);
+  void review();  // posted after state changes: drives rolling restarts, readiness, shutdown
+  void schedule_review();
+  void sweep_leftovers(const std::string& worker, unsigned instance);
+  void kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose);
+  void on_notify(pid_t sender, const std::string& message);
+  [[nodiscard]] bool all_stopped() const;
+
+  boost::asio::io_context& io_;
+  InstanceHost host_;
+  NotifyServer notify_;
+  std::vector<Group> groups_;  // config order
+  std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
+  std::map<pid_t, std::weak_ptr<WorkerInstance>> by_pid_;
+  bool review_pending_ = false;
+  std::function<void()> on_settled_;
+  std::function<void()> on_stopped_;
+  bool stopping_all_ = false;
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> sweeps_;
+};
+
+}  // namespace confvisor::daemon
