@@ -54,25 +54,20 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
 Supervisor::~Supervisor() = default;
 
 void Supervisor::apply(const std::vector<WorkerSpec>& specs, bool reloaded) {
-  for (auto& g : groups_) {
-    const bool kept = std::any_of(specs.begin(), specs.end(),
-                                  [&](const WorkerSpec& s) { return s.name == g.spec->name; });
-    if (kept) continue;
-    log_info("worker " + g.spec->name + " is no longer in the config: stopping it");
-    for (auto& instance : g.instances) retire(instance);
-    g.instances.clear();
+  std::map<std::string, Group> current;
+  for (Group& g : groups_) {
+    const std::string name = g.spec->name;
+    current.emplace(name, std::move(g));
   }
-  std::vector<Group> next;
+  groups_.clear();
   for (const WorkerSpec& spec : specs) {
-    auto found = std::find_if(groups_.begin(), groups_.end(),
-                              [&](const Group& g) { return g.spec->name == spec.name && !g.instances.empty(); });
-    if (found == groups_.end()) {
+    auto node = current.extract(spec.name);
+    if (node.empty()) {
       if (reloaded) log_info("worker " + spec.name + " is new in the config: starting it");
-      next.push_back(start_group(spec));
+      groups_.push_back(start_group(spec));
       continue;
     }
-    Group g = std::move(*found);
-    found->instances.clear();  // so the name is found once
+    Group& g = groups_.emplace_back(std::move(node.mapped()));
     if (*g.spec == spec) {
       if (reloaded && spec.on_reload == ReloadAction::signal) {
         for (auto& instance : g.instances) instance->send_reload_signal();
@@ -88,9 +83,11 @@ void Supervisor::apply(const std::vector<WorkerSpec>& specs, bool reloaded) {
       log_info("worker " + spec.name + " changed: restarting it one instance at a time");
       begin_rolling(g, std::make_shared<const WorkerSpec>(spec));
     }
-    next.push_back(std::move(g));
   }
-  groups_ = std::move(next);
+  for (auto& [name, g] : current) {
+    log_info("worker " + name + " is no longer in the config: stopping it");
+    for (auto& instance : g.instances) retire(instance);
+  }
   schedule_review();
 }
 

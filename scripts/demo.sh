@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds confvisor into build/, and shows a live reload: confvisord
-# publishes config/demo.json into segment "demo", a worker reads it, the config file is
-# edited and the daemon is sent SIGHUP, and the worker sees generation 2 the moment it is
-# published, without restarting.
+# publishes config/demo.json into segment "demo" and starts its workers (two copies of the
+# example worker, which read the segment, and a legacy shell service); the config file is
+# edited and the daemon sent SIGHUP: the readers see generation 2 the moment it is
+# published, without restarting, and the legacy service gets its SIGHUP.
 #
 # CONFVISOR_BUILD_DIR overrides the build directory (default: build).
 set -euo pipefail
@@ -12,9 +13,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 build_dir=${CONFVISOR_BUILD_DIR:-build}
 segment=demo
 ctl=$build_dir/bin/confvisorctl
-worker=$build_dir/bin/confvisor-example-worker
 daemon=$build_dir/bin/confvisord
-worker_pid=
 daemon_pid=
 live_dir=
 
@@ -45,7 +44,6 @@ stop() {
 
 cleanup() {
   local status=$?
-  stop worker "$worker_pid"
   stop daemon "$daemon_pid"
   remove_segment
   [[ -n "$live_dir" ]] && rm -rf "$live_dir"
@@ -63,40 +61,30 @@ cmake --build "$build_dir" -j "$(nproc)" --target confvisord confvisorctl confvi
 
 remove_segment  # start from generation 1 even if an earlier run was killed
 
-# The daemon reads a live copy, so the demo can edit it without touching config/.
+# The daemon reads a live copy, so the demo can edit it without touching config/. The
+# workers' commands are relative to this directory (the repository root).
 live_dir=$(mktemp -d /tmp/confvisor-demo-XXXXXX)
 live=$live_dir/app.json
 cp config/demo.json "$live"
+sed -i "s|build/bin/|$build_dir/bin/|" "$live"
 
 echo "== confvisord --check --config $live =="
 "$daemon" --check --config "$live"
-echo "== starting confvisord: it publishes $live into /dev/shm/confvisor.$segment =="
+echo "== starting confvisord: it publishes $live into /dev/shm/confvisor.$segment and starts the workers =="
 "$daemon" --config "$live" &
 daemon_pid=$!
-for _ in $(seq 50); do
-  "$ctl" show --segment "$segment" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-
-echo "== starting a worker that watches /database and /features =="
-"$worker" --segment "$segment" /database /features &
-worker_pid=$!
-sleep 1
-if ! kill -0 "$worker_pid" 2>/dev/null; then
-  echo "demo: the worker exited early" >&2
-  exit 1
-fi
+sleep 2
 
 echo "== editing the config (database moves to db2:6432, new_checkout on) and sending SIGHUP =="
 cp config/demo-v2.json "$live"
+sed -i "s|build/bin/|$build_dir/bin/|" "$live"
 kill -HUP "$daemon_pid"
-sleep 1
+sleep 1.5
 
 echo "== a broken edit: the daemon refuses it and generation 2 stays published =="
 echo '{ "confvisor": { "segment": "demo" }, "database": { "port": 5432, }, oops }' >"$live"
 kill -HUP "$daemon_pid"
 sleep 0.5
-cp config/demo-v2.json "$live"
 
 echo "== confvisorctl show --segment $segment =="
 "$ctl" show --segment "$segment"
