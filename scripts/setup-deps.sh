@@ -11,6 +11,7 @@ packages=(
   libsystemd-dev
   pkg-config  # CMake finds libsystemd through it
   libbenchmark-dev
+  systemd  # systemd-analyze, for the test that verifies the unit files
   cmake
   g++
   make
