@@ -1140,3 +1140,14 @@ BOOST_AUTO_TEST_CASE(json_test_suite_never_crashes_and_refuses_what_is_invalid) 
   }
   BOOST_TEST(files >= 300u);
 }
+
+BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
+  std::ifstream f(CONFVISOR_CONFIG_DIR "/../README.md");
+  const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  BOOST_TEST_REQUIRE(!readme.empty());
+  for (const auto& keys : {settings_keys(), worker_keys(), backoff_keys(), restart_limit_keys()}) {
+    for (std::string_view key : keys) {
+      BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
+    }
+  }
+}
