@@ -38,8 +38,11 @@ void OutputRelay::consume(std::string_view data) {
     const std::size_t nl = data.find('\n');
     const std::string_view piece = data.substr(0, nl);
     if (!discarding_) {
+      // Cut when the line goes on past kMaxLine: in a later read, or in this one (a whole
+      // long line read at once).
+      const bool longer = partial_.size() + piece.size() > kMaxLine;
       partial_.append(piece.substr(0, kMaxLine - partial_.size()));
-      if (partial_.size() >= kMaxLine && nl == std::string_view::npos) {
+      if (partial_.size() >= kMaxLine && (nl == std::string_view::npos || longer)) {
         emit(partial_ + " [line cut at 4 KiB]");
         partial_.clear();
         discarding_ = true;

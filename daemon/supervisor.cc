@@ -184,7 +184,10 @@ void Supervisor::review() {
     if (settled) std::exchange(on_settled_, nullptr)();
   }
   if (stopping_all_ && all_stopped()) {
-    kill_leftovers([](const std::optional<Owner>&) { return true; });
+    // A leftover's own children become ours only once it has died. Finish when a sweep finds
+    // none alive: until then, reap() calls us again as each killed one is reaped, and the
+    // next sweep kills what it left (else they would outlive us, reparented to init).
+    if (kill_leftovers([](const std::optional<Owner>&) { return true; }) > 0) return;
     stopping_all_ = false;
     std::exchange(on_stopped_, nullptr)();
   }
@@ -205,7 +208,10 @@ void Supervisor::reap() {
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
     auto it = by_pid_.find(pid);
-    if (it == by_pid_.end()) continue;  // a leftover we adopted, or a child whose exec failed
+    if (it == by_pid_.end()) {  // a leftover we adopted, or a child whose exec failed
+      if (stopping_all_) schedule_review();
+      continue;
+    }
     if (auto instance = it->second.lock()) instance->exited(status);
   }
 }
@@ -251,7 +257,9 @@ void Supervisor::sweep_leftovers(const std::string& worker, unsigned instance) {
   }
 }
 
-void Supervisor::kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose) {
+std::size_t Supervisor::kill_leftovers(
+    const std::function<bool(const std::optional<Owner>&)>& whose) {
+  std::size_t killed = 0;
   std::set<pid_t> known;
   for (const auto& [pid, instance] : by_pid_) known.insert(pid);
   for (const Adopted& a : adopted_children(known)) {
@@ -260,7 +268,9 @@ void Supervisor::kill_leftovers(const std::function<bool(const std::optional<Own
                                       : std::string("no worker");
     log_info("killing pid " + std::to_string(a.pid) + ", left behind by " + owner);
     ::kill(a.pid, SIGKILL);
+    ++killed;
   }
+  return killed;
 }
 
 void Supervisor::on_notify(pid_t sender, const std::string& message) {

@@ -57,7 +57,9 @@ class Supervisor {
   void review();  // posted after state changes: drives rolling restarts, readiness, shutdown
   void schedule_review();
   void sweep_leftovers(const std::string& worker, unsigned instance);
-  void kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose);
+  // SIGKILLs our live children that are no worker's main process and that `whose` accepts;
+  // returns how many.
+  std::size_t kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose);
   void on_notify(pid_t sender, const std::string& message);
   [[nodiscard]] bool all_stopped() const;
 

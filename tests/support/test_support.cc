@@ -29,6 +29,9 @@ SegmentGuard::~SegmentGuard() {
     Publisher::remove(name_);
   } catch (...) {
   }
+  // A daemon killed by a test leaves its instance lock file (by design: the lock is the
+  // kernel's, the file is only where it lives).
+  ::unlink(("/dev/shm/confvisor." + name_ + ".lock").c_str());
 }
 
 namespace {

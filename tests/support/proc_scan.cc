@@ -1,0 +1,169 @@
+#include "proc_scan.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+namespace confvisor::test {
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+std::string proc_path(pid_t pid, const char* file) {
+  return "/proc/" + std::to_string(pid) + "/" + file;
+}
+
+// Polls `done` every 10 ms until it holds or `timeout` passes; returns its last answer.
+template <typename F>
+auto poll_until(std::chrono::milliseconds timeout, F&& f) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto result = f();
+    if (result.empty() || std::chrono::steady_clock::now() >= deadline) return result;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+std::optional<ProcStat> proc_stat(pid_t pid) {
+  const std::string stat = slurp(proc_path(pid, "stat"));
+  // The command name (field 2) may hold spaces and parentheses: parse after its last ')'.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat.substr(close + 1));
+  ProcStat s;
+  long parent = 0, group = 0, session = 0;
+  if (!(rest >> s.state >> parent >> group >> session)) return std::nullopt;
+  s.parent = static_cast<pid_t>(parent);
+  s.group = static_cast<pid_t>(group);
+  s.session = static_cast<pid_t>(session);
+  return s;
+}
+
+std::vector<pid_t> all_pids() {
+  std::vector<pid_t> out;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end == '\0' && pid > 0) out.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(proc);
+  return out;
+}
+
+bool alive(pid_t pid) {
+  const auto s = proc_stat(pid);
+  return s && s->state != 'Z' && s->state != 'X';
+}
+
+bool wait_dead(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (alive(pid)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+std::map<std::string, std::string> proc_environ(pid_t pid) {
+  std::map<std::string, std::string> env;
+  std::istringstream in(slurp(proc_path(pid, "environ")));
+  for (std::string var; std::getline(in, var, '\0');) {
+    const auto eq = var.find('=');
+    if (eq != std::string::npos) env.emplace(var.substr(0, eq), var.substr(eq + 1));
+  }
+  return env;
+}
+
+std::string proc_cmdline(pid_t pid) {
+  std::string cmd = slurp(proc_path(pid, "cmdline"));
+  while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
+  for (char& c : cmd) {
+    if (c == '\0') c = ' ';
+  }
+  return cmd;
+}
+
+std::optional<std::string> proc_status_field(pid_t pid, const std::string& name) {
+  std::istringstream in(slurp(proc_path(pid, "status")));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + ":", 0) == 0) return line.substr(name.size() + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<long> vm_rss_kib(pid_t pid) {
+  const auto rss = proc_status_field(pid, "VmRSS");
+  if (!rss) return std::nullopt;
+  return std::atol(rss->c_str());
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (pid_t pid : all_pids()) {
+    const auto s = proc_stat(pid);
+    if (s && s->parent == parent && s->state != 'Z' && s->state != 'X') out.push_back(pid);
+  }
+  return out;
+}
+
+std::vector<pid_t> zombie_children(pid_t parent) {
+  std::vector<pid_t> out;
+  for (pid_t pid : all_pids()) {
+    const auto s = proc_stat(pid);
+    if (s && s->parent == parent && s->state == 'Z') out.push_back(pid);
+  }
+  return out;
+}
+
+std::vector<pid_t> wait_no_zombie_children(pid_t parent, std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] { return zombie_children(parent); });
+}
+
+std::vector<pid_t> pids_with_env(const std::string& name, const std::string& value) {
+  const std::string entry = name + "=" + value;
+  std::vector<pid_t> out;
+  for (pid_t pid : all_pids()) {
+    // A zombie's environ reads empty, so only live processes can match.
+    std::istringstream in(slurp(proc_path(pid, "environ")));
+    for (std::string var; std::getline(in, var, '\0');) {
+      if (var == entry) {
+        if (alive(pid)) out.push_back(pid);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<pid_t> wait_no_pids_with_env(const std::string& name, const std::string& value,
+                                         std::chrono::milliseconds timeout) {
+  return poll_until(timeout, [&] { return pids_with_env(name, value); });
+}
+
+void kill_pids_with_env(const std::string& name, const std::string& value) {
+  for (pid_t pid : pids_with_env(name, value)) ::kill(pid, SIGKILL);  // each by its own pid
+}
+
+std::string describe_pids(const std::vector<pid_t>& pids) {
+  std::string out;
+  for (pid_t pid : pids) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(pid) + " (" + proc_cmdline(pid) + ")";
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace confvisor::test

@@ -1,0 +1,73 @@
+// What a test learns about processes from /proc: who is whose child, who is a zombie, what
+// environment a process started with. Supervision tests use it to check, with the real
+// kernel's view, that a daemon leaves no zombie behind and that nothing it started outlives it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace confvisor::test {
+
+// Fields of /proc/PID/stat (state, parent, process group, session).
+struct ProcStat {
+  char state = '?';  // 'R', 'S', 'D', 'Z', ...
+  pid_t parent = 0;
+  pid_t group = 0;
+  pid_t session = 0;
+};
+[[nodiscard]] std::optional<ProcStat> proc_stat(pid_t pid);
+
+// Every pid in /proc right now.
+[[nodiscard]] std::vector<pid_t> all_pids();
+
+// The process exists and is not a zombie.
+[[nodiscard]] bool alive(pid_t pid);
+
+// Waits until `pid` is no longer alive (gone or a zombie); false after `timeout`.
+bool wait_dead(pid_t pid, std::chrono::milliseconds timeout);
+
+// The environment `pid` was started with (/proc/PID/environ); empty for a zombie or a
+// process we may not read.
+[[nodiscard]] std::map<std::string, std::string> proc_environ(pid_t pid);
+
+// /proc/PID/cmdline with spaces between the arguments ("" if gone).
+[[nodiscard]] std::string proc_cmdline(pid_t pid);
+
+// A "Name:" line's value from /proc/PID/status ("VmRSS" -> "  1234 kB"), nullopt if missing.
+[[nodiscard]] std::optional<std::string> proc_status_field(pid_t pid, const std::string& name);
+
+// VmRSS of `pid` in KiB (nullopt if gone).
+[[nodiscard]] std::optional<long> vm_rss_kib(pid_t pid);
+
+// Live (non-zombie) children of `parent`.
+[[nodiscard]] std::vector<pid_t> children_of(pid_t parent);
+
+// Zombie children of `parent`: exited, and not reaped by it.
+[[nodiscard]] std::vector<pid_t> zombie_children(pid_t parent);
+
+// Waits until `parent` has no zombie child; returns the zombies left after `timeout`. A child
+// is a zombie for a moment between its exit and its parent's wait, so a test asks "none
+// for long", not "none right now".
+[[nodiscard]] std::vector<pid_t> wait_no_zombie_children(pid_t parent,
+                                                         std::chrono::milliseconds timeout);
+
+// Live processes whose environment holds exactly the entry `name`=`value`.
+[[nodiscard]] std::vector<pid_t> pids_with_env(const std::string& name, const std::string& value);
+
+// Waits until no live process holds `name`=`value`; returns those left after `timeout`.
+[[nodiscard]] std::vector<pid_t> wait_no_pids_with_env(const std::string& name,
+                                                       const std::string& value,
+                                                       std::chrono::milliseconds timeout);
+
+// SIGKILLs every live process holding `name`=`value` (a test's last-resort cleanup).
+void kill_pids_with_env(const std::string& name, const std::string& value);
+
+// "123 (sleep 1000), 456 (sh -c ...)": for failure messages.
+[[nodiscard]] std::string describe_pids(const std::vector<pid_t>& pids);
+
+}  // namespace confvisor::test
