@@ -197,3 +197,30 @@ BOOST_AUTO_TEST_CASE(a_publisher_without_history_keeps_the_segments_window) {
   for (int i = 0; i < 10; ++i) first.publish(std::to_string(i), "d");
   BOOST_TEST(first.history().size() == 8u);
 }
+
+BOOST_AUTO_TEST_CASE(one_thread_alternating_between_more_readers_than_cache_slots) {
+  // Each thread caches a few readers' snapshots; a sixth reader evicts one. Every call must
+  // still answer for its own segment and its newest generation.
+  constexpr int kReaders = 6;
+  std::vector<std::unique_ptr<SegmentGuard>> segs;
+  std::vector<Publisher> pubs;
+  std::vector<Reader> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    segs.push_back(std::make_unique<SegmentGuard>("slots"));
+    pubs.emplace_back(PublisherOptions{.segment = segs.back()->name()});
+    pubs.back().publish(R"({"who":)" + std::to_string(i) + R"(,"round":0})", "s");
+    readers.emplace_back(segs.back()->name());
+  }
+  for (int round = 1; round <= 20; ++round) {
+    for (int i = 0; i < kReaders; ++i) {
+      BOOST_TEST(readers[i].current().get<std::int64_t>("/who") == i);
+      BOOST_TEST(readers[i].current().get<std::int64_t>("/round") == round - 1);
+    }
+    for (int i = round % 2; i < kReaders; i += 2) {  // half of them change each round...
+      pubs[i].publish(R"({"who":)" + std::to_string(i) + R"(,"round":)" + std::to_string(round) + "}", "s");
+    }
+    for (int i = (round + 1) % 2; i < kReaders; i += 2) {  // ...then the other half
+      pubs[i].publish(R"({"who":)" + std::to_string(i) + R"(,"round":)" + std::to_string(round) + "}", "s");
+    }
+  }
+}

@@ -21,13 +21,20 @@ namespace confvisor {
 
 struct Reader::State {
   explicit State(std::string_view segment) : names(segment) {
-    views.push_back(std::make_unique<SegmentView>(names));
+    use(std::make_unique<SegmentView>(names));
+  }
+
+  void use(std::unique_ptr<SegmentView> next) {
+    views.push_back(std::move(next));
+    version_word.store(&views.back()->header().version, std::memory_order_release);
     view.store(views.back().get(), std::memory_order_release);
   }
 
   SegmentNames names;
   const std::uint64_t id = next_id();  // keys the thread-local caches; never reused
   std::atomic<const SegmentView*> view{nullptr};
+  // The current view's version word, kept apart so the hot path is one load fewer.
+  std::atomic<const std::atomic<std::uint64_t>*> version_word{nullptr};
 
   std::mutex mu;  // guards everything below
   // Every view this reader ever mapped, the current one last. A thread may still be reading
@@ -45,9 +52,11 @@ struct Reader::State {
   }
 };
 
+// A thread's cached snapshot of one reader. `word` and `version` are set only together
+// with a snapshot, so a match means the snapshot is there.
 struct Reader::CacheSlot {
   std::uint64_t reader_id = 0;
-  const SegmentView* view = nullptr;
+  const std::atomic<std::uint64_t>* word = nullptr;
   std::uint64_t version = 0;
   Snapshot snapshot;
 };
@@ -56,16 +65,38 @@ namespace {
 
 constexpr std::size_t kCacheSlots = 4;  // readers one thread alternates between cheaply
 
-Reader::CacheSlot& cache_slot(std::uint64_t reader_id) {
-  thread_local Reader::CacheSlot slots[kCacheSlots];
-  thread_local std::size_t next_victim = 0;
-  for (auto& slot : slots) {
-    if (slot.reader_id == reader_id) return slot;
+// The slots live on the heap behind a plain thread_local pointer: a thread_local of a type
+// with a destructor is reached through an init-guard call on every access, a plain pointer
+// with one %fs-relative load. The owner below frees them when the thread exits.
+struct ThreadCache {
+  Reader::CacheSlot slots[kCacheSlots];
+  std::size_t next_victim = 0;
+};
+thread_local ThreadCache* thread_cache = nullptr;
+
+ThreadCache& this_thread_cache() {
+  thread_local std::unique_ptr<ThreadCache> owner;
+  if (thread_cache == nullptr) {
+    owner = std::make_unique<ThreadCache>();
+    thread_cache = owner.get();
   }
-  Reader::CacheSlot& slot = slots[next_victim++ % kCacheSlots];
-  slot = Reader::CacheSlot{};
-  slot.reader_id = reader_id;
-  return slot;
+  return *thread_cache;
+}
+
+// The slot for `reader_id`, moved to the front so the hot path finds it first.
+Reader::CacheSlot& cache_slot(std::uint64_t reader_id) {
+  ThreadCache& cache = this_thread_cache();
+  for (auto& slot : cache.slots) {
+    if (slot.reader_id == reader_id) {
+      std::swap(slot, cache.slots[0]);
+      return cache.slots[0];
+    }
+  }
+  Reader::CacheSlot& victim = cache.slots[1 + cache.next_victim++ % (kCacheSlots - 1)];
+  victim = Reader::CacheSlot{};
+  victim.reader_id = reader_id;
+  std::swap(victim, cache.slots[0]);
+  return cache.slots[0];
 }
 
 // While the current view is marked moved, map whatever now has the name. The same inode
@@ -76,8 +107,7 @@ void follow_moves(Reader::State& s) {
     if (!cur->moved()) return;
     auto next = std::make_unique<SegmentView>(s.names);
     if (next->mapping().inode() == cur->mapping().inode()) return;
-    s.views.push_back(std::move(next));
-    s.view.store(s.views.back().get(), std::memory_order_release);
+    s.use(std::move(next));
   }
 }
 
@@ -105,15 +135,18 @@ std::string Reader::last_error() const {
 }
 
 const Snapshot& Reader::current() {
-  State& s = *state_;
-  CacheSlot& slot = cache_slot(s.id);
+  const State& s = *state_;
   // Both loads could be relaxed: "equal" only says our private copy is still that version.
   // Acquire costs nothing more on x86-64 and keeps the reasoning local.
-  const SegmentView* view = s.view.load(std::memory_order_acquire);
-  if (slot.view == view && slot.version == view->version() && slot.snapshot) [[likely]] {
-    return slot.snapshot;
+  const std::atomic<std::uint64_t>* word = s.version_word.load(std::memory_order_acquire);
+  const std::uint64_t version = word->load(std::memory_order_acquire);
+  if (const ThreadCache* cache = thread_cache) [[likely]] {
+    const CacheSlot& slot = cache->slots[0];
+    if (slot.reader_id == s.id && slot.word == word && slot.version == version) [[likely]] {
+      return slot.snapshot;
+    }
   }
-  return refresh(slot);
+  return refresh(cache_slot(s.id));
 }
 
 const Snapshot& Reader::refresh(CacheSlot& slot) {
@@ -150,14 +183,14 @@ const Snapshot& Reader::refresh(CacheSlot& slot) {
       s.last_error = e.what();
     }
   }
-  slot.view = s.latest_view;
-  slot.version = s.latest_version;
-  slot.snapshot = s.latest;
-  if (!slot.snapshot) {
+  if (!s.latest) {
     throw Error(s.last_error.empty()
                     ? "segment " + s.names.path + " has no published generation yet"
                     : s.last_error);
   }
+  slot.word = &s.latest_view->header().version;
+  slot.version = s.latest_version;
+  slot.snapshot = s.latest;
   return slot.snapshot;
 }
 
