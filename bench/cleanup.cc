@@ -1,0 +1,130 @@
+#include "cleanup.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+
+#include "publisher.hpp"
+#include "segment_name.hpp"
+
+namespace confvisor::bench {
+
+namespace {
+
+// The handler may only use async-signal-safe calls, so registrations live in fixed storage
+// it can walk without locks or allocation. A slot is published by its `used` flag
+// (release) after its path is written, and the handler reads the flag with acquire.
+constexpr std::size_t kSlots = 64;
+constexpr std::size_t kPathMax = 256;
+
+struct Slot {
+  std::atomic<bool> used{false};
+  char path[kPathMax];
+};
+std::array<Slot, kSlots> g_slots;
+
+// Every signal whose default action ends the run; SIGPIPE too: `confvisor-bench | head`.
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+
+// The one handler in the bench that does work: the run is over either way, and there is no
+// event loop to hand the signal to. unlink(2) and raise(3) are async-signal-safe.
+void on_fatal_signal(int sig) {
+  for (Slot& slot : g_slots) {
+    if (slot.used.load(std::memory_order_acquire)) ::unlink(slot.path);
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+void install_signal_cleanup() {
+  struct sigaction sa {};
+  sa.sa_handler = on_fatal_signal;
+  ::sigemptyset(&sa.sa_mask);
+  for (int sig : kSignals) ::sigaddset(&sa.sa_mask, sig);  // one cleanup at a time
+  for (int sig : kSignals) {
+    if (::sigaction(sig, &sa, nullptr) != 0) {
+      throw std::runtime_error(std::string("unable to install a handler for signal ") +
+                               std::to_string(sig) + ": " + std::strerror(errno));
+    }
+  }
+}
+
+UnlinkOnSignal::UnlinkOnSignal(const std::string& path) {
+  if (path.size() >= kPathMax) throw std::runtime_error("path too long to register: " + path);
+  // Only the main thread registers, so finding a free slot needs no compare-and-swap.
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    if (!g_slots[i].used.load(std::memory_order_relaxed)) {
+      std::memcpy(g_slots[i].path, path.c_str(), path.size() + 1);
+      g_slots[i].used.store(true, std::memory_order_release);
+      slot_ = static_cast<int>(i);
+      return;
+    }
+  }
+  throw std::runtime_error("more than " + std::to_string(kSlots) + " paths to clean up");
+}
+
+UnlinkOnSignal::~UnlinkOnSignal() {
+  if (slot_ >= 0)
+    g_slots[static_cast<std::size_t>(slot_)].used.store(false, std::memory_order_release);
+}
+
+UnlinkOnSignal::UnlinkOnSignal(UnlinkOnSignal&& other) noexcept : slot_(other.slot_) {
+  other.slot_ = -1;
+}
+
+UnlinkOnSignal& UnlinkOnSignal::operator=(UnlinkOnSignal&& other) noexcept {
+  if (this != &other) {
+    if (slot_ >= 0)
+      g_slots[static_cast<std::size_t>(slot_)].used.store(false, std::memory_order_release);
+    slot_ = other.slot_;
+    other.slot_ = -1;
+  }
+  return *this;
+}
+
+namespace {
+
+std::string unique_name(std::string_view tag) {
+  return "bench-" + std::to_string(::getpid()) + "-" + std::string(tag);
+}
+
+}  // namespace
+
+BenchSegment::BenchSegment(std::string_view tag) : name_(unique_name(tag)) {
+  const SegmentNames names(name_);  // validates the name
+  current_ = UnlinkOnSignal(names.path);
+  prev_ = UnlinkOnSignal(names.prev_path);
+  building_ = UnlinkOnSignal(std::string(kShmDir) + names.building_shm(::getpid()));
+  // A leftover of an earlier run that had this pid would otherwise be opened, not created.
+  Publisher::remove(name_);
+}
+
+PublisherOptions BenchSegment::publisher_options(std::size_t config_bytes) const {
+  // The daemon's default window, set explicitly: the segment size below depends on it.
+  constexpr std::size_t kHistory = 8;
+  PublisherOptions options;
+  options.segment = name_;
+  options.history = kHistory;
+  // Records carry a header and the source path; the heap wastes some to fragmentation.
+  // Twice the history plus the generation being built is ample.
+  const std::size_t record = config_bytes + 4096;
+  options.initial_size = std::max(options.initial_size, 2 * (kHistory + 1) * record);
+  return options;
+}
+
+BenchSegment::~BenchSegment() {
+  try {
+    Publisher::remove(name_);
+  } catch (...) {
+    // Destructors must not throw; a leftover "bench-PID-*" object is harmless and named.
+  }
+}
+
+}  // namespace confvisor::bench
