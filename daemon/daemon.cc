@@ -1,6 +1,5 @@
 #include "daemon.hpp"
 
-#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "accounts.hpp"
 #include "log.hpp"
 
 namespace confvisor::daemon {
@@ -25,10 +25,7 @@ Config load_or_throw(const std::string& path, std::size_t max_size) {
 
 std::optional<gid_t> resolve_group(const std::optional<std::string>& name) {
   if (!name) return std::nullopt;
-  if (const struct group* g = ::getgrnam(name->c_str())) return g->gr_gid;
-  char* end = nullptr;
-  unsigned long gid = std::strtoul(name->c_str(), &end, 10);
-  if (end != name->c_str() && *end == '\0') return static_cast<gid_t>(gid);
+  if (auto gid = find_group(*name)) return gid;
   throw Error("unknown group \"" + *name + "\" for the segment");
 }
 

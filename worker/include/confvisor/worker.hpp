@@ -1,7 +1,7 @@
 // libconfvisor: read the live config that confvisord publishes, from a worker process.
 //
 //   confvisor::Reader reader = confvisor::Reader::from_env();   // CONFVISOR_SEGMENT
-//   const confvisor::Snapshot& cfg = reader.current();          // ~1 ns when unchanged
+//   const confvisor::Snapshot& cfg = reader.current();          // a few ns when unchanged
 //   auto port = cfg.get<std::int64_t>("/database/port");
 //   auto level = cfg.get<std::string>("/log/level", "info");    // default when missing
 //   reader.wait_for_change(std::chrono::seconds(5));            // futex wait, no polling
