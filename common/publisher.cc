@@ -97,9 +97,7 @@ std::unique_ptr<Attached> attach_mapping(ShmMapping mapping) {
 // writer lock, or the writer is dead). Returns nullopt with `why` set if it does not verify.
 std::optional<Record> read_record(const Attached& a, std::uint64_t generation,
                                   std::uint64_t offset, std::uint64_t size, std::string& why) {
-  if (offset % 8 != 0 || size % 8 != 0 || size < sizeof(RecordHeader) ||
-      offset < a.header->heap_offset || offset > a.mapping.size() ||
-      size > a.mapping.size() - offset) {
+  if (!record_in_bounds(*a.header, a.mapping.size(), offset, size)) {
     why = "out of bounds";
     return std::nullopt;
   }

@@ -91,4 +91,13 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
 [[nodiscard]] constexpr std::uint64_t round_up8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{7}; }
 
+// Whether a record of `size` bytes at `offset`, as a slot or a history entry names it, lies
+// inside the heap of a mapping of `mapping_size` bytes and is aligned as the publisher writes
+// records. Every value may be hostile: no sum here can overflow.
+[[nodiscard]] constexpr bool record_in_bounds(const SegmentHeader& h, std::uint64_t mapping_size,
+                                              std::uint64_t offset, std::uint64_t size) {
+  return offset % 8 == 0 && size % 8 == 0 && size >= sizeof(RecordHeader) &&
+         offset >= h.heap_offset && offset <= mapping_size && size <= mapping_size - offset;
+}
+
 }  // namespace confvisor

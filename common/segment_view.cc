@@ -43,9 +43,8 @@ SegmentView::SegmentView(const SegmentNames& names)
   validate_header(*header_, mapping_);
 }
 
-std::optional<Record> SegmentView::read_current(std::uint64_t* version_out) const {
+std::optional<Record> SegmentView::read_current() const {
   const SegmentHeader& h = *header_;
-  std::string last_error;
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
     // Acquire: pairs with the publisher's release store of `version`, so the slot it names
     // is seen whole.
@@ -60,9 +59,7 @@ std::optional<Record> SegmentView::read_current(std::uint64_t* version_out) cons
       return std::nullopt;
     }
     // Bounds before touching: a hostile slot must not make us read outside the mapping.
-    const bool in_bounds = offset % 8 == 0 && size % 8 == 0 && size >= sizeof(RecordHeader) &&
-                           offset >= h.heap_offset && offset <= mapping_.size() &&
-                           size <= mapping_.size() - offset;
+    const bool in_bounds = record_in_bounds(h, mapping_.size(), offset, size);
     std::string bytes;
     if (in_bounds) {
       // A truncated object would SIGBUS the copy; refuse instead.
@@ -85,13 +82,10 @@ std::optional<Record> SegmentView::read_current(std::uint64_t* version_out) cons
                   std::to_string(offset) + ", size " + std::to_string(size) + ")");
     }
     Record record;
-    last_error = verify_record(std::move(bytes), generation, checksum, record);
-    if (last_error.empty()) {
-      if (version_out) *version_out = v;
-      return record;
-    }
+    const std::string why = verify_record(std::move(bytes), generation, checksum, record);
+    if (why.empty()) return record;
     throw Error("segment " + mapping_.path() + " is corrupt: generation " +
-                std::to_string(generation) + ": " + last_error);
+                std::to_string(generation) + ": " + why);
   }
   throw Error("segment " + mapping_.path() + " changed during " +
               std::to_string(kMaxReadAttempts) + " read attempts in a row");

@@ -27,7 +27,7 @@ class SegmentView {
 
   // Copies and verifies the active generation. nullopt if none was ever published. Retries
   // while a publish races the copy; throws Error if the segment is corrupt or keeps changing.
-  [[nodiscard]] std::optional<Record> read_current(std::uint64_t* version_out = nullptr) const;
+  [[nodiscard]] std::optional<Record> read_current() const;
 
  private:
   ShmMapping mapping_;
