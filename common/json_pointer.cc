@@ -43,4 +43,30 @@ std::string printable_pointer(std::string_view pointer) {
   return printable;
 }
 
+namespace {
+
+// find_pointer's error code tells a malformed pointer from a missing value.
+boost::json::error_code lookup_error(const boost::json::value& document, std::string_view pointer) {
+  boost::json::error_code ec;
+  (void)document.find_pointer(pointer, ec);
+  return ec;
+}
+
+bool malformed(boost::json::error_code ec) {
+  return ec == boost::json::error::syntax || ec == boost::json::error::missing_slash ||
+         ec == boost::json::error::invalid_escape;
+}
+
+}  // namespace
+
+bool pointer_is_malformed(const boost::json::value& document, std::string_view pointer) {
+  return malformed(lookup_error(document, pointer));
+}
+
+std::string pointer_miss(const boost::json::value& document, std::string_view pointer) {
+  const boost::json::error_code ec = lookup_error(document, pointer);
+  if (malformed(ec)) return "invalid JSON pointer \"" + printable_pointer(pointer) + "\": " + ec.message();
+  return printable_pointer(pointer) + ": not found";
+}
+
 }  // namespace confvisor

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/value.hpp>
+
 namespace confvisor {
 
 // `parent` + "/" + `key`, with '~' and '/' in the key escaped as "~0" and "~1".
@@ -16,5 +18,10 @@ namespace confvisor {
 // `pointer` for an error line: control characters (a key may hold any) written as JSON
 // escapes ("\n", "\u0001"), so the line stays one line. Not a pointer to look up anymore.
 [[nodiscard]] std::string printable_pointer(std::string_view pointer);
+
+// Why `pointer` finds nothing in `document`: a malformed pointer ("invalid JSON pointer
+// \"x\": ...") or a missing value ("/a/b: not found"). For a lookup that returned null.
+[[nodiscard]] std::string pointer_miss(const boost::json::value& document, std::string_view pointer);
+[[nodiscard]] bool pointer_is_malformed(const boost::json::value& document, std::string_view pointer);
 
 }  // namespace confvisor

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <limits>
 #include <optional>
 
@@ -87,6 +88,18 @@ std::string format_duration(std::chrono::milliseconds duration) {
     if (millis % factor == 0) return std::to_string(millis / factor) + std::string(it->suffix);
   }
   return std::to_string(millis) + "ms";
+}
+
+std::string human_size(std::size_t bytes) {
+  char buf[32];
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof buf, "%zu B", bytes);
+  } else if (bytes < 1024 * 1024) {
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024 * 1024));
+  }
+  return buf;
 }
 
 }  // namespace confvisor

@@ -28,4 +28,7 @@ inline constexpr std::string_view kDurationForms =
 // "1m", "1500ms", "0s".
 [[nodiscard]] std::string format_duration(std::chrono::milliseconds duration);
 
+// A size for people to read, not to parse back: "512 B", "12.3 KiB", "1.5 MiB".
+[[nodiscard]] std::string human_size(std::size_t bytes);
+
 }  // namespace confvisor

@@ -11,6 +11,7 @@
 
 #include "accounts.hpp"
 #include "config.hpp"
+#include "control_protocol.hpp"
 #include "json_reader.hpp"
 #include "segment_name.hpp"
 #include "signal_names.hpp"
@@ -275,7 +276,7 @@ constexpr std::array<Field<Settings>, 8> kSettingsFields{{
 Settings settings_of(const Value& v, const Place& at) {
   auto settings = object_with<Settings, kSettingsFields>(v, at);
   if (settings.socket.empty() && !settings.segment.empty()) {
-    settings.socket = "/run/confvisor/" + settings.segment + ".sock";
+    settings.socket = control::default_socket_path(settings.segment);
     if (settings.socket.size() > kMaxSocketPath) {
       at.child("socket").error("the default " + quote_text(settings.socket, 256) +
                                " is too long for a Unix socket address: set a shorter one");

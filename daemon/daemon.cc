@@ -4,12 +4,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <filesystem>
 
 #include "accounts.hpp"
 #include "log.hpp"
+#include "units.hpp"
 
 namespace confvisor::daemon {
 
@@ -36,18 +38,6 @@ PublisherOptions publisher_options(const Settings& s) {
                           .initial_size = s.segment_size,
                           .history = s.history,
                           .on_event = [](const std::string& line) { log_info(line); }};
-}
-
-std::string human_size(std::size_t bytes) {
-  char buf[32];
-  if (bytes < 1024) {
-    std::snprintf(buf, sizeof buf, "%zu B", bytes);
-  } else if (bytes < 1024 * 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024 * 1024));
-  }
-  return buf;
 }
 
 std::string join(const std::vector<std::string>& lines, std::string_view sep) {
@@ -79,6 +69,12 @@ Daemon::Daemon(const std::string& config_path)
       config_path_(absolute(config_path)),
       config_(load_or_throw(config_path_, Settings{}.max_config_size)),
       lock_(config_.settings.segment),
+      control_(std::make_unique<ControlServer>(
+          io_, config_.settings.socket,
+          ControlAccess{::geteuid(), resolve_group(config_.settings.group).value_or(::getegid())},
+          [this](const control::Request& request, const PeerCredentials& peer, ControlServer::Reply reply) {
+            on_control(request, peer, std::move(reply));
+          })),
       publisher_(publisher_options(config_.settings)),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
@@ -103,6 +99,7 @@ void Daemon::publish_initial() {
     if (publisher_.read(current).text == text) {
       generation_ = current;
       published_text_ = text;
+      file_text_ = text;
       log_info("publish skipped: generation " + std::to_string(current) +
                " already holds this config (" + human_size(text.size()) + ")");
       return;
@@ -110,6 +107,7 @@ void Daemon::publish_initial() {
   }
   generation_ = publisher_.publish_value(config_.document, config_path_);
   published_text_ = text;
+  file_text_ = text;
   log_info("publish ok: generation " + std::to_string(generation_) + ", " +
            human_size(text.size()) + ", from " + config_path_);
 }
@@ -123,8 +121,16 @@ int Daemon::run() {
   });
   wait_for_signals();
   wait_for_watchdog();
-  io_.run();
-  return 0;
+  // From here on the daemon must not die: workers and readers depend on it. A handler that
+  // throws is a bug to log loudly; the loop then goes on with the next event.
+  for (;;) {
+    try {
+      io_.run();
+      return 0;
+    } catch (const std::exception& e) {
+      log_error(std::string("internal error in an event handler (the daemon carries on): ") + e.what());
+    }
+  }
 }
 
 void Daemon::wait_for_signals() {
@@ -143,7 +149,7 @@ void Daemon::on_signals(const std::vector<int>& signals) {
     if (sig == SIGTERM || sig == SIGINT) shut_down(sig);
   }
   // However many SIGHUPs arrived, one reload reads the file as it is now.
-  if (reload_requested && !stopping_) reload();
+  if (reload_requested && !stopping_) reload("SIGHUP");
   wait_for_signals();
 }
 
@@ -161,48 +167,80 @@ void Daemon::shut_down(int sig) {
            config_.settings.segment);
   supervisor_.stop_all([this] {
     log_info("stopped: every worker has exited");
+    control_->close();
     io_.stop();
   });
 }
 
-void Daemon::reload() {
+Daemon::Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
-  LoadResult result = load_config(config_path_, config_.settings.max_config_size);
-  std::string refusal = result.config ? refuse_setting_changes(result.config->settings) : "";
-  if (!result.config || !refusal.empty()) {
-    const std::string why = result.config ? refusal : join(result.errors, "; ");
-    last_reload_ = "failed: " + why;
-    log_error("reload failed: generation " + std::to_string(generation_) +
-              " stays published: " + why);
-    notifier_.ready(status());
-    return;
+  Change change = adopt(load_config(config_path_, config_.settings.max_config_size), true, config_path_);
+  finish_change(change, "reload", trigger);
+  return change;
+}
+
+// Republishes a kept generation as a new one. It goes through the same checks as a reload:
+// the config it holds must still be valid here and keep the segment's settings.
+Daemon::Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
+  const Generation kept = publisher_.read(generation);  // throws if not kept
+  notifier_.reloading("rolling back to generation " + std::to_string(generation));
+  const std::string source = kept.info.source + " (rollback to generation " + std::to_string(generation) + ")";
+  Change change = adopt(load_config_text(kept.text, "generation " + std::to_string(generation)), false, source);
+  finish_change(change, "rollback", trigger);
+  return change;
+}
+
+// The one way a new config goes live: refused whole if anything is wrong with it, else
+// published, then the workers reconciled to it.
+Daemon::Change Daemon::adopt(LoadResult loaded, bool from_file, const std::string& source) {
+  Change change;
+  change.source = source;
+  auto fail = [&](std::string why) {
+    change.result = "failed";
+    change.error = std::move(why);
+    return change;
+  };
+  if (!loaded.config) return fail(join(loaded.errors, "\n"));
+  if (std::string refusal = refuse_setting_changes(loaded.config->settings); !refusal.empty()) {
+    return fail(refusal);
   }
-  const std::string text = boost::json::serialize(result.config->document);
+  const std::string text = boost::json::serialize(loaded.config->document);
+  if (from_file) file_text_ = text;
   if (text == published_text_) {
-    config_ = std::move(*result.config);
-    last_reload_ = "unchanged";
-    log_info("reload unchanged: generation " + std::to_string(generation_) +
-             " stays published, " + config_path_ + " holds the same config");
-    notifier_.ready(status());
-    return;
+    config_ = std::move(*loaded.config);
+    change.result = "unchanged";
+    return change;
   }
   try {
-    apply_settings(result.config->settings);
-    generation_ = publisher_.publish_value(result.config->document, config_path_);
+    apply_settings(loaded.config->settings);
+    generation_ = publisher_.publish_value(loaded.config->document, source);
   } catch (const Error& e) {
-    last_reload_ = std::string("failed: ") + e.what();
-    log_error("reload failed: generation " + std::to_string(generation_) +
-              " stays published: " + e.what());
-    notifier_.ready(status());
-    return;
+    return fail(e.what());
   }
-  config_ = std::move(*result.config);
+  config_ = std::move(*loaded.config);
   published_text_ = text;
-  last_reload_ = "ok";
-  log_info("reload ok: generation " + std::to_string(generation_) + ", " +
-           human_size(text.size()) + ", from " + config_path_);
+  change.result = "ok";
   // After the publish: a worker restarted or signalled now reads the new generation.
   supervisor_.apply(config_.settings.workers, true);
+  return change;
+}
+
+// Logs the outcome in one line, remembers it for status, and tells the service manager.
+void Daemon::finish_change(Change& change, const std::string& what, const std::string& trigger) {
+  change.trigger = trigger;
+  change.at = std::chrono::system_clock::now();
+  change.generation = generation_;
+  const std::string gen = "generation " + std::to_string(generation_);
+  if (change.result == "failed") {
+    std::string one_line = change.error;
+    std::replace(one_line.begin(), one_line.end(), '\n', ';');
+    log_error(what + " failed: " + gen + " stays published: " + one_line);
+  } else if (change.result == "unchanged") {
+    log_info(what + " unchanged: " + gen + " stays published, " + change.source + " holds the same config");
+  } else {
+    log_info(what + " ok: " + gen + ", " + human_size(published_text_.size()) + ", from " + change.source);
+  }
+  last_change_ = change;
   notifier_.ready(status());
 }
 
@@ -223,14 +261,17 @@ std::string Daemon::refuse_setting_changes(const Settings& next) const {
   if (next.group != cur.group) {
     return refuse("group", cur.group.value_or("(none)"), next.group.value_or("(none)"));
   }
+  if (next.socket != cur.socket) return refuse("socket", cur.socket, next.socket);
   return {};
 }
 
 void Daemon::apply_settings(const Settings& next) { publisher_.set_history(next.history); }
 
 std::string Daemon::status() const {
+  std::string last = last_change_.result;
+  if (last == "failed") last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
   return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
-         "; last reload: " + last_reload_;
+         "; last reload: " + last;
 }
 
 void Daemon::wait_for_watchdog() {

@@ -5,11 +5,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config.hpp"
+#include "control_server.hpp"
 #include "error.hpp"
 #include "instance_lock.hpp"
 #include "notifier.hpp"
@@ -38,27 +41,53 @@ class Daemon {
   int run();
 
  private:
+  // How the last attempt to change the live config ended (reload or rollback).
+  struct Change {
+    std::string result = "none";  // none (yet), ok, unchanged, failed
+    std::string error;                // every error, one per line, when failed
+    std::string source;               // the file, or the kept generation rolled back to
+    std::string trigger;              // "SIGHUP", "pid 12 uid 0 gid 0" (confvisorctl)
+    std::chrono::system_clock::time_point at{};
+    std::uint64_t generation = 0;     // live after it
+  };
+
   void wait_for_signals();
   void on_signals(const std::vector<int>& signals);
   void shut_down(int sig);
-  void reload();
+  Change reload(const std::string& trigger);
+  Change rollback(std::uint64_t generation, const std::string& trigger);
+  Change adopt(LoadResult loaded, bool from_file, const std::string& source);
+  void finish_change(Change& change, const std::string& what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
   void apply_settings(const Settings& next);
   [[nodiscard]] std::string refuse_setting_changes(const Settings& next) const;
   [[nodiscard]] std::string status() const;
 
+  // The control socket's commands (daemon_control.cc).
+  void on_control(const control::Request& request, const PeerCredentials& peer,
+                  ControlServer::Reply reply);
+  void run_worker_command(WorkerAction action, const control::Request& request,
+                          ControlServer::Reply& reply);
+  [[nodiscard]] boost::json::value status_json();
+  [[nodiscard]] boost::json::value history_json();
+  [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
+  [[nodiscard]] static boost::json::value change_json(const Change& change);
+
   SignalFd signals_;  // first: the mask must be in place before anything else starts
   std::string config_path_;
   Config config_;
   InstanceLock lock_;
+  boost::asio::io_context io_;
+  // Bound before anything is published: a daemon that cannot listen changes nothing.
+  std::unique_ptr<ControlServer> control_;
   Publisher publisher_;
   std::uint64_t generation_ = 0;
   std::string published_text_;  // minified JSON of generation_
-  std::string last_reload_ = "none yet";
+  std::string file_text_;       // minified JSON last loaded from config_path_
+  Change last_change_;
 
   Notifier notifier_;
-  boost::asio::io_context io_;
   boost::asio::posix::stream_descriptor signal_events_;
   boost::asio::steady_timer watchdog_timer_;
   Supervisor supervisor_;

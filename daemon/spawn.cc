@@ -4,10 +4,13 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -94,6 +97,15 @@ const char* step_name(int step) {
   return "start";
 }
 
+// For kernels before 5.11, which lack CLOSE_RANGE_CLOEXEC.
+void mark_cloexec_one_by_one() {
+  rlimit limit{};
+  const rlim_t top = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                         ? std::min<rlim_t>(limit.rlim_cur, 1 << 20)
+                         : 1024;
+  for (int fd = 3; fd < static_cast<int>(top); ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 [[noreturn]] void run_child(const SpawnRequest& r, const Identity& id, pid_t parent, int report,
                             int out, int err, char* const* argv, char* const* envp) {
   if (::setpgid(0, 0) != 0) fail_in_child(report, kPgid, errno);
@@ -110,6 +122,9 @@ const char* step_name(int step) {
   if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
     fail_in_child(report, kDup, errno);
   }
+  // Nothing of the daemon's reaches the worker: its sockets (the control socket's listener;
+  // Asio opens without SOCK_CLOEXEC), timers and pipes all close at exec.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) mark_cloexec_one_by_one();
   if (r.spec->umask) ::umask(*r.spec->umask);
   if (r.spec->cwd && ::chdir(r.spec->cwd->c_str()) != 0) fail_in_child(report, kCwd, errno);
   if (id.change) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "error.hpp"
 #include "leftovers.hpp"
 #include "log.hpp"
 
@@ -142,6 +143,12 @@ void Supervisor::advance_rolling(Group& g) {
       return;
     }
     WorkerInstance& instance = *g.instances[i];
+    if (instance.held() && instance.state() == State::stopped) {
+      // An operator stopped it: it takes the new spec and stays stopped until started.
+      instance.use_spec(g.spec);
+      g.rolling = i + 1;
+      continue;
+    }
     if (!g.rolling_started) {
       if (instance.state() == State::starting || instance.state() == State::running) {
         instance.stop();
@@ -160,7 +167,7 @@ void Supervisor::advance_rolling(Group& g) {
 }
 
 void Supervisor::retire(std::shared_ptr<WorkerInstance> instance) {
-  instance->stop();
+  instance->retire();
   retiring_.push_back(std::move(instance));
 }
 
@@ -175,6 +182,7 @@ void Supervisor::schedule_review() {
 void Supervisor::review() {
   review_pending_ = false;
   for (auto& g : groups_) advance_rolling(g);
+  std::erase_if(commands_, [this](const auto& c) { return c->advance(stopping_all_); });
   std::erase_if(retiring_, [](const auto& i) { return at_rest(*i); });
   if (on_settled_) {
     const bool settled = std::all_of(groups_.begin(), groups_.end(), [](const Group& g) {
@@ -283,6 +291,26 @@ void Supervisor::on_notify(pid_t sender, const std::string& message) {
     return;
   }
   if (auto instance = it->second.lock()) instance->notified(message);
+}
+
+std::vector<std::shared_ptr<WorkerInstance>> Supervisor::instances_of(
+    const std::string& name, std::optional<unsigned> instance) const {
+  for (const auto& g : groups_) {
+    if (g.spec->name != name) continue;
+    if (!instance) return g.instances;
+    if (*instance < g.instances.size()) return {g.instances[*instance]};
+    throw Error("worker " + name + " has " + std::to_string(g.instances.size()) +
+                " instance(s), numbered from 0; there is no instance " + std::to_string(*instance));
+  }
+  std::string names;
+  for (const auto& g : groups_) names += (names.empty() ? "" : ", ") + g.spec->name;
+  throw Error("no worker named \"" + name + "\" (workers: " + (names.empty() ? "none" : names) + ")");
+}
+
+void Supervisor::run(std::unique_ptr<WorkerCommand> command) {
+  command->begin();
+  commands_.push_back(std::move(command));
+  schedule_review();
 }
 
 std::vector<InstanceStatus> Supervisor::status() const {

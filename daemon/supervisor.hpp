@@ -16,6 +16,7 @@
 #include "config.hpp"
 #include "leftovers.hpp"
 #include "notify_server.hpp"
+#include "worker_command.hpp"
 #include "worker_instance.hpp"
 
 namespace confvisor::daemon {
@@ -35,6 +36,13 @@ class Supervisor {
   void stop_all(std::function<void()> done);
   // Calls `ready` once every instance's first start has come to an end (at once if none).
   void when_settled(std::function<void()> ready);
+
+  // The instances an operator names: every one of worker `name`, or only `instance`. Throws
+  // Error naming the workers (or instances) there are when there is no such one.
+  [[nodiscard]] std::vector<std::shared_ptr<WorkerInstance>> instances_of(
+      const std::string& name, std::optional<unsigned> instance) const;
+  // Begins an operator's command; it reports its end through its own callback.
+  void run(std::unique_ptr<WorkerCommand> command);
 
   [[nodiscard]] std::vector<InstanceStatus> status() const;
   [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"
@@ -68,6 +76,7 @@ class Supervisor {
   NotifyServer notify_;
   std::vector<Group> groups_;  // config order
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
+  std::vector<std::unique_ptr<WorkerCommand>> commands_;    // operators' start/stop/restart
   std::map<pid_t, std::weak_ptr<WorkerInstance>> by_pid_;
   bool review_pending_ = false;
   std::function<void()> on_settled_;

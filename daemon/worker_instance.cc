@@ -71,7 +71,13 @@ void WorkerInstance::set_state(State s) {
 
 void WorkerInstance::use_spec(std::shared_ptr<const WorkerSpec> spec) { spec_ = std::move(spec); }
 
+void WorkerInstance::retire() {
+  retired_ = true;
+  stop();
+}
+
 void WorkerInstance::start() {
+  if (retired_) return;
   if (state_ == State::starting || state_ == State::running || state_ == State::stopping) return;
   ++timer_epoch_;
   watchdog_.cancel();

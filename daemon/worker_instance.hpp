@@ -60,6 +60,11 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
   void send_reload_signal();
   void use_spec(std::shared_ptr<const WorkerSpec> spec);  // takes effect at the next start
+  // Held by an operator's stop: rolling restarts and on_reload leave it stopped until an
+  // operator's start.
+  void hold(bool held) { held_ = held; }
+  // Removed from the config: stopped, and never started again.
+  void retire();
 
   [[nodiscard]] State state() const { return state_; }
   [[nodiscard]] pid_t pid() const { return pid_; }
@@ -67,6 +72,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] const WorkerSpec& spec() const { return *spec_; }
   // Its first start has come to an end: it got ready, or failed for good.
   [[nodiscard]] bool settled() const { return settled_; }
+  [[nodiscard]] bool held() const { return held_; }
   [[nodiscard]] InstanceStatus status() const;
   [[nodiscard]] std::string label() const;
 
@@ -92,6 +98,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   pid_t pid_ = 0;
   bool settled_ = false;
   bool stop_requested_ = false;
+  bool held_ = false;
+  bool retired_ = false;
   std::chrono::steady_clock::time_point started_at_{};
   std::chrono::milliseconds next_backoff_;
   std::deque<std::chrono::steady_clock::time_point> recent_restarts_;

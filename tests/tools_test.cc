@@ -380,6 +380,12 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_help_exits_0) {
       {ctl(), "show"},                                  // no segment at all
       {ctl(), "get", "/a", "--json", "--segment", s},   // option of another command
       {ctl(), "publish", "f", "--mode", "9", "--segment", s},  // not octal
+      {ctl(), "restart", "api:x"},                      // instance not a number
+      {ctl(), "restart", ":1"},                         // no worker name
+      {ctl(), "rollback", "seven", "--socket", "/nonexistent.sock"},  // not a generation
+      {ctl(), "status", "--socket", "a.sock", "--config", "b.json"},  // two ways to one daemon
+      {ctl(), "status", "--segment", s},                // status asks the daemon, not a segment
+      {ctl(), "status", "--timeout", "soon"},           // not a duration
   };
   for (const auto& argv : cases) {
     auto r = run(argv);
@@ -391,7 +397,10 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_help_exits_0) {
   }
   auto help = run({ctl(), "--help"});
   BOOST_TEST(help.exit_code() == 0);
-  BOOST_TEST(contains(help.output, "usage: confvisorctl get POINTER"));
+  for (const char* command : {"status", "reload", "start|stop|restart NAME[:INSTANCE]", "history",
+                              "rollback GENERATION", "get POINTER", "show --segment NAME", "publish FILE"}) {
+    BOOST_TEST(contains(help.output, command), command);
+  }
   BOOST_TEST(contains(help.output, "--segment"));
 }
 

@@ -32,6 +32,8 @@ SegmentGuard::~SegmentGuard() {
   // A daemon killed by a test leaves its instance lock file (by design: the lock is the
   // kernel's, the file is only where it lives).
   ::unlink(("/dev/shm/confvisor." + name_ + ".lock").c_str());
+  // And its control socket, where a config does not put it elsewhere.
+  ::unlink(("/run/confvisor/" + name_ + ".sock").c_str());
 }
 
 namespace {

@@ -1,0 +1,53 @@
+// confvisorctl's command line: which command, on what, and how to answer.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace confvisor::ctl {
+
+// Exit codes a script can rely on (the README lists them).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;      // the command failed or was refused (message on stderr)
+inline constexpr int kExitUsage = 2;       // the command line makes no sense
+inline constexpr int kExitNotRunning = 3;  // no daemon answers on the socket (as systemctl status)
+inline constexpr int kExitDenied = 4;      // not allowed to use the socket
+
+extern const char* const kUsage;
+
+// A command line that does not make sense (exit 2), or --help (exit 0).
+struct UsageError {
+  std::string message;  // for --help, the options' descriptions
+  bool help = false;
+};
+
+struct Command {
+  std::string name;
+  std::vector<std::string> args;
+  std::optional<std::string> segment;  // --segment, or $CONFVISOR_SEGMENT
+  std::optional<std::string> socket;   // --socket
+  std::optional<std::string> config;   // --config
+  bool json = false;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<unsigned> history;
+  std::optional<mode_t> mode;
+
+  // Commands answered from the segment itself, without a daemon.
+  [[nodiscard]] bool reads_segment() const;
+};
+
+// Parses argv into a Command, or throws UsageError.
+[[nodiscard]] Command parse_command_line(int argc, char** argv);
+
+// NAME or NAME:INSTANCE of start/stop/restart.
+struct Target {
+  std::string worker;
+  std::optional<unsigned> instance;
+};
+[[nodiscard]] Target parse_target(const std::string& text);  // throws UsageError
+
+}  // namespace confvisor::ctl
