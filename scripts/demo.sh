@@ -74,6 +74,9 @@ echo "== starting confvisord: it publishes $live into /dev/shm/confvisor.$segmen
 "$daemon" --config "$live" &
 daemon_pid=$!
 sleep 2
+sock=/run/confvisor/$segment.sock  # the default /confvisor/socket of segment demo
+echo "== confvisorctl status: the daemon answers on $sock =="
+"$ctl" --socket "$sock" status
 
 echo "== editing the config (database moves to db2:6432, new_checkout on) and sending SIGHUP =="
 cp config/demo-v2.json "$live"
@@ -81,10 +84,13 @@ sed -i "s|build/bin/|$build_dir/bin/|" "$live"
 kill -HUP "$daemon_pid"
 sleep 1.5
 
-echo "== a broken edit: the daemon refuses it and generation 2 stays published =="
+echo "== a broken edit, reloaded with confvisorctl: refused, and generation 2 stays published =="
 echo '{ "confvisor": { "segment": "demo" }, "database": { "port": 5432, }, oops }' >"$live"
-kill -HUP "$daemon_pid"
-sleep 0.5
+status=0
+"$ctl" --socket "$sock" reload || status=$?
+echo "(confvisorctl reload exited $status)"
+echo "== confvisorctl history =="
+"$ctl" --socket "$sock" history
 
 echo "== confvisorctl show --segment $segment =="
 "$ctl" show --segment "$segment"
