@@ -12,6 +12,7 @@ packages=(
   pkg-config  # CMake finds libsystemd through it
   libbenchmark-dev
   systemd  # systemd-analyze, for the test that verifies the unit files
+  dpkg-dev  # dpkg-shlibdeps: cpack's .deb lists the libraries it needs
   cmake
   g++
   make

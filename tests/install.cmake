@@ -1,0 +1,23 @@
+# Install and packaging: the .deb that cpack makes (its control data and exact layout), and
+# an out-of-tree consumer built against `cmake --install` output and run on a live segment.
+# Both install from this build tree, so they take turns.
+add_test(NAME install_package_layout
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_layout_test.sh
+                 ${CMAKE_CPACK_COMMAND} ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${PROJECT_VERSION} ${CONFVISOR_SOVERSION})
+
+# An instrumented libconfvisor only loads into an instrumented program: the consumers get the
+# flags this build was made with.
+set(_consumer_sanitizer_flags "")
+if(CONFVISOR_SANITIZE)
+  set(_consumer_sanitizer_flags "-fsanitize=address,undefined -fno-omit-frame-pointer")
+elseif(CONFVISOR_TSAN)
+  set(_consumer_sanitizer_flags "-fsanitize=thread")
+endif()
+add_test(NAME install_consumer
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer_test.sh
+                 ${CMAKE_COMMAND} ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/consumer
+                 ${CMAKE_C_COMPILER} ${CMAKE_CXX_COMPILER} "${_consumer_sanitizer_flags}")
+
+set_tests_properties(install_package_layout install_consumer PROPERTIES
+  RESOURCE_LOCK confvisor_build_tree_install
+  TIMEOUT 180)
