@@ -25,10 +25,13 @@ int run(const ctl::Command& cmd) {
 
 int exit_code_of(const ClientError& e) {
   switch (e.kind) {
-    case ClientError::Kind::not_running: return ctl::kExitNotRunning;
-    case ClientError::Kind::denied: return ctl::kExitDenied;
+    case ClientError::Kind::not_running:
+      return ctl::kExitNotRunning;
+    case ClientError::Kind::denied:
+      return ctl::kExitDenied;
     case ClientError::Kind::timeout:
-    case ClientError::Kind::broken: break;
+    case ClientError::Kind::broken:
+      break;
   }
   return ctl::kExitFailed;
 }

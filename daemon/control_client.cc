@@ -28,11 +28,13 @@ Client::Client(std::string path) : path_(std::move(path)) {
   if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return;
   const int err = errno;
   if (err == ENOENT || err == ECONNREFUSED) {
-    throw ClientError(Kind::not_running, "confvisord is not running: " + sys_message("connect to " + path_, err));
+    throw ClientError(Kind::not_running,
+                      "confvisord is not running: " + sys_message("connect to " + path_, err));
   }
   if (err == EACCES || err == EPERM) {
-    throw ClientError(Kind::denied, "permission denied: " + sys_message("connect to " + path_, err) +
-                                        " (root, the daemon's user and its group may)");
+    throw ClientError(Kind::denied,
+                      "permission denied: " + sys_message("connect to " + path_, err) +
+                          " (root, the daemon's user and its group may)");
   }
   throw ClientError(Kind::broken, sys_message("connect to " + path_, err));
 }
@@ -43,7 +45,8 @@ json::object Client::call(const json::object& request, std::chrono::milliseconds
   json::error_code ec;
   json::value reply = json::parse(line, ec);
   if (ec || !reply.is_object() || !reply.get_object().contains("ok")) {
-    throw ClientError(Kind::broken, "confvisord on " + path_ + " sent something that is not a reply");
+    throw ClientError(Kind::broken,
+                      "confvisord on " + path_ + " sent something that is not a reply");
   }
   return std::move(reply.get_object());
 }
@@ -68,8 +71,10 @@ std::string Client::read_line(std::chrono::steady_clock::time_point deadline) {
       pending_.erase(0, nl + 1);
       return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw ClientError(Kind::timeout, "no reply from confvisord on " + path_ + " in time");
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      throw ClientError(Kind::timeout, "no reply from confvisord on " + path_ + " in time");
     pollfd p{fd_.get(), POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
     if (ready < 0 && errno == EINTR) continue;
@@ -79,9 +84,12 @@ std::string Client::read_line(std::chrono::steady_clock::time_point deadline) {
     const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw ClientError(Kind::broken, sys_message("read from " + path_));
-    if (n == 0) throw ClientError(Kind::broken, "confvisord closed the connection on " + path_ + " without a reply");
+    if (n == 0)
+      throw ClientError(Kind::broken,
+                        "confvisord closed the connection on " + path_ + " without a reply");
     pending_.append(buf, static_cast<std::size_t>(n));
-    if (pending_.size() > 64u << 20) throw ClientError(Kind::broken, "reply from " + path_ + " is too long");
+    if (pending_.size() > 64u << 20)
+      throw ClientError(Kind::broken, "reply from " + path_ + " is too long");
   }
 }
 

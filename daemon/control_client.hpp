@@ -29,7 +29,8 @@ class Client {
 
   // Sends `request` and returns the daemon's reply object (with "ok", and "result" or
   // "error"); throws ClientError if none comes within `timeout`.
-  [[nodiscard]] boost::json::object call(const boost::json::object& request, std::chrono::milliseconds timeout);
+  [[nodiscard]] boost::json::object call(const boost::json::object& request,
+                                         std::chrono::milliseconds timeout);
 
  private:
   void send_all(const std::string& line);

@@ -9,9 +9,13 @@ namespace json = boost::json;
 
 namespace {
 
-[[noreturn]] void bad_request(const std::string& message) { throw Failure(kBadRequest, message); }
+[[noreturn]] void bad_request(const std::string& message) {
+  throw Failure(kBadRequest, message);
+}
 
-std::string quoted(std::string_view key) { return "\"" + std::string(key) + "\""; }
+std::string quoted(std::string_view key) {
+  return "\"" + std::string(key) + "\"";
+}
 
 }  // namespace
 
@@ -47,7 +51,8 @@ Request parse_request(std::string_view line) {
                 std::to_string(kProtocolVersion) + ")");
   }
   if (!version->is_int64() || version->get_int64() != kProtocolVersion) {
-    bad_request("protocol version " + json::serialize(*version) + " is not spoken here (this daemon speaks version " +
+    bad_request("protocol version " + json::serialize(*version) +
+                " is not spoken here (this daemon speaks version " +
                 std::to_string(kProtocolVersion) + ")");
   }
   const json::value* command = request.fields.if_contains("command");
@@ -70,7 +75,8 @@ std::string ok_reply(json::value result) {
 }
 
 std::string error_reply(std::string_view code, std::string_view message) {
-  json::object reply{{"version", kProtocolVersion}, {"ok", false}, {"code", code}, {"error", message}};
+  json::object reply{
+      {"version", kProtocolVersion}, {"ok", false}, {"code", code}, {"error", message}};
   return json::serialize(reply) + "\n";
 }
 

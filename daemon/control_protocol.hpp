@@ -3,7 +3,8 @@
 //
 //   request:  {"version": 1, "command": "restart", "worker": "api", "instance": 0}
 //   reply:    {"version": 1, "ok": true, "result": {...}}
-//             {"version": 1, "ok": false, "code": "unknown-worker", "error": "no worker \"apj\"..."}
+//             {"version": 1, "ok": false, "code": "unknown-worker", "error": "no worker
+//             \"apj\"..."}
 //
 // A request without "version", or with a version this daemon does not speak, is answered
 // with code "bad-request" (its error names the versions). The README documents each command.

@@ -52,19 +52,22 @@ void prepare_path(const std::string& path) {
   std::error_code ec;
   if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
-    if (ec) throw Error("unable to create the control socket's directory " + dir.string() + ": " + ec.message());
+    if (ec)
+      throw Error("unable to create the control socket's directory " + dir.string() + ": " +
+                  ec.message());
   }
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return;
     throw_sys("stat the control socket " + path);
   }
   if (!S_ISSOCK(st.st_mode)) {
-    throw Error("control socket " + path + " exists and is not a socket: remove it or set /confvisor/socket");
+    throw Error("control socket " + path +
+                " exists and is not a socket: remove it or set /confvisor/socket");
   }
   if (auto pid = listener_on(path)) {
-    throw Error("control socket " + path + " is in use by another daemon (pid " + std::to_string(*pid) +
-                "): stop it, or give this one another /confvisor/socket");
+    throw Error("control socket " + path + " is in use by another daemon (pid " +
+                std::to_string(*pid) + "): stop it, or give this one another /confvisor/socket");
   }
   log_info("control socket " + path + " was left by a daemon that is gone: replacing it");
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_sys("remove the stale socket " + path);
@@ -97,17 +100,15 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   void read_request() {
     arm_idle_timer();
     asio::async_read_until(socket_, in_, '\n',
-                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                             self->on_request(ec, n);
-                           });
+                           [self = shared_from_this()](const boost::system::error_code& ec,
+                                                       std::size_t n) { self->on_request(ec, n); });
   }
 
   void send_and_close(const std::string& line) {
     auto buffer = std::make_shared<std::string>(line);
     asio::async_write(socket_, asio::buffer(*buffer),
-                      [self = shared_from_this(), buffer](const boost::system::error_code&, std::size_t) {
-                        self->close();
-                      });
+                      [self = shared_from_this(), buffer](const boost::system::error_code&,
+                                                          std::size_t) { self->close(); });
   }
 
   void detach() {
@@ -140,7 +141,8 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
       close();
       return;
     }
-    std::string line(asio::buffers_begin(in_.data()), asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+    std::string line(asio::buffers_begin(in_.data()),
+                     asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(n - 1));
     in_.consume(n);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     control::Request request;
@@ -158,14 +160,15 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   void write_reply(const std::string& line) {
     if (server_ == nullptr) return;
     auto buffer = std::make_shared<std::string>(line);
-    asio::async_write(socket_, asio::buffer(*buffer),
-                      [self = shared_from_this(), buffer](const boost::system::error_code& ec, std::size_t) {
-                        if (ec) {
-                          self->close();
-                        } else {
-                          self->read_request();
-                        }
-                      });
+    asio::async_write(
+        socket_, asio::buffer(*buffer),
+        [self = shared_from_this(), buffer](const boost::system::error_code& ec, std::size_t) {
+          if (ec) {
+            self->close();
+          } else {
+            self->read_request();
+          }
+        });
   }
 
   void close() {
@@ -183,8 +186,13 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   asio::steady_timer idle_;
 };
 
-ControlServer::ControlServer(asio::io_context& io, std::string path, ControlAccess access, Handler handler)
-    : path_(std::move(path)), access_(access), handler_(std::move(handler)), acceptor_(io), retry_(io) {
+ControlServer::ControlServer(asio::io_context& io, std::string path, ControlAccess access,
+                             Handler handler)
+    : path_(std::move(path)),
+      access_(access),
+      handler_(std::move(handler)),
+      acceptor_(io),
+      retry_(io) {
   prepare_path(path_);
   acceptor_.open();
   bind_private(acceptor_, path_, access_.group);
@@ -193,7 +201,9 @@ ControlServer::ControlServer(asio::io_context& io, std::string path, ControlAcce
   accept();
 }
 
-ControlServer::~ControlServer() { close(); }
+ControlServer::~ControlServer() {
+  close();
+}
 
 void ControlServer::close() {
   if (closed_) return;
@@ -241,7 +251,8 @@ void ControlServer::admit(stream::socket socket) {
   if (connections_.size() > kMaxConnections) {
     log_warning("control: refused " + peer.describe() + ": " + std::to_string(kMaxConnections) +
                 " connections already open");
-    connection->send_and_close(control::error_reply(control::kFailed, "too many open control connections"));
+    connection->send_and_close(
+        control::error_reply(control::kFailed, "too many open control connections"));
     return;
   }
   connection->read_request();

@@ -27,7 +27,8 @@ class ControlServer {
   // Binds `path` (mode 0660, group access.group), creating its directory if missing and
   // replacing a stale socket a crashed daemon left. Throws Error if a live daemon answers on
   // it or the path is something else.
-  ControlServer(boost::asio::io_context& io, std::string path, ControlAccess access, Handler handler);
+  ControlServer(boost::asio::io_context& io, std::string path, ControlAccess access,
+                Handler handler);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;

@@ -18,9 +18,9 @@ const char* const kUsage =
     "usage: confvisorctl [--socket PATH | --config FILE] [--json] [--timeout DURATION] COMMAND\n"
     "commands answered by the daemon (over its control socket):\n"
     "  status                          generation, last reload, every worker instance\n"
-    "  reload                          re-read the config file; exit 1 with the errors if rejected\n"
+    "  reload                          re-read the config file (exit 1 if it is refused)\n"
     "  start|stop|restart NAME[:INSTANCE]\n"
-    "                                  and wait until done (stop holds it stopped through reloads)\n"
+    "                                  and wait until done (stop holds it through reloads)\n"
     "  history                         the kept generations\n"
     "  rollback GENERATION             republish a kept generation (the file is not touched)\n"
     "  get POINTER                     the live value at a JSON pointer, compact JSON\n"
@@ -41,9 +41,15 @@ struct Shape {
 
 // Every command and the one positional argument it takes, if any.
 const std::map<std::string, Shape, std::less<>> kCommands = {
-    {"status", {0, ""}},          {"reload", {0, ""}},       {"history", {0, ""}},
-    {"start", {1, "NAME[:INSTANCE]"}}, {"stop", {1, "NAME[:INSTANCE]"}}, {"restart", {1, "NAME[:INSTANCE]"}},
-    {"rollback", {1, "GENERATION"}}, {"get", {1, "POINTER"}}, {"show", {0, ""}},
+    {"status", {0, ""}},
+    {"reload", {0, ""}},
+    {"history", {0, ""}},
+    {"start", {1, "NAME[:INSTANCE]"}},
+    {"stop", {1, "NAME[:INSTANCE]"}},
+    {"restart", {1, "NAME[:INSTANCE]"}},
+    {"rollback", {1, "GENERATION"}},
+    {"get", {1, "POINTER"}},
+    {"show", {0, ""}},
     {"publish", {1, "FILE"}},
 };
 
@@ -67,19 +73,21 @@ std::chrono::milliseconds parse_timeout(const std::string& text) {
 
 po::variables_map parse_options(int argc, char** argv) {
   po::options_description options("options");
-  options.add_options()
-      ("help,h", "print this help")
-      ("socket", po::value<std::string>(), "the daemon's control socket PATH")
-      ("config,c", po::value<std::string>(), "find the daemon by its config FILE (/confvisor/socket)")
-      ("segment,s", po::value<std::string>(), "get, show, publish: the segment NAME (default: $CONFVISOR_SEGMENT)")
-      ("json", "print JSON for scripts instead of tables")
-      ("timeout", po::value<std::string>(), "how long to wait for the daemon (default 30s; start/stop/restart 2m)")
-      ("history", po::value<unsigned>(), "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")
-      ("mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)");
+  options.add_options()("help,h", "print this help")("socket", po::value<std::string>(),
+                                                     "the daemon's control socket PATH")(
+      "config,c", po::value<std::string>(),
+      "find the daemon by its config FILE (/confvisor/socket)")(
+      "segment,s", po::value<std::string>(),
+      "get, show, publish: the segment NAME (default: $CONFVISOR_SEGMENT)")(
+      "json", "print JSON for scripts instead of tables")(
+      "timeout", po::value<std::string>(),
+      "how long to wait for the daemon (default 30s; start/stop/restart 2m)")(
+      "history", po::value<unsigned>(),
+      "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
+      "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)");
   po::options_description hidden;
-  hidden.add_options()
-      ("command", po::value<std::string>())
-      ("args", po::value<std::vector<std::string>>());
+  hidden.add_options()("command", po::value<std::string>())("args",
+                                                            po::value<std::vector<std::string>>());
   po::options_description all;
   all.add(options).add(hidden);
   po::positional_options_description positional;
@@ -109,11 +117,14 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
     throw UsageError{"--history and --mode apply to publish only"};
   }
   if (vm.count("segment") && !segment_only && cmd.name != "get") {
-    throw UsageError{"--segment applies to get, show and publish; " + cmd.name + " asks the daemon"};
+    throw UsageError{"--segment applies to get, show and publish; " + cmd.name +
+                     " asks the daemon"};
   }
-  if (vm.count("socket") && vm.count("config")) throw UsageError{"give --socket or --config, not both"};
+  if (vm.count("socket") && vm.count("config"))
+    throw UsageError{"give --socket or --config, not both"};
   if ((vm.count("socket") || vm.count("config")) && segment_only) {
-    throw UsageError{"--socket and --config find a daemon; " + cmd.name + " works on --segment NAME"};
+    throw UsageError{"--socket and --config find a daemon; " + cmd.name +
+                     " works on --segment NAME"};
   }
 }
 
@@ -131,7 +142,8 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("args")) cmd.args = vm["args"].as<std::vector<std::string>>();
   const auto shape = kCommands.find(cmd.name);
   if (shape == kCommands.end()) throw UsageError{"unknown command \"" + cmd.name + "\""};
-  if (cmd.args.size() < shape->second.args) throw UsageError{cmd.name + ": missing " + shape->second.arg_name};
+  if (cmd.args.size() < shape->second.args)
+    throw UsageError{cmd.name + ": missing " + shape->second.arg_name};
   if (cmd.args.size() > shape->second.args) {
     throw UsageError{cmd.name + ": unexpected \"" + cmd.args[shape->second.args] + "\""};
   }
@@ -139,8 +151,8 @@ Command parse_command_line(int argc, char** argv) {
 
   if (vm.count("segment")) {
     cmd.segment = vm["segment"].as<std::string>();
-  } else if (const char* env = std::getenv("CONFVISOR_SEGMENT"); env != nullptr && *env != '\0' &&
-                                                                 !vm.count("socket") && !vm.count("config")) {
+  } else if (const char* env = std::getenv("CONFVISOR_SEGMENT");
+             env != nullptr && *env != '\0' && !vm.count("socket") && !vm.count("config")) {
     cmd.segment = env;
   }
   if ((cmd.name == "show" || cmd.name == "publish") && !cmd.segment) {
@@ -152,14 +164,16 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("timeout")) cmd.timeout = parse_timeout(vm["timeout"].as<std::string>());
   if (vm.count("history")) cmd.history = vm["history"].as<unsigned>();
   if (vm.count("mode")) cmd.mode = parse_mode(vm["mode"].as<std::string>());
-  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart") (void)parse_target(cmd.args[0]);
+  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart")
+    (void)parse_target(cmd.args[0]);
   return cmd;
 }
 
 Target parse_target(const std::string& text) {
   const auto colon = text.find(':');
   Target target{text.substr(0, colon), std::nullopt};
-  if (target.worker.empty()) throw UsageError{"expected NAME or NAME:INSTANCE, got \"" + text + "\""};
+  if (target.worker.empty())
+    throw UsageError{"expected NAME or NAME:INSTANCE, got \"" + text + "\""};
   if (colon == std::string::npos) return target;
   const std::string number = text.substr(colon + 1);
   unsigned instance = 0;

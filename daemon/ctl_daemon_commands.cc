@@ -36,11 +36,15 @@ std::string socket_from_config(const std::string& file) {
   options.max_depth = 10'000;
   json::error_code ec;
   const json::value doc = json::parse(text, ec, {}, options);
-  if (ec) throw Error(file + ": not valid JSON (" + ec.message() + "); run confvisord --check --config " + file);
-  if (const json::value* socket = doc.find_pointer("/confvisor/socket", ec); socket && socket->is_string()) {
+  if (ec)
+    throw Error(file + ": not valid JSON (" + ec.message() + "); run confvisord --check --config " +
+                file);
+  if (const json::value* socket = doc.find_pointer("/confvisor/socket", ec);
+      socket && socket->is_string()) {
     return std::string(socket->get_string());
   }
-  if (const json::value* segment = doc.find_pointer("/confvisor/segment", ec); segment && segment->is_string()) {
+  if (const json::value* segment = doc.find_pointer("/confvisor/segment", ec);
+      segment && segment->is_string()) {
     return control::default_socket_path(segment->get_string());
   }
   throw Error(file + ": no /confvisor/segment: not a confvisord config");
@@ -60,17 +64,18 @@ std::string instance_label(const json::object& i) {
 
 void print_status(const json::object& s) {
   std::cout << "confvisord pid " << text_of(s.at("pid")) << ", segment " << text_of(s.at("segment"))
-            << ", config " << text_of(s.at("config")) << (s.at("stopping").as_bool() ? " (stopping)" : "")
-            << '\n';
-  std::cout << "generation " << text_of(s.at("generation")) << ", published " << text_of(s.at("published_at"))
-            << ", from " << text_of(s.at("source")) << '\n';
+            << ", config " << text_of(s.at("config"))
+            << (s.at("stopping").as_bool() ? " (stopping)" : "") << '\n';
+  std::cout << "generation " << text_of(s.at("generation")) << ", published "
+            << text_of(s.at("published_at")) << ", from " << text_of(s.at("source")) << '\n';
   if (!s.at("live_matches_file").as_bool()) {
     std::cout << "the live config differs from " << text_of(s.at("config"))
               << " (rolled back; `confvisorctl reload` goes back to the file)\n";
   }
   const json::object& last = s.at("last_reload").as_object();
   std::cout << "last reload: " << text_of(last.at("result"));
-  if (!last.at("at").is_null()) std::cout << " at " << text_of(last.at("at")) << " (" << text_of(last.at("trigger")) << ")";
+  if (!last.at("at").is_null())
+    std::cout << " at " << text_of(last.at("at")) << " (" << text_of(last.at("trigger")) << ")";
   std::cout << '\n';
   if (!last.at("error").is_null()) std::cout << "  " << text_of(last.at("error")) << '\n';
 
@@ -78,9 +83,11 @@ void print_status(const json::object& s) {
   for (const json::value& v : s.at("workers").as_array()) {
     const json::object& i = v.as_object();
     const bool up = !i.at("pid").is_null();
-    table.add({instance_label(i), text_of(i.at("state")), text_of(i.at("pid")),
-               up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>())) : "-",
-               text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status"))});
+    table.add(
+        {instance_label(i), text_of(i.at("state")), text_of(i.at("pid")),
+         up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
+            : "-",
+         text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status"))});
   }
   if (!s.at("workers").as_array().empty()) table.print(std::cout);
 }
@@ -99,8 +106,8 @@ void print_history(const json::array& h) {
 void print_change(const std::string& what, const json::object& c) {
   const std::string result = text_of(c.at("result"));
   if (result == "unchanged") {
-    std::cout << what << " unchanged: generation " << text_of(c.at("generation")) << " already holds "
-              << text_of(c.at("source")) << '\n';
+    std::cout << what << " unchanged: generation " << text_of(c.at("generation"))
+              << " already holds " << text_of(c.at("source")) << '\n';
   } else {
     std::cout << what << " ok: generation " << text_of(c.at("generation")) << " published from "
               << text_of(c.at("source")) << '\n';
@@ -162,16 +169,19 @@ std::string find_socket(const Command& cmd) {
   std::vector<std::string> sockets;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(kRunDir, ec)) {
-    if (entry.is_socket(ec) && entry.path().extension() == ".sock") sockets.push_back(entry.path().string());
+    if (entry.is_socket(ec) && entry.path().extension() == ".sock")
+      sockets.push_back(entry.path().string());
   }
   if (sockets.size() == 1) return sockets.front();
   if (sockets.empty()) {
-    throw ClientError(ClientError::Kind::not_running, "confvisord is not running: no socket in " + std::string(kRunDir) +
-                                                          " and no " + packaged + " (pass --socket PATH or --config FILE)");
+    throw ClientError(ClientError::Kind::not_running,
+                      "confvisord is not running: no socket in " + std::string(kRunDir) +
+                          " and no " + packaged + " (pass --socket PATH or --config FILE)");
   }
   std::string list;
   for (const auto& s : sockets) list += "\n  " + s;
-  throw Error("several daemons listen in " + std::string(kRunDir) + ": pass --socket PATH or --config FILE:" + list);
+  throw Error("several daemons listen in " + std::string(kRunDir) +
+              ": pass --socket PATH or --config FILE:" + list);
 }
 
 int daemon_command(const Command& cmd) {
@@ -187,7 +197,8 @@ int daemon_command(const Command& cmd) {
     return kExitOk;
   }
   const std::string code = reply.contains("code") ? text_of(reply.at("code")) : "";
-  const std::string error = reply.contains("error") ? text_of(reply.at("error")) : "no reason given";
+  const std::string error =
+      reply.contains("error") ? text_of(reply.at("error")) : "no reason given";
   if (cmd.json) std::cout << json::serialize(reply) << '\n';
   std::cerr << "confvisorctl: " << cmd.name << " failed: " << error << '\n';
   return code == control::kDenied ? kExitDenied : kExitFailed;

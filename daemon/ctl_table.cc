@@ -4,7 +4,9 @@
 
 namespace confvisor::ctl {
 
-Table::Table(std::vector<std::string> headings) { rows_.push_back(std::move(headings)); }
+Table::Table(std::vector<std::string> headings) {
+  rows_.push_back(std::move(headings));
+}
 
 void Table::add(std::vector<std::string> row) {
   row.resize(rows_.front().size());

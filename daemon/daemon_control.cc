@@ -20,7 +20,9 @@ namespace {
 
 constexpr const char* kCommands = "status, reload, start, stop, restart, history, rollback, get";
 
-json::value text_or_null(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+json::value text_or_null(const std::string& s) {
+  return s.empty() ? json::value(nullptr) : json::value(s);
+}
 
 json::object instance_json(const InstanceStatus& s) {
   using std::chrono::duration_cast;
@@ -49,13 +51,16 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
     const std::string& command = request.command;
     if (command == "status") return reply(control::ok_reply(status_json()));
     if (command == "history") return reply(control::ok_reply(history_json()));
-    if (command == "get") return reply(control::ok_reply(get_json(request.string_field("pointer"))));
+    if (command == "get")
+      return reply(control::ok_reply(get_json(request.string_field("pointer"))));
 
     const auto action = parse_worker_action(command);
     if (command != "reload" && command != "rollback" && !action) {
-      throw Failure(control::kBadRequest, "unknown command \"" + command + "\" (commands: " + kCommands + ")");
+      throw Failure(control::kBadRequest,
+                    "unknown command \"" + command + "\" (commands: " + kCommands + ")");
     }
-    if (stopping_) throw Failure(control::kStopping, "confvisord is stopping: " + command + " refused");
+    if (stopping_)
+      throw Failure(control::kStopping, "confvisord is stopping: " + command + " refused");
     log_info("control: " + command + " requested by " + peer.describe());
     if (action) return run_worker_command(*action, request, reply);
 
@@ -68,13 +73,14 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
       bool kept = false;
       for (const auto& info : publisher_.history()) kept = kept || info.generation == generation;
       if (!kept) {
-        throw Failure(control::kUnknownGeneration,
-                      "generation " + std::to_string(generation) + " is not kept (see confvisorctl history)");
+        throw Failure(control::kUnknownGeneration, "generation " + std::to_string(generation) +
+                                                       " is not kept (see confvisorctl history)");
       }
       change = rollback(generation, trigger);
     }
     if (change.result == "failed") {
-      throw Failure(control::kFailed, "generation " + std::to_string(generation_) + " stays published: " + change.error);
+      throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
+                                          " stays published: " + change.error);
     }
     reply(control::ok_reply(change_json(change)));
   } catch (const Failure& f) {
@@ -92,20 +98,23 @@ void Daemon::run_worker_command(WorkerAction action, const control::Request& req
   const auto instance = request.optional_count("instance");
   std::vector<std::shared_ptr<WorkerInstance>> targets;
   try {
-    targets = supervisor_.instances_of(name, instance ? std::optional<unsigned>(static_cast<unsigned>(
-                                                            std::min<std::uint64_t>(*instance, UINT32_MAX)))
-                                                      : std::nullopt);
+    targets = supervisor_.instances_of(
+        name, instance ? std::optional<unsigned>(
+                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
+                       : std::nullopt);
   } catch (const Error& e) {
     throw Failure(control::kUnknownWorker, e.what());
   }
   const std::string what = request.command;
   supervisor_.run(std::make_unique<WorkerCommand>(
-      action, std::move(targets), [reply = std::move(reply), what](bool ok, std::vector<InstanceStatus> done) {
+      action, std::move(targets),
+      [reply = std::move(reply), what](bool ok, std::vector<InstanceStatus> done) {
         json::object result{{"instances", instances_json(done)}};
         if (ok) return reply(control::ok_reply(std::move(result)));
         std::string why;
         for (const auto& s : done) {
-          why += (why.empty() ? "" : "\n") + s.name + ":" + std::to_string(s.instance) + " is " + state_name(s.state);
+          why += (why.empty() ? "" : "\n") + s.name + ":" + std::to_string(s.instance) + " is " +
+                 state_name(s.state);
           if (!s.last_exit.empty()) why += " (last exit: " + s.last_exit + ")";
         }
         reply(control::error_reply(control::kFailed, what + " did not complete: " + why));
@@ -118,8 +127,9 @@ json::value Daemon::change_json(const Change& change) {
                       {"source", change.source},
                       {"error", text_or_null(change.error)},
                       {"trigger", change.trigger},
-                      {"at", change.at == std::chrono::system_clock::time_point{} ? json::value(nullptr)
-                                                                                   : json::value(format_utc(change.at))}};
+                      {"at", change.at == std::chrono::system_clock::time_point{}
+                                 ? json::value(nullptr)
+                                 : json::value(format_utc(change.at))}};
 }
 
 json::value Daemon::status_json() {

@@ -14,13 +14,15 @@ bool PeerCredentials::in_group(gid_t g) const {
 }
 
 std::string PeerCredentials::describe() const {
-  return "pid " + std::to_string(pid) + " uid " + std::to_string(uid) + " gid " + std::to_string(gid);
+  return "pid " + std::to_string(pid) + " uid " + std::to_string(uid) + " gid " +
+         std::to_string(gid);
 }
 
 PeerCredentials peer_credentials(int fd) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) throw_sys("read the peer's credentials");
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    throw_sys("read the peer's credentials");
   PeerCredentials peer{cred.pid, cred.uid, cred.gid, {}};
   // SO_PEERGROUPS says how much room it needs with ERANGE; a process has at most
   // NGROUPS_MAX (65536) groups, so two rounds suffice.

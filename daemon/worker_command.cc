@@ -4,9 +4,13 @@ namespace confvisor::daemon {
 
 namespace {
 
-bool at_rest(State s) { return s == State::stopped || s == State::fatal; }
+bool at_rest(State s) {
+  return s == State::stopped || s == State::fatal;
+}
 // Where a start ends: up, given up on, or exited with nothing to restart it.
-bool start_ended(State s) { return s == State::running || at_rest(s); }
+bool start_ended(State s) {
+  return s == State::running || at_rest(s);
+}
 
 }  // namespace
 
@@ -17,8 +21,8 @@ std::optional<WorkerAction> parse_worker_action(std::string_view name) {
   return std::nullopt;
 }
 
-WorkerCommand::WorkerCommand(WorkerAction action, std::vector<std::shared_ptr<WorkerInstance>> targets,
-                             Done done)
+WorkerCommand::WorkerCommand(WorkerAction action,
+                             std::vector<std::shared_ptr<WorkerInstance>> targets, Done done)
     : action_(action), targets_(std::move(targets)), done_(std::move(done)) {}
 
 void WorkerCommand::begin() {

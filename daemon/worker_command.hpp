@@ -25,7 +25,8 @@ class WorkerCommand {
   // `ok` is false when some instance did not get there (failed to start, daemon stopping).
   using Done = std::function<void(bool ok, std::vector<InstanceStatus> instances)>;
 
-  WorkerCommand(WorkerAction action, std::vector<std::shared_ptr<WorkerInstance>> targets, Done done);
+  WorkerCommand(WorkerAction action, std::vector<std::shared_ptr<WorkerInstance>> targets,
+                Done done);
 
   void begin();
   // Called after state changes; true once the command has ended and `done` has been called.

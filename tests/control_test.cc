@@ -36,17 +36,22 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 // Two instances of /bin/sleep and one of a second worker; `version` changes the app section.
 std::string config_text(const std::string& segment, const std::string& socket, int version,
-                        const std::string& extra_settings = "", const std::string& sleeper_arg = "1000") {
+                        const std::string& extra_settings = "",
+                        const std::string& sleeper_arg = "1000") {
   return "{\n  \"confvisor\": {\"segment\": \"" + segment + "\", \"socket\": \"" + socket + "\"" +
          extra_settings +
          ",\n    \"workers\": [\n"
-         "      {\"name\": \"sleeper\", \"command\": [\"/bin/sleep\", \"" + sleeper_arg + "\"], \"instances\": 2,\n"
+         "      {\"name\": \"sleeper\", \"command\": [\"/bin/sleep\", \"" +
+         sleeper_arg +
+         "\"], \"instances\": 2,\n"
          "       \"start_window\": \"100ms\", \"stop_timeout\": \"5s\"},\n"
-         "      {\"name\": \"other\", \"command\": [\"/bin/sleep\", \"1001\"], \"start_window\": \"100ms\",\n"
+         "      {\"name\": \"other\", \"command\": [\"/bin/sleep\", \"1001\"], \"start_window\": "
+         "\"100ms\",\n"
          "       \"on_reload\": \"restart\"},\n"
          "    ]},\n"
          "  // what workers read\n"
-         "  \"app\": {\"version\": " + std::to_string(version) + "},\n}\n";
+         "  \"app\": {\"version\": " +
+         std::to_string(version) + "},\n}\n";
 }
 
 struct Setup {
@@ -62,7 +67,8 @@ struct Setup {
 };
 
 void require_ready(DaemonProcess& d) {
-  if (d.wait_notify("READY=1").empty()) BOOST_FAIL("confvisord never reported READY=1; its log:\n" << d.log());
+  if (d.wait_notify("READY=1").empty())
+    BOOST_FAIL("confvisord never reported READY=1; its log:\n" << d.log());
 }
 
 // confvisorctl against the test's daemon. The daemon's sd_notify messages are drained first:
@@ -112,7 +118,8 @@ std::string state_of(const json::array& workers, const std::string& name, unsign
 // A raw connection speaking the protocol, to test what confvisorctl never sends.
 class RawClient {
  public:
-  explicit RawClient(const std::string& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  explicit RawClient(const std::string& path)
+      : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     path.copy(addr.sun_path, sizeof addr.sun_path - 1);
@@ -121,7 +128,8 @@ class RawClient {
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   void send(const std::string& text) const {
-    BOOST_TEST_REQUIRE(::send(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
+    BOOST_TEST_REQUIRE(::send(fd_.get(), text.data(), text.size(), MSG_NOSIGNAL) ==
+                       static_cast<ssize_t>(text.size()));
   }
   // The next reply line, parsed ("" and a failed test on EOF or timeout).
   json::object reply() {
@@ -169,7 +177,8 @@ BOOST_AUTO_TEST_CASE(status_shows_every_instance_in_a_table_and_in_json) {
   const json::array& workers = status.at("workers").as_array();
   BOOST_TEST_REQUIRE(workers.size() == 3u);
   for (const auto& w : workers) {
-    for (const char* key : {"name", "instance", "pid", "state", "restarts", "uptime_ms", "last_exit"}) {
+    for (const char* key :
+         {"name", "instance", "pid", "state", "restarts", "uptime_ms", "last_exit"}) {
       BOOST_TEST(w.as_object().contains(key), key);
     }
     BOOST_TEST(w.at("state").as_string() == "RUNNING");
@@ -183,11 +192,13 @@ BOOST_AUTO_TEST_CASE(status_shows_every_instance_in_a_table_and_in_json) {
   BOOST_TEST(table.exit_code() == 0);
   BOOST_TEST(contains(table.output, "generation 1, published "));
   BOOST_TEST(contains(table.output, "WORKER"));
-  for (const char* row : {"sleeper:0", "sleeper:1", "other:0"}) BOOST_TEST(contains(table.output, row), row);
+  for (const char* row : {"sleeper:0", "sleeper:1", "other:0"})
+    BOOST_TEST(contains(table.output, row), row);
   BOOST_TEST(contains(table.output, std::to_string(pid_of(workers, "sleeper", 1))));
 }
 
-BOOST_AUTO_TEST_CASE(reload_answers_after_the_publish_and_exits_1_with_the_errors_of_a_rejected_file) {
+BOOST_AUTO_TEST_CASE(
+    reload_answers_after_the_publish_and_exits_1_with_the_errors_of_a_rejected_file) {
   Setup s;
   DaemonProcess d(s.dir, s.write(1));
   require_ready(d);
@@ -205,8 +216,8 @@ BOOST_AUTO_TEST_CASE(reload_answers_after_the_publish_and_exits_1_with_the_error
   BOOST_TEST(same.exit_code() == 0);
   BOOST_TEST(contains(same.output, "reload unchanged: generation 2"), same.output);
 
-  s.dir.write("app.json", "{\"confvisor\": {\"segment\": \"" + s.seg.name() + "\", \"socket\": \"" + s.socket() +
-                              "\",\n  \"histroy\": 3}}\n");
+  s.dir.write("app.json", "{\"confvisor\": {\"segment\": \"" + s.seg.name() + "\", \"socket\": \"" +
+                              s.socket() + "\",\n  \"histroy\": 3}}\n");
   const RunResult bad = ctl(d, s, {"reload"});
   BOOST_TEST(bad.exit_code() == 1);
   BOOST_TEST(contains(bad.output, "reload failed: generation 2 stays published"), bad.output);
@@ -276,7 +287,8 @@ BOOST_AUTO_TEST_CASE(stop_start_restart_act_on_a_worker_or_one_instance_and_wait
 BOOST_AUTO_TEST_CASE(a_start_that_fails_for_good_exits_1_naming_the_state) {
   Setup s;
   // A worker that exits at once: after its restart limit it is FATAL, and `start` says so.
-  const std::string text = "{\"confvisor\": {\"segment\": \"" + s.seg.name() + "\", \"socket\": \"" + s.socket() +
+  const std::string text = "{\"confvisor\": {\"segment\": \"" + s.seg.name() +
+                           "\", \"socket\": \"" + s.socket() +
                            "\", \"workers\": [{\"name\": \"flaky\", \"command\": [\"/bin/false\"],"
                            " \"backoff\": {\"initial\": \"10ms\", \"max\": \"10ms\"},"
                            " \"restart_limit\": {\"count\": 2, \"period\": \"10s\"}}]}}";
@@ -284,8 +296,10 @@ BOOST_AUTO_TEST_CASE(a_start_that_fails_for_good_exits_1_naming_the_state) {
   require_ready(d);
   const RunResult start = ctl(d, s, {"start", "flaky"});
   BOOST_TEST(start.exit_code() == 1, start.output);
-  BOOST_TEST(contains(start.output, "start failed: start did not complete: flaky:0 is FATAL (last exit: exit code 1)"),
-             start.output);
+  BOOST_TEST(
+      contains(start.output,
+               "start failed: start did not complete: flaky:0 is FATAL (last exit: exit code 1)"),
+      start.output);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_workers_and_instances_are_refused_with_what_there_is) {
@@ -294,14 +308,16 @@ BOOST_AUTO_TEST_CASE(unknown_workers_and_instances_are_refused_with_what_there_i
   require_ready(d);
   const RunResult nope = ctl(d, s, {"restart", "slepper"});
   BOOST_TEST(nope.exit_code() == 1);
-  BOOST_TEST(contains(nope.output, "no worker named \"slepper\" (workers: sleeper, other)"), nope.output);
+  BOOST_TEST(contains(nope.output, "no worker named \"slepper\" (workers: sleeper, other)"),
+             nope.output);
   const RunResult five = ctl(d, s, {"stop", "sleeper:5"});
   BOOST_TEST(five.exit_code() == 1);
   BOOST_TEST(contains(five.output, "worker sleeper has 2 instance(s)"), five.output);
   BOOST_TEST(state_of(workers_of(d, s), "sleeper", 0) == "RUNNING");
 }
 
-BOOST_AUTO_TEST_CASE(history_lists_kept_generations_and_rollback_republishes_one_leaving_the_file_alone) {
+BOOST_AUTO_TEST_CASE(
+    history_lists_kept_generations_and_rollback_republishes_one_leaving_the_file_alone) {
   Setup s;
   DaemonProcess d(s.dir, s.write(1));
   require_ready(d);
@@ -352,7 +368,8 @@ BOOST_AUTO_TEST_CASE(get_through_the_daemon_matches_the_segment) {
   const RunResult via_daemon = ctl(d, s, {"get", "/app"});
   BOOST_TEST(via_daemon.exit_code() == 0);
   BOOST_TEST(via_daemon.output == "{\"version\":7}\n");
-  const RunResult via_segment = run({bin("confvisorctl"), "get", "/app", "--segment", s.seg.name()});
+  const RunResult via_segment =
+      run({bin("confvisorctl"), "get", "/app", "--segment", s.seg.name()});
   BOOST_TEST(via_segment.output == via_daemon.output);
   const RunResult missing = ctl(d, s, {"get", "/app/nope"});
   BOOST_TEST(missing.exit_code() == 1);
@@ -392,8 +409,9 @@ BOOST_AUTO_TEST_CASE(a_socket_a_live_daemon_holds_is_never_taken_over) {
   const std::string other = s.dir.write("other.json", config_text(other_seg.name(), s.socket(), 1));
   const RunResult second = run({bin("confvisord"), "--config", other});
   BOOST_TEST(second.exit_code() == 1);
-  BOOST_TEST(contains(second.output, "is in use by another daemon (pid " + std::to_string(d.pid()) + ")"),
-             second.output);
+  BOOST_TEST(
+      contains(second.output, "is in use by another daemon (pid " + std::to_string(d.pid()) + ")"),
+      second.output);
   BOOST_TEST(ctl(d, s, {"status"}).exit_code() == 0);
 }
 
@@ -403,10 +421,11 @@ BOOST_AUTO_TEST_CASE(the_socket_is_0660_and_others_are_refused_by_mode_and_by_pe
     return;
   }
   Setup s;
-  fs::permissions(s.dir.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+  fs::permissions(s.dir.path(), fs::perms::others_exec | fs::perms::group_exec,
+                  fs::perm_options::add);
   DaemonProcess d(s.dir, s.write(1));
   require_ready(d);
-  struct stat st{};
+  struct stat st {};
   BOOST_TEST_REQUIRE(::stat(s.socket().c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 07777) == 0660u);
 
@@ -431,10 +450,11 @@ BOOST_AUTO_TEST_CASE(members_of_the_configured_group_may_use_the_socket) {
   const group* nogroup = ::getgrgid(65534);
   BOOST_TEST_REQUIRE(nogroup != nullptr);
   Setup s(std::string(", \"group\": \"") + nogroup->gr_name + "\"");
-  fs::permissions(s.dir.path(), fs::perms::others_exec | fs::perms::group_exec, fs::perm_options::add);
+  fs::permissions(s.dir.path(), fs::perms::others_exec | fs::perms::group_exec,
+                  fs::perm_options::add);
   DaemonProcess d(s.dir, s.write(1));
   require_ready(d);
-  struct stat st{};
+  struct stat st {};
   BOOST_TEST_REQUIRE(::stat(s.socket().c_str(), &st) == 0);
   BOOST_TEST(st.st_gid == 65534u);
   const RunResult member = ctl(d, s, {"status"}, kAsNobody);
@@ -448,13 +468,14 @@ BOOST_AUTO_TEST_CASE(the_protocol_is_versioned_ndjson_answered_in_order) {
   require_ready(d);
   RawClient c(s.socket());
   // Several requests in one write: one reply each, in order.
-  c.send("{\"version\":1,\"command\":\"get\",\"pointer\":\"/app/version\"}\n"
-         "{\"command\":\"status\"}\n"
-         "{\"version\":2,\"command\":\"status\"}\n"
-         "{\"version\":1,\"command\":\"frobnicate\"}\n"
-         "not json\n"
-         "{\"version\":1,\"command\":\"stop\",\"worker\":7}\n"
-         "{\"version\":1,\"command\":\"status\"}\n");
+  c.send(
+      "{\"version\":1,\"command\":\"get\",\"pointer\":\"/app/version\"}\n"
+      "{\"command\":\"status\"}\n"
+      "{\"version\":2,\"command\":\"status\"}\n"
+      "{\"version\":1,\"command\":\"frobnicate\"}\n"
+      "not json\n"
+      "{\"version\":1,\"command\":\"stop\",\"worker\":7}\n"
+      "{\"version\":1,\"command\":\"status\"}\n");
   json::object first = c.reply();
   BOOST_TEST(first.at("version").to_number<int>() == 1);
   BOOST_TEST(first.at("ok").as_bool());
@@ -464,11 +485,14 @@ BOOST_AUTO_TEST_CASE(the_protocol_is_versioned_ndjson_answered_in_order) {
   BOOST_TEST(no_version.at("code").as_string() == "bad-request");
   BOOST_TEST(contains(std::string(no_version.at("error").as_string()), "speaks version 1"));
   json::object v2 = c.reply();
-  BOOST_TEST(contains(std::string(v2.at("error").as_string()), "protocol version 2 is not spoken here"));
+  BOOST_TEST(
+      contains(std::string(v2.at("error").as_string()), "protocol version 2 is not spoken here"));
   json::object unknown = c.reply();
-  BOOST_TEST(contains(std::string(unknown.at("error").as_string()), "unknown command \"frobnicate\""));
+  BOOST_TEST(
+      contains(std::string(unknown.at("error").as_string()), "unknown command \"frobnicate\""));
   BOOST_TEST(c.reply().at("code").as_string() == "bad-request");  // not JSON
-  BOOST_TEST(contains(std::string(c.reply().at("error").as_string()), "\"worker\" must be a string"));
+  BOOST_TEST(
+      contains(std::string(c.reply().at("error").as_string()), "\"worker\" must be a string"));
   BOOST_TEST(c.reply().at("ok").as_bool());  // the connection still serves
 
   // A line longer than the limit closes the connection after one error.
@@ -488,7 +512,8 @@ BOOST_AUTO_TEST_CASE(workers_inherit_no_descriptor_of_the_daemon) {
   const pid_t pid = pid_of(workers_of(d, s), "other", 0);
   std::vector<std::string> fds;
   for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
-    fds.push_back(entry.path().filename().string() + " -> " + fs::read_symlink(entry.path()).string());
+    fds.push_back(entry.path().filename().string() + " -> " +
+                  fs::read_symlink(entry.path()).string());
   }
   std::sort(fds.begin(), fds.end());
   std::ostringstream all;
