@@ -195,6 +195,12 @@ BOOST_AUTO_TEST_CASE(status_shows_every_instance_in_a_table_and_in_json) {
   for (const char* row : {"sleeper:0", "sleeper:1", "other:0"})
     BOOST_TEST(contains(table.output, row), row);
   BOOST_TEST(contains(table.output, std::to_string(pid_of(workers, "sleeper", 1))));
+
+  // --config finds the same daemon through the socket its file names.
+  d.drain_notifications();
+  const RunResult by_config = run({bin("confvisorctl"), "--config", s.path(), "status"});
+  BOOST_TEST(by_config.exit_code() == 0, by_config.output);
+  BOOST_TEST(contains(by_config.output, "confvisord pid " + std::to_string(d.pid())));
 }
 
 BOOST_AUTO_TEST_CASE(
