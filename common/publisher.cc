@@ -13,7 +13,6 @@
 
 #include "publisher.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include <map>
 
 #include "crash_point.hpp"
+#include "directory.hpp"
 #include "error.hpp"
 #include "futex.hpp"
 #include "ofd_lock.hpp"
@@ -318,18 +318,14 @@ struct Publisher::Impl {
 
   // Removes building objects of processes that no longer exist.
   void remove_stale_building() const {
-    DIR* dir = ::opendir(std::string(kShmDir).c_str());
-    if (dir == nullptr) return;
     const std::string prefix = names.building_prefix();
-    while (dirent* entry = ::readdir(dir)) {
-      std::string_view n = entry->d_name;
-      if (n.substr(0, prefix.size()) != prefix) continue;
-      long pid = std::atol(std::string(n.substr(prefix.size())).c_str());
+    for (const std::string& n : directory_entries(std::string(kShmDir))) {
+      if (!n.starts_with(prefix)) continue;
+      long pid = std::atol(n.c_str() + prefix.size());
       if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-        bip::shared_memory_object::remove(std::string(n).c_str());
+        bip::shared_memory_object::remove(n.c_str());
       }
     }
-    ::closedir(dir);
   }
 
   // The writer died holding the lock: nothing in this object may be written again. Rebuild
@@ -535,15 +531,9 @@ bool Publisher::remove(std::string_view segment) {
   SegmentNames names(segment);
   bool removed = bip::shared_memory_object::remove(names.shm.c_str());
   bip::shared_memory_object::remove(names.prev_shm.c_str());
-  if (DIR* dir = ::opendir(std::string(kShmDir).c_str())) {
-    const std::string prefix = names.building_prefix();
-    while (dirent* entry = ::readdir(dir)) {
-      std::string_view n = entry->d_name;
-      if (n.substr(0, prefix.size()) == prefix) {
-        bip::shared_memory_object::remove(std::string(n).c_str());
-      }
-    }
-    ::closedir(dir);
+  const std::string prefix = names.building_prefix();
+  for (const std::string& n : directory_entries(std::string(kShmDir))) {
+    if (n.starts_with(prefix)) bip::shared_memory_object::remove(n.c_str());
   }
   return removed;
 }

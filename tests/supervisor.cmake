@@ -7,3 +7,7 @@ confvisor_test(supervisor_test)
 target_compile_definitions(supervisor_test PRIVATE
   CONFVISOR_NOTIFY_WORKER="$<TARGET_FILE:notify_worker>")
 add_dependencies(supervisor_test confvisord notify_worker)
+
+# The subreaper's /proc scan, in process, against children that come and go.
+confvisor_test(leftovers_test)
+target_link_libraries(leftovers_test PRIVATE confvisord_core)
