@@ -1,6 +1,5 @@
 #include "child_process.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -14,7 +13,7 @@
 #include <thread>
 #include <utility>
 
-#include "unique_fd.hpp"
+#include "proc_stats.hpp"
 
 namespace confvisor::bench {
 
@@ -101,18 +100,7 @@ bool exited_cleanly(int status) {
 }
 
 char ChildProcess::state() const {
-  const std::string path = "/proc/" + std::to_string(pid_) + "/stat";
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return '?';
-  char buf[512];
-  const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return '?';
-  buf[n] = '\0';
-  // "PID (COMM) S ...": COMM may contain spaces and parentheses, so look after the last ')'.
-  const char* close_paren = std::strrchr(buf, ')');
-  return (close_paren != nullptr && close_paren[1] == ' ' && close_paren[2] != '\0')
-             ? close_paren[2]
-             : '?';
+  return process_state(pid_);
 }
 
 }  // namespace confvisor::bench

@@ -1,6 +1,7 @@
 #include "cleanup.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,18 +25,39 @@ constexpr std::size_t kPathMax = 256;
 
 struct Slot {
   std::atomic<bool> used{false};
+  PathKind kind = PathKind::kFile;
   char path[kPathMax];
 };
 std::array<Slot, kSlots> g_slots;
+
+// Processes to kill first: a handful of daemons at most. 0 is a free slot.
+constexpr std::size_t kPidSlots = 8;
+std::array<std::atomic<pid_t>, kPidSlots> g_pids{};
 
 // Every signal whose default action ends the run; SIGPIPE too: `confvisor-bench | head`.
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
 
 // The one handler in the bench that does work: the run is over either way, and there is no
-// event loop to hand the signal to. unlink(2) and raise(3) are async-signal-safe.
+// event loop to hand the signal to. kill(2), waitpid(2), unlink(2), rmdir(2) and raise(3)
+// are async-signal-safe. Processes go first (a daemon must not recreate what is unlinked),
+// then files, then the directories that held them.
 void on_fatal_signal(int sig) {
-  for (Slot& slot : g_slots) {
-    if (slot.used.load(std::memory_order_acquire)) ::unlink(slot.path);
+  for (std::atomic<pid_t>& slot : g_pids) {
+    const pid_t pid = slot.load(std::memory_order_acquire);
+    if (pid <= 0) continue;
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  for (PathKind kind : {PathKind::kFile, PathKind::kDirectory}) {
+    for (Slot& slot : g_slots) {
+      if (!slot.used.load(std::memory_order_acquire) || slot.kind != kind) continue;
+      if (kind == PathKind::kFile) {
+        ::unlink(slot.path);
+      } else {
+        ::rmdir(slot.path);
+      }
+    }
   }
   ::signal(sig, SIG_DFL);
   ::raise(sig);
@@ -56,11 +78,12 @@ void install_signal_cleanup() {
   }
 }
 
-UnlinkOnSignal::UnlinkOnSignal(const std::string& path) {
+UnlinkOnSignal::UnlinkOnSignal(const std::string& path, PathKind kind) {
   if (path.size() >= kPathMax) throw std::runtime_error("path too long to register: " + path);
   // Only the main thread registers, so finding a free slot needs no compare-and-swap.
   for (std::size_t i = 0; i < kSlots; ++i) {
     if (!g_slots[i].used.load(std::memory_order_relaxed)) {
+      g_slots[i].kind = kind;
       std::memcpy(g_slots[i].path, path.c_str(), path.size() + 1);
       g_slots[i].used.store(true, std::memory_order_release);
       slot_ = static_cast<int>(i);
@@ -89,6 +112,34 @@ UnlinkOnSignal& UnlinkOnSignal::operator=(UnlinkOnSignal&& other) noexcept {
   return *this;
 }
 
+KillOnSignal::KillOnSignal(pid_t pid) {
+  for (std::size_t i = 0; i < kPidSlots; ++i) {
+    if (g_pids[i].load(std::memory_order_relaxed) == 0) {
+      g_pids[i].store(pid, std::memory_order_release);
+      slot_ = static_cast<int>(i);
+      return;
+    }
+  }
+  throw std::runtime_error("more than " + std::to_string(kPidSlots) + " processes to kill");
+}
+
+KillOnSignal::~KillOnSignal() {
+  if (slot_ >= 0) g_pids[static_cast<std::size_t>(slot_)].store(0, std::memory_order_release);
+}
+
+KillOnSignal::KillOnSignal(KillOnSignal&& other) noexcept : slot_(other.slot_) {
+  other.slot_ = -1;
+}
+
+KillOnSignal& KillOnSignal::operator=(KillOnSignal&& other) noexcept {
+  if (this != &other) {
+    if (slot_ >= 0) g_pids[static_cast<std::size_t>(slot_)].store(0, std::memory_order_release);
+    slot_ = other.slot_;
+    other.slot_ = -1;
+  }
+  return *this;
+}
+
 namespace {
 
 std::string unique_name(std::string_view tag) {
@@ -102,7 +153,9 @@ BenchSegment::BenchSegment(std::string_view tag) : name_(unique_name(tag)) {
   current_ = UnlinkOnSignal(names.path);
   prev_ = UnlinkOnSignal(names.prev_path);
   building_ = UnlinkOnSignal(std::string(kShmDir) + names.building_shm(::getpid()));
+  lock_ = UnlinkOnSignal(lock_path());
   // A leftover of an earlier run that had this pid would otherwise be opened, not created.
+  ::unlink(lock_path().c_str());
   Publisher::remove(name_);
 }
 
@@ -119,7 +172,17 @@ PublisherOptions BenchSegment::publisher_options(std::size_t config_bytes) const
   return options;
 }
 
+void BenchSegment::add_publisher(pid_t pid) {
+  other_building_ = UnlinkOnSignal(std::string(kShmDir) + SegmentNames(name_).building_shm(pid));
+}
+
+std::string BenchSegment::lock_path() const {
+  return SegmentNames(name_).path + ".lock";
+}
+
 BenchSegment::~BenchSegment() {
+  // A daemon that stopped cleanly removed its lock file; one that was killed did not.
+  ::unlink(lock_path().c_str());
   try {
     Publisher::remove(name_);
   } catch (...) {

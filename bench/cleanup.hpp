@@ -1,10 +1,14 @@
-// What one bench run leaves in the filesystem (its segments and its temporary file) is
-// removed on every way out: by destructors on a normal or failed run, and by a signal handler
-// when the run is interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE), since then no
-// destructor runs.
+// What one bench run leaves in the filesystem (its segments, temporary files and
+// directories, sockets) is removed on every way out: by destructors on a normal or failed
+// run, and by a signal handler when the run is interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+// SIGPIPE), since then no destructor runs.
 // Reader processes are not this file's business: they die with the bench (PDEATHSIG, see
-// child_process.hpp).
+// child_process.hpp). A confvisord the bench runs is: it would die with the bench too, but
+// only after the handler had unlinked the files it still uses, so the handler kills and
+// reaps it first (KillOnSignal); its workers die with it (the daemon sets their PDEATHSIG).
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <string>
@@ -18,11 +22,14 @@ namespace confvisor::bench {
 // child process exists.
 void install_signal_cleanup();
 
-// While registered, `path` is unlinked if a fatal signal interrupts the run.
+enum class PathKind { kFile, kDirectory };
+
+// While registered, `path` is unlinked (a directory: removed with rmdir, after every file)
+// if a fatal signal interrupts the run.
 class UnlinkOnSignal {
  public:
   UnlinkOnSignal() = default;
-  explicit UnlinkOnSignal(const std::string& path);
+  explicit UnlinkOnSignal(const std::string& path, PathKind kind = PathKind::kFile);
   ~UnlinkOnSignal();
   UnlinkOnSignal(UnlinkOnSignal&& other) noexcept;
   UnlinkOnSignal& operator=(UnlinkOnSignal&& other) noexcept;
@@ -31,8 +38,23 @@ class UnlinkOnSignal {
   int slot_ = -1;
 };
 
+// While registered, process `pid` (a child of the bench) is SIGKILLed and reaped if a fatal
+// signal interrupts the run, before any path is unlinked.
+class KillOnSignal {
+ public:
+  KillOnSignal() = default;
+  explicit KillOnSignal(pid_t pid);
+  ~KillOnSignal();
+  KillOnSignal(KillOnSignal&& other) noexcept;
+  KillOnSignal& operator=(KillOnSignal&& other) noexcept;
+
+ private:
+  int slot_ = -1;
+};
+
 // A segment name unique to this run ("bench-PID-TAG") whose objects are removed
-// (Publisher::remove) when it goes out of scope, and unlinked on a fatal signal before that.
+// (Publisher::remove, and a daemon's lock file) when it goes out of scope, and unlinked on a
+// fatal signal before that.
 class BenchSegment {
  public:
   explicit BenchSegment(std::string_view tag);
@@ -47,11 +69,20 @@ class BenchSegment {
   // pays for growing the segment (a move that readers must follow).
   [[nodiscard]] PublisherOptions publisher_options(std::size_t config_bytes) const;
 
+  // The objects another process publishing this segment (a confvisord) can leave behind:
+  // its building name. The instance lock file is covered for every segment.
+  void add_publisher(pid_t pid);
+
  private:
+  // daemon/instance_lock.cc: the lock a confvisord holds while it publishes the segment.
+  [[nodiscard]] std::string lock_path() const;
+
   std::string name_;
-  // The current name, the name of a replaced segment and this process' building name:
-  // every object a Publisher in this process can leave behind (publisher.cc).
-  UnlinkOnSignal current_, prev_, building_;
+  // The current name, the name of a replaced segment, this process' building name and the
+  // daemon's instance lock: every object a Publisher or a confvisord can leave behind
+  // (publisher.cc, daemon/instance_lock.cc).
+  UnlinkOnSignal current_, prev_, building_, lock_;
+  UnlinkOnSignal other_building_;  // add_publisher
 };
 
 }  // namespace confvisor::bench

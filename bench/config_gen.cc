@@ -51,7 +51,7 @@ std::string padded(std::uint64_t n, std::size_t width) {
   return std::string(s.size() < width ? width - s.size() : 0, '0') + s;
 }
 
-json::object daemon_section() {
+json::object default_daemon_section() {
   json::object worker{{"name", "api"},
                       {"command", json::array{"/usr/bin/api", "--port", "8080"}},
                       {"instances", 2},
@@ -103,7 +103,11 @@ json::object service(std::size_t index) {
 }  // namespace
 
 GeneratedConfig generate_config(std::size_t target_bytes) {
-  json::object root{{"confvisor", daemon_section()},
+  return generate_config(target_bytes, default_daemon_section());
+}
+
+GeneratedConfig generate_config(std::size_t target_bytes, json::object section) {
+  json::object root{{"confvisor", std::move(section)},
                     {"serial", std::string(kSerialDigits, '0')},
                     {"database", json::object{{"host", "db1.internal"},
                                               {"port", 5432},

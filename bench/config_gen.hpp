@@ -3,6 +3,7 @@
 // of service objects with strings, numbers, booleans, arrays and nested objects).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,6 +21,10 @@ struct GeneratedConfig {
 // Same target, same bytes, on every run and machine. Throws std::runtime_error if the
 // target is too small for the daemon section plus one service (about 1 KiB).
 [[nodiscard]] GeneratedConfig generate_config(std::size_t target_bytes);
+// The same with `section` as the "confvisor" section: a config a real confvisord can
+// run with (the default section names a segment "bench" and a worker that does not exist).
+[[nodiscard]] GeneratedConfig generate_config(std::size_t target_bytes,
+                                              boost::json::object section);
 
 // Rewrites the fixed-width "serial" value in place: each publish of the latency harness is
 // then a real change of the document, without changing its size.

@@ -1,19 +1,19 @@
 #include "latency_harness.hpp"
 
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <new>
 #include <stdexcept>
 #include <thread>
 
 #include "child_process.hpp"
 #include "cleanup.hpp"
+#include "clock.hpp"
 #include "confvisor/worker.hpp"
+#include "distribution.hpp"
 #include "futex.hpp"
 #include "publisher.hpp"
 #include "shared_mapping.hpp"
@@ -79,20 +79,6 @@ constexpr auto kExitTimeout = 10s;
 constexpr auto kAsleepTimeout = 50ms;
 constexpr const char* kSource = "confvisor-bench";
 
-std::int64_t clock_ns(clockid_t clock) {
-  timespec ts{};
-  ::clock_gettime(clock, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-std::int64_t monotonic_ns() {
-  return clock_ns(CLOCK_MONOTONIC);
-}
-// CPU time of the calling thread: publish()'s own work, without the time it spent
-// preempted by the readers it just woke.
-std::int64_t thread_cpu_ns() {
-  return clock_ns(CLOCK_THREAD_CPUTIME_ID);
-}
-
 // The body of a reader process: report the generation it starts with, then each new one
 // the moment wait_for_change() has it.
 int reader_main(const std::string& segment, ReportBoard& board, std::size_t index,
@@ -148,13 +134,6 @@ bool wait_all_asleep(const std::vector<ChildProcess>& children) {
   }
 }
 
-// Nearest-rank percentile of sorted samples.
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
-}
-
 }  // namespace
 
 LatencyResult measure_publish_latency(GeneratedConfig config, const LatencyOptions& options) {
@@ -203,6 +182,7 @@ LatencyResult measure_publish_latency(GeneratedConfig config, const LatencyOptio
   for (std::size_t k = 1; k <= options.publishes; ++k) {
     if (wait_all_asleep(children)) ++result.publishes_all_asleep;
     set_serial(config, k);
+    // publish()'s own CPU time, without the time it spends preempted by the readers it woke.
     const std::int64_t cpu_before = thread_cpu_ns();
     const std::int64_t before = monotonic_ns();
     const std::uint64_t generation = publisher.publish(config.text, kSource);

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,6 +14,9 @@
 #include <functional>
 #include <iomanip>
 #include <stdexcept>
+
+#include "daemon_report.hpp"
+#include "report_format.hpp"
 
 namespace confvisor::bench {
 
@@ -48,26 +52,6 @@ const std::vector<MetricInfo>& metrics() {
   return all;
 }
 
-std::string format(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
-
-std::string format_ns(double ns) {
-  if (ns < 1e3) return format("%.2f ns", ns);
-  if (ns < 1e6) return format("%.2f us", ns / 1e3);
-  return format("%.2f ms", ns / 1e6);
-}
-
-std::string format_us(double us) {
-  return format_ns(us * 1e3);
-}
-
-std::string format_ratio(double x) {
-  return format(x >= 100 ? "%.0fx" : "%.1fx", x);
-}
-
 const LatencyResult* latency_for(const SizeResults& size, std::size_t readers) {
   for (const LatencyResult& l : size.latency) {
     if (l.readers == readers) return &l;
@@ -88,10 +72,6 @@ std::optional<double> ratio_over_current(const SizeResults& size, const std::str
 }
 
 // --- JSON ---------------------------------------------------------------------------------
-
-json::object quantity(double value, const char* unit) {
-  return {{"value", value}, {"unit", unit}};
-}
 
 json::object figure_json(const MetricInfo& m, const InProcessFigure& f) {
   return {{"value", f.per_call_ns()},
@@ -147,6 +127,7 @@ json::object size_json(const SizeResults& s) {
     if (auto r = ratio_over_current(s, baseline)) ratios[baseline] = quantity(*r, "x");
   }
   o["ratios_over_current_unchanged"] = std::move(ratios);
+  if (s.daemon) o["daemon"] = daemon_json(*s.daemon);
   return o;
 }
 
@@ -188,6 +169,76 @@ void pretty(std::ostream& out, const json::value& v, int indent) {
   }
 }
 
+bool measured_inprocess(const std::vector<SizeResults>& sizes) {
+  return std::any_of(sizes.begin(), sizes.end(),
+                     [](const SizeResults& s) { return !s.inprocess.empty(); });
+}
+
+bool measured_latency(const std::vector<SizeResults>& sizes) {
+  return std::any_of(sizes.begin(), sizes.end(),
+                     [](const SizeResults& s) { return !s.latency.empty(); });
+}
+
+// --- summary ------------------------------------------------------------------------------
+
+void print_inprocess_rows(const SizeTable& table) {
+  for (const MetricInfo& m : metrics()) {
+    table.row(m.row, [&](const SizeResults& s) {
+      const InProcessFigure* f = figure(s, m.id);
+      return f != nullptr ? format_ns(f->per_call_ns()) : std::string("n/a");
+    });
+    // current() is where a busy machine shows most: a preempted thread adds wall time, not
+    // CPU time, so print both.
+    if (m.id.rfind(kCurrentUnchanged, 0) == 0) {
+      table.row("  CPU time per call", [&](const SizeResults& s) {
+        const InProcessFigure* f = figure(s, m.id);
+        return f != nullptr ? format_ns(f->cpu_ns) : std::string("n/a");
+      });
+    }
+  }
+  table.row("parse_per_read / current() (b)", [](const SizeResults& s) {
+    auto r = parse_per_read_ratio(s);
+    return r ? format_ratio(*r) : std::string("n/a");
+  });
+}
+
+void print_latency_rows(const SizeTable& table) {
+  for (std::size_t readers : {std::size_t{1}, std::size_t{16}}) {
+    // Every row of one reader count: "n/a" where that count was not measured.
+    auto cell = [readers](const std::function<std::string(const LatencyResult&)>& show) {
+      return [readers, show](const SizeResults& s) {
+        const LatencyResult* l = latency_for(s, readers);
+        return l != nullptr ? show(*l) : std::string("n/a");
+      };
+    };
+    const std::string who = std::to_string(readers) + (readers == 1 ? " reader" : " readers");
+    const std::pair<const char*, double LatencyResult::*> stats[] = {
+        {"p50", &LatencyResult::p50_us},
+        {"p99", &LatencyResult::p99_us},
+        {"max", &LatencyResult::max_us}};
+    for (const auto& [name, field] : stats) {
+      table.row("publish->visible " + who + ", " + name + " (c)",
+                cell([field = field](const LatencyResult& l) { return format_us(l.*field); }));
+    }
+    table.row("  publish() call itself, p50",
+              cell([](const LatencyResult& l) { return format_us(l.publish_call_p50_us); }));
+    table.row("  publish() call CPU time, p50",
+              cell([](const LatencyResult& l) { return format_us(l.publish_call_cpu_p50_us); }));
+    table.row("  reader CPU time per change (d)",
+              cell([](const LatencyResult& l) { return format_us(l.reader_cpu_per_change_us); }));
+    table.row("  publishes / all readers asleep", cell([](const LatencyResult& l) {
+                return std::to_string(l.publishes) + " / " + std::to_string(l.publishes_all_asleep);
+              }));
+  }
+}
+
+// Counts are whole numbers; everything else keeps two decimals.
+std::string format_target_value(const TargetCheck& c) {
+  if (c.unit == "x") return format_ratio(*c.value);
+  if (is_count_unit(c.unit)) return format("%.0f ", *c.value) + c.unit;
+  return format("%.2f ", *c.value) + c.unit;
+}
+
 }  // namespace
 
 MachineInfo probe_machine() {
@@ -220,109 +271,62 @@ std::optional<double> parse_per_read_ratio(const SizeResults& size) {
   return ratio_over_current(size, kSeedCopyParse);
 }
 
-std::vector<TargetCheck> evaluate_targets(const std::vector<SizeResults>& sizes) {
+std::vector<TargetCheck> evaluate_targets(const Results& results) {
   std::vector<TargetCheck> checks;
-  for (const SizeResults& s : sizes) {
-    TargetCheck c{"current() unchanged, 1 thread", s.label, "<=", 5, "ns", std::nullopt};
-    if (const InProcessFigure* f = figure(s, std::string(kCurrentUnchanged) + "_1thread")) {
-      c.value = f->per_call_ns();
+  if (measured_inprocess(results.sizes)) {
+    for (const SizeResults& s : results.sizes) {
+      TargetCheck c{"current() unchanged, 1 thread", s.label, "<=", 5, "ns", std::nullopt};
+      if (const InProcessFigure* f = figure(s, std::string(kCurrentUnchanged) + "_1thread")) {
+        c.value = f->per_call_ns();
+      }
+      checks.push_back(c);
     }
-    checks.push_back(c);
+    for (const SizeResults& s : results.sizes) {
+      if (s.label != "64KiB") continue;
+      checks.push_back({"parse_per_read / current_unchanged", s.label, ">=", 1000, "x",
+                        parse_per_read_ratio(s)});
+    }
   }
-  for (const SizeResults& s : sizes) {
-    if (s.label != "64KiB") continue;
-    checks.push_back(
-        {"parse_per_read / current_unchanged", s.label, ">=", 1000, "x", parse_per_read_ratio(s)});
+  if (measured_latency(results.sizes)) {
+    for (const SizeResults& s : results.sizes) {
+      if (s.label != "1KiB") continue;
+      TargetCheck c{
+          "publish->visible p99, 16 reader processes", s.label, "<=", 100, "us", std::nullopt};
+      if (const LatencyResult* l = latency_for(s, 16)) c.value = l->p99_us;
+      checks.push_back(c);
+    }
   }
-  for (const SizeResults& s : sizes) {
-    if (s.label != "1KiB") continue;
-    TargetCheck c{
-        "publish->visible p99, 16 reader processes", s.label, "<=", 100, "us", std::nullopt};
-    if (const LatencyResult* l = latency_for(s, 16)) c.value = l->p99_us;
-    checks.push_back(c);
-  }
+  for (TargetCheck& c : daemon_targets(results)) checks.push_back(std::move(c));
   return checks;
 }
 
-void print_summary(std::ostream& out, const RunInfo& run, const std::vector<SizeResults>& sizes) {
-  constexpr int kRowWidth = 40;
-  constexpr int kCellWidth = 14;
-  auto row = [&](const std::string& name,
-                 const std::function<std::string(const SizeResults&)>& cell) {
-    out << std::left << std::setw(kRowWidth) << name << std::right;
-    for (const SizeResults& s : sizes) out << std::setw(kCellWidth) << cell(s);
-    out << "\n";
-  };
-
+void print_summary(std::ostream& out, const RunInfo& run, const Results& results) {
+  const SizeTable table(out, results.sizes);
   out << "\nconfvisor-bench summary (" << (run.quick ? "quick" : "full") << " run, "
       << run.machine.nproc << " CPUs, " << run.machine.cpu_model << ", load average "
       << run.load_at_start << " at start, " << run.load_at_end << " at end)\n\n";
-  row("", [](const SizeResults& s) { return s.label; });
-  for (const MetricInfo& m : metrics()) {
-    row(m.row, [&](const SizeResults& s) {
-      const InProcessFigure* f = figure(s, m.id);
-      return f != nullptr ? format_ns(f->per_call_ns()) : std::string("n/a");
-    });
-    // current() is where a busy machine shows most: a preempted thread adds wall time, not
-    // CPU time, so print both.
-    if (m.id.rfind(kCurrentUnchanged, 0) == 0) {
-      row("  CPU time per call", [&](const SizeResults& s) {
-        const InProcessFigure* f = figure(s, m.id);
-        return f != nullptr ? format_ns(f->cpu_ns) : std::string("n/a");
-      });
-    }
+  table.row("", [](const SizeResults& s) { return s.label; });
+  if (measured_inprocess(results.sizes)) print_inprocess_rows(table);
+  if (measured_latency(results.sizes)) print_latency_rows(table);
+  if (measured_daemon(results.sizes)) print_daemon_rows(table);
+  if (measured_inprocess(results.sizes)) {
+    out << "\n(a) per call as one thread sees it (Google Benchmark's real time x threads)\n"
+           "(b) seed: copy out of mmap + parse, over current() unchanged, 1 thread\n";
   }
-  row("parse_per_read / current() (b)", [](const SizeResults& s) {
-    auto r = parse_per_read_ratio(s);
-    return r ? format_ratio(*r) : std::string("n/a");
-  });
-  for (std::size_t readers : {std::size_t{1}, std::size_t{16}}) {
-    const std::string who = std::to_string(readers) + (readers == 1 ? " reader" : " readers");
-    const std::pair<const char*, double LatencyResult::*> stats[] = {
-        {"p50", &LatencyResult::p50_us},
-        {"p99", &LatencyResult::p99_us},
-        {"max", &LatencyResult::max_us}};
-    for (const auto& stat : stats) {
-      const double LatencyResult::*field = stat.second;
-      row("publish->visible " + who + ", " + stat.first + " (c)", [&](const SizeResults& s) {
-        const LatencyResult* l = latency_for(s, readers);
-        return l != nullptr ? format_us(l->*field) : std::string("n/a");
-      });
-    }
-    row("  publish() call itself, p50", [&](const SizeResults& s) {
-      const LatencyResult* l = latency_for(s, readers);
-      return l != nullptr ? format_us(l->publish_call_p50_us) : std::string("n/a");
-    });
-    row("  publish() call CPU time, p50", [&](const SizeResults& s) {
-      const LatencyResult* l = latency_for(s, readers);
-      return l != nullptr ? format_us(l->publish_call_cpu_p50_us) : std::string("n/a");
-    });
-    row("  reader CPU time per change (d)", [&](const SizeResults& s) {
-      const LatencyResult* l = latency_for(s, readers);
-      return l != nullptr ? format_us(l->reader_cpu_per_change_us) : std::string("n/a");
-    });
-    row("  publishes / all readers asleep", [&](const SizeResults& s) {
-      const LatencyResult* l = latency_for(s, readers);
-      return l != nullptr
-                 ? std::to_string(l->publishes) + " / " + std::to_string(l->publishes_all_asleep)
-                 : std::string("n/a");
-    });
+  if (measured_latency(results.sizes)) {
+    out << "(c) CLOCK_MONOTONIC, just before publish() -> reader process' current() has it\n"
+           "(d) mean over readers: wake-up, copy, checksum, parse and report of one change\n";
   }
-  out << "\n(a) per call as one thread sees it (Google Benchmark's real time x threads)\n"
-         "(b) seed: copy out of mmap + parse, over current() unchanged, 1 thread\n"
-         "(c) CLOCK_MONOTONIC, just before publish() -> reader process' current() has it\n"
-         "(d) mean over readers: wake-up, copy, checksum, parse and report of one change\n";
+  if (measured_daemon(results.sizes)) print_daemon_notes(out, results.sizes);
+  if (results.supervision) print_supervision(out, *results.supervision);
 
   out << "\ntargets (reported, not asserted)\n";
-  for (const TargetCheck& c : evaluate_targets(sizes)) {
-    std::string value = "not measured";
-    if (c.value)
-      value = c.unit == "x" ? format_ratio(*c.value) : format("%.2f ", *c.value) + c.unit;
+  for (const TargetCheck& c : evaluate_targets(results)) {
     out << "  [" << (c.value ? (c.met() ? " met " : "MISSED") : " n/a  ") << "] " << c.name
         << " at " << c.size << " " << c.comparison << " " << format("%g", c.limit) << " " << c.unit
-        << ": " << value << "\n";
+        << ": " << (c.value ? format_target_value(c) : std::string("not measured")) << "\n";
   }
-  for (const SizeResults& s : sizes) {
+  for (const SizeResults& s : results.sizes) {
     for (const LatencyResult& l : s.latency) {
       for (const std::string& e : l.publisher_events) {
         out << "  note: publisher event during " << s.label << "/" << l.readers << " readers: " << e
@@ -333,12 +337,11 @@ void print_summary(std::ostream& out, const RunInfo& run, const std::vector<Size
   out << std::flush;
 }
 
-void write_json(const std::string& path, const RunInfo& run,
-                const std::vector<SizeResults>& sizes) {
+void write_json(const std::string& path, const RunInfo& run, const Results& results) {
   json::object sizes_json;
-  for (const SizeResults& s : sizes) sizes_json[s.label] = size_json(s);
+  for (const SizeResults& s : results.sizes) sizes_json[s.label] = size_json(s);
   json::array targets;
-  for (const TargetCheck& c : evaluate_targets(sizes)) {
+  for (const TargetCheck& c : evaluate_targets(results)) {
     json::object t{{"name", c.name},
                    {"size", c.size},
                    {"target", c.comparison + " " + format("%g", c.limit) + " " + c.unit}};
@@ -351,18 +354,22 @@ void write_json(const std::string& path, const RunInfo& run,
     }
     targets.push_back(std::move(t));
   }
-  json::value root = json::object{
+  json::array parts;
+  for (const std::string& part : run.parts) parts.emplace_back(part);
+  json::object root{
       {"tool", "confvisor-bench"},
       {"mode", run.quick ? "quick" : "full"},
       {"command", run.command},
+      {"parts", std::move(parts)},
       {"started_at", run.started_at},
       {"duration", quantity(run.duration_s, "s")},
       {"load_average", json::object{{"at_start", run.load_at_start}, {"at_end", run.load_at_end}}},
       {"machine", json::object{{"nproc", run.machine.nproc},
                                {"cpu_model", run.machine.cpu_model},
                                {"kernel", run.machine.kernel}}},
-      {"sizes", std::move(sizes_json)},
-      {"targets", std::move(targets)}};
+      {"sizes", std::move(sizes_json)}};
+  if (results.supervision) root["supervision"] = supervision_json(*results.supervision);
+  root["targets"] = std::move(targets);
 
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw std::runtime_error("unable to open " + path + " for writing");

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "daemon_bench.hpp"
 #include "inprocess_bench.hpp"
 #include "latency_harness.hpp"
+#include "supervision_bench.hpp"
 
 namespace confvisor::bench {
 
@@ -28,6 +30,7 @@ struct MachineInfo {
 struct RunInfo {
   std::string command;
   bool quick = false;
+  std::vector<std::string> parts;  // what --only selected, in run order
   MachineInfo machine;
   std::string started_at;  // UTC, ISO 8601
   double duration_s = 0;
@@ -41,6 +44,13 @@ struct SizeResults {
   std::string deep_pointer;
   InProcessFigures inprocess;
   std::vector<LatencyResult> latency;  // by ascending reader count
+  std::optional<DaemonSizeFigures> daemon;
+};
+
+// Everything one run measured.
+struct Results {
+  std::vector<SizeResults> sizes;
+  std::optional<SupervisionFigures> supervision;
 };
 
 // seed_copy_parse / current_unchanged_1thread: how many unchanged reads cost as much as one
@@ -50,7 +60,7 @@ struct SizeResults {
 
 struct TargetCheck {
   std::string name;
-  std::string size;
+  std::string size;        // the config size, or what else the figure is "at" ("32 workers")
   std::string comparison;  // "<=" or ">="
   double limit = 0;
   std::string unit;
@@ -59,11 +69,12 @@ struct TargetCheck {
     return value && (comparison == "<=" ? *value <= limit : *value >= limit);
   }
 };
-[[nodiscard]] std::vector<TargetCheck> evaluate_targets(const std::vector<SizeResults>& sizes);
+// The targets of the parts this run measured.
+[[nodiscard]] std::vector<TargetCheck> evaluate_targets(const Results& results);
 
-void print_summary(std::ostream& out, const RunInfo& run, const std::vector<SizeResults>& sizes);
+void print_summary(std::ostream& out, const RunInfo& run, const Results& results);
 
 // Throws std::runtime_error if the file cannot be written.
-void write_json(const std::string& path, const RunInfo& run, const std::vector<SizeResults>& sizes);
+void write_json(const std::string& path, const RunInfo& run, const Results& results);
 
 }  // namespace confvisor::bench

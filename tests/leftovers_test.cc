@@ -3,6 +3,8 @@
 // of /proc and the read of its files is an answer, never an exception (one once escaped the
 // scan and leaked its directory stream under ASan).
 #define BOOST_TEST_MODULE leftovers
+#include "leftovers.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 #include <chrono>
 #include <thread>
 
-#include "leftovers.hpp"
 #include "test_support.hpp"
 
 using confvisor::daemon::adopted_children;

@@ -1,0 +1,46 @@
+// Unix datagram sockets bound to a path: the receiving end of the daemon's NOTIFY_SOCKET
+// (sd_notify) and of the bench workers' reports, and the sending side the workers use.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "unique_fd.hpp"
+
+namespace confvisor::bench {
+
+struct Datagram {
+  std::string text;
+  std::int64_t received_ns = 0;  // CLOCK_MONOTONIC when the bench took it off the socket
+};
+
+class DatagramListener {
+ public:
+  // Binds a non-blocking socket to `path` (which must not exist; at most 107 bytes).
+  // Throws std::runtime_error on failure.
+  explicit DatagramListener(std::string path);
+  // Closes the socket and unlinks its path.
+  ~DatagramListener();
+  DatagramListener(const DatagramListener&) = delete;
+  DatagramListener& operator=(const DatagramListener&) = delete;
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  // Readable when a datagram is queued: for poll().
+  [[nodiscard]] int fd() const { return fd_.get(); }
+
+  // The next queued datagram, or nullopt if none is queued. Never blocks.
+  std::optional<Datagram> try_receive();
+
+ private:
+  std::string path_;
+  UniqueFd fd_;
+};
+
+// Sends `message` as one datagram to the socket bound at `path`. Blocks while the
+// receiver's queue is full (the bench always reads its sockets). Returns false (errno set)
+// on failure.
+bool send_datagram(const char* path, std::string_view message);
+
+}  // namespace confvisor::bench

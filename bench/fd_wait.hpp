@@ -1,0 +1,17 @@
+// Sleeping until one of several descriptors has something: the bench's only way of waiting
+// for a daemon, its notifications and its workers (no polling loops).
+#pragma once
+
+#include <chrono>
+#include <initializer_list>
+#include <vector>
+
+namespace confvisor::bench {
+
+// Blocks until at least one of `fds` is readable (or hung up), or `timeout` passes.
+// Returns, per descriptor in order, whether it is ready; all false after the timeout.
+// Throws std::runtime_error if poll fails.
+[[nodiscard]] std::vector<bool> wait_readable(std::initializer_list<int> fds,
+                                              std::chrono::milliseconds timeout);
+
+}  // namespace confvisor::bench
