@@ -13,11 +13,10 @@ namespace confvisor::daemon {
 
 namespace {
 
-// The whole of /proc/PID/FILE, or nullopt. A process may exit between the scan of /proc and
+// The whole of a file under /proc, or nullopt. A process may exit between the listing and
 // this read, and then read() fails with ESRCH: that is an answer (nothing to adopt), not an
 // error. (std::ifstream would throw it out of istreambuf_iterator instead.)
-std::optional<std::string> read_proc_file(pid_t pid, const char* file) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+std::optional<std::string> read_proc_file(const std::string& path) {
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
   std::string text;
@@ -39,7 +38,7 @@ struct Stat {
 };
 
 std::optional<Stat> stat_of(pid_t pid) {
-  const std::optional<std::string> text = read_proc_file(pid, "stat");
+  const std::optional<std::string> text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
   const std::string& stat = *text;
   const auto close = stat.rfind(')');
@@ -48,7 +47,8 @@ std::optional<Stat> stat_of(pid_t pid) {
 }
 
 std::optional<Owner> owner_of(pid_t pid) {
-  const std::optional<std::string> environ = read_proc_file(pid, "environ");
+  const std::optional<std::string> environ =
+      read_proc_file("/proc/" + std::to_string(pid) + "/environ");
   if (!environ) return std::nullopt;
   std::optional<std::string> worker, instance;
   for (std::size_t begin = 0, end; begin < environ->size(); begin = end + 1) {
@@ -62,19 +62,59 @@ std::optional<Owner> owner_of(pid_t pid) {
   return Owner{*worker, static_cast<unsigned>(std::atol(instance->c_str()))};
 }
 
+// Appends the pids in `text` ("12 345 ..." or one directory name) to `out`.
+void append_pids(std::string_view text, std::vector<pid_t>& out) {
+  for (const char* p = text.data(); p < text.data() + text.size();) {
+    char* end = nullptr;
+    const long pid = std::strtol(p, &end, 10);
+    if (end == p) return;
+    if (pid > 0) out.push_back(static_cast<pid_t>(pid));
+    p = end;
+  }
+}
+
+// Our children, from each of our threads' /proc/self/task/TID/children: one read instead of
+// a read of every process's stat. The kernel does not promise that list is a snapshot; it
+// needs not be, since the caller checks each pid again and the sweeps repeat.
+std::vector<pid_t> children_of_our_threads() {
+  std::vector<pid_t> pids;
+  for (const std::string& tid : directory_entries("/proc/self/task")) {
+    if (auto text = read_proc_file("/proc/self/task/" + tid + "/children"))
+      append_pids(*text, pids);
+  }
+  return pids;
+}
+
+// Whether this kernel has the children lists (CONFIG_PROC_CHILDREN, on in Debian's kernels).
+bool have_children_lists() {
+  static const bool have =
+      ::access(("/proc/self/task/" + std::to_string(::getpid()) + "/children").c_str(), F_OK) == 0;
+  return have;
+}
+
+// Every process on the machine: the fallback, each one checked for its parent.
+std::vector<pid_t> every_process() {
+  std::vector<pid_t> pids;
+  for (const std::string& name : directory_entries("/proc")) {
+    if (name.find_first_not_of("0123456789") == std::string::npos) append_pids(name, pids);
+  }
+  return pids;
+}
+
 }  // namespace
 
-std::vector<Adopted> adopted_children(const std::set<pid_t>& known) {
+std::vector<Adopted> adopted_children(const std::set<pid_t>& known, ChildScan scan) {
   std::vector<Adopted> out;
   const pid_t self = ::getpid();
-  for (const std::string& name : directory_entries("/proc")) {
-    char* end = nullptr;
-    const long pid = std::strtol(name.c_str(), &end, 10);
-    if (*end != '\0' || pid <= 0 || known.count(static_cast<pid_t>(pid))) continue;
-    const auto stat = stat_of(static_cast<pid_t>(pid));
+  const bool lists =
+      scan == ChildScan::children_lists || (scan == ChildScan::automatic && have_children_lists());
+  const std::vector<pid_t> candidates = lists ? children_of_our_threads() : every_process();
+  for (const pid_t pid : candidates) {
+    if (known.count(pid)) continue;
+    const auto stat = stat_of(pid);
     // A zombie is already dead; SIGCHLD will have it reaped.
     if (!stat || stat->parent != self || stat->state == 'Z') continue;
-    out.push_back({static_cast<pid_t>(pid), owner_of(static_cast<pid_t>(pid))});
+    out.push_back({pid, owner_of(pid)});
   }
   return out;
 }

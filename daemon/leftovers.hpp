@@ -23,6 +23,11 @@ struct Adopted {
   pid_t pid;
   std::optional<Owner> owner;
 };
-[[nodiscard]] std::vector<Adopted> adopted_children(const std::set<pid_t>& known);
+// Where the children are found: the kernel's list of each of our threads' children, or the
+// stat of every process on the machine (for kernels without those lists). `automatic` takes
+// the lists when the kernel has them; the others are for tests of each way.
+enum class ChildScan { automatic, children_lists, every_process };
+[[nodiscard]] std::vector<Adopted> adopted_children(const std::set<pid_t>& known,
+                                                    ChildScan scan = ChildScan::automatic);
 
 }  // namespace confvisor::daemon

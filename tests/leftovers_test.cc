@@ -9,15 +9,26 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <optional>
+#include <ostream>
 #include <thread>
 
 #include "test_support.hpp"
 
 using confvisor::daemon::adopted_children;
+using confvisor::daemon::ChildScan;
 using confvisor::test::Child;
 using namespace std::chrono_literals;
+
+namespace confvisor::daemon {
+// For Boost.Test's report of which sample of a data test case failed.
+std::ostream& operator<<(std::ostream& out, ChildScan scan) {
+  return out << (scan == ChildScan::children_lists ? "children lists" : "every process");
+}
+}  // namespace confvisor::daemon
 
 namespace {
 
@@ -44,7 +55,12 @@ class Churn {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(a_child_is_found_with_the_worker_and_instance_its_environment_names) {
+// Both ways of finding children give the same answer: the kernel's children lists (what
+// the daemon uses where the kernel has them) and the scan of every process (the fallback).
+const std::vector<ChildScan> kScans = {ChildScan::children_lists, ChildScan::every_process};
+
+BOOST_DATA_TEST_CASE(a_child_is_found_with_the_worker_and_instance_its_environment_names,
+                     boost::unit_test::data::make(kScans), scan) {
   Child child({"/bin/sleep", "30"}, {"CONFVISOR_WORKER=api", "CONFVISOR_INSTANCE=3"});
   Child anonymous({"/bin/sleep", "30"}, {"CONFVISOR_WORKER", "CONFVISOR_INSTANCE"});
   bool found = false, found_anonymous = false;
@@ -52,7 +68,7 @@ BOOST_AUTO_TEST_CASE(a_child_is_found_with_the_worker_and_instance_its_environme
   for (auto deadline = std::chrono::steady_clock::now() + 5s;
        !(found && found_anonymous) && std::chrono::steady_clock::now() < deadline;
        std::this_thread::sleep_for(5ms)) {
-    for (const auto& adopted : adopted_children({})) {
+    for (const auto& adopted : adopted_children({}, scan)) {
       if (adopted.pid == child.pid() && adopted.owner) {
         found = adopted.owner->worker == "api" && adopted.owner->instance == 3;
       }
@@ -61,9 +77,34 @@ BOOST_AUTO_TEST_CASE(a_child_is_found_with_the_worker_and_instance_its_environme
   }
   BOOST_TEST(found);
   BOOST_TEST(found_anonymous);
-  for (const auto& adopted : adopted_children({child.pid(), anonymous.pid()})) {
+  for (const auto& adopted : adopted_children({child.pid(), anonymous.pid()}, scan)) {
     BOOST_TEST(adopted.pid != child.pid(), "a known pid is not reported");
+    BOOST_TEST(adopted.pid != anonymous.pid(), "a known pid is not reported");
   }
+}
+
+// A child of another thread of ours is ours too: the kernel keeps a children list per thread.
+BOOST_DATA_TEST_CASE(a_child_forked_by_another_thread_is_found,
+                     boost::unit_test::data::make(kScans), scan) {
+  std::optional<Child> child;
+  std::thread([&] { child.emplace(std::vector<std::string>{"/bin/sleep", "30"}); }).join();
+  bool found = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 5s;
+       !found && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+    for (const auto& adopted : adopted_children({}, scan)) found |= adopted.pid == child->pid();
+  }
+  BOOST_TEST(found);
+}
+
+BOOST_AUTO_TEST_CASE(a_zombie_is_not_reported) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);  // exited, not reaped
+  for (const ChildScan scan : kScans) {
+    for (const auto& adopted : adopted_children({}, scan)) BOOST_TEST(adopted.pid != pid);
+  }
+  ::waitpid(pid, nullptr, 0);
 }
 
 // The window (a child reaped between the open and the read of its /proc/PID/stat) is narrow:
@@ -75,7 +116,8 @@ BOOST_AUTO_TEST_CASE(children_exiting_during_the_scan_never_make_it_throw) {
   int scans = 0;
   for (auto deadline = std::chrono::steady_clock::now() + 3s;
        std::chrono::steady_clock::now() < deadline; ++scans) {
-    BOOST_REQUIRE_NO_THROW((void)adopted_children({}));
+    BOOST_REQUIRE_NO_THROW((void)adopted_children({}, ChildScan::every_process));
+    BOOST_REQUIRE_NO_THROW((void)adopted_children({}, ChildScan::children_lists));
   }
   BOOST_TEST_MESSAGE(scans << " scans while children came and went");
   BOOST_TEST(scans > 100);
