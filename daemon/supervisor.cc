@@ -48,7 +48,8 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             },
             [this] { schedule_review(); },
             [this](const std::string& worker, unsigned instance) { sweep_leftovers(worker, instance); }},
-      notify_(io, segment, [this](pid_t sender, const std::string& message) { on_notify(sender, message); }) {
+      notify_(io, segment, [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
+      sweep_timer_(io) {
   host_.notify_socket = notify_.address();
 }
 
@@ -240,29 +241,61 @@ void Supervisor::when_settled(std::function<void()> ready) {
   schedule_review();
 }
 
+// Called for every exit of a worker's main process (and at its stop timeout's SIGKILL). The
+// first sweep runs once the current loop turn is over, so a stop of N workers reaped in one
+// turn costs one scan, not N. The re-sweeps of one instance follow its latest exit only: an
+// earlier exit's are replaced, since the new ones end later.
 void Supervisor::sweep_leftovers(const std::string& worker, unsigned instance) {
-  auto whose = [worker, instance](const std::optional<Owner>& o) {
-    return o && o->worker == worker && o->instance == instance;
-  };
-  kill_leftovers(whose);
-  const auto now = std::chrono::steady_clock::now();
-  std::erase_if(sweeps_, [&](const auto& t) { return t->expiry() < now; });
-  for (auto delay : kSweepDelays) {
-    auto& timer = sweeps_.emplace_back(std::make_unique<boost::asio::steady_timer>(io_, delay));
-    timer->async_wait([this, whose, worker, instance](const boost::system::error_code& ec) {
-      // Only while that instance is not running again: a new run owns its own descendants.
-      if (ec) return;
-      for (const auto& g : groups_) {
-        if (g.spec->name == worker && instance < g.instances.size() &&
-            g.instances[instance]->state() != State::stopped &&
-            g.instances[instance]->state() != State::backoff &&
-            g.instances[instance]->state() != State::fatal) {
-          return;
-        }
-      }
-      kill_leftovers(whose);
-    });
+  const InstanceKey key{worker, instance};
+  if (sweep_now_.empty()) {
+    boost::asio::post(io_, [this] { sweep(std::exchange(sweep_now_, {})); });
   }
+  sweep_now_.insert(key);
+  std::erase_if(sweep_later_, [&](const auto& entry) { return entry.second == key; });
+  const auto now = std::chrono::steady_clock::now();
+  for (auto delay : kSweepDelays) sweep_later_.emplace(now + delay, key);
+  arm_sweep_timer();
+}
+
+void Supervisor::sweep(const std::set<InstanceKey>& owners) {
+  if (owners.empty()) return;
+  kill_leftovers([&owners](const std::optional<Owner>& o) {
+    return o && owners.count({o->worker, o->instance}) > 0;
+  });
+}
+
+// A new run of an instance owns its own descendants: its re-sweeps are dropped, due or not
+// (its next exit schedules new ones).
+void Supervisor::on_sweep_timer() {
+  const auto now = std::chrono::steady_clock::now();
+  std::set<InstanceKey> due;
+  std::erase_if(sweep_later_, [&](const auto& entry) {
+    if (running_again(entry.second)) return true;
+    if (entry.first > now) return false;
+    due.insert(entry.second);
+    return true;
+  });
+  sweep(due);
+  arm_sweep_timer();
+}
+
+// (Re)arms the timer for the earliest re-sweep. Setting the expiry cancels a wait already
+// armed; the epoch also turns away one whose handler was already queued when it was replaced.
+void Supervisor::arm_sweep_timer() {
+  if (sweep_later_.empty()) return;
+  sweep_timer_.expires_at(sweep_later_.begin()->first);
+  sweep_timer_.async_wait([this, epoch = ++sweep_timer_epoch_](const boost::system::error_code& ec) {
+    if (!ec && epoch == sweep_timer_epoch_) on_sweep_timer();
+  });
+}
+
+bool Supervisor::running_again(const InstanceKey& key) const {
+  for (const auto& g : groups_) {
+    if (g.spec->name != key.first || key.second >= g.instances.size()) continue;
+    const State state = g.instances[key.second]->state();
+    return state != State::stopped && state != State::backoff && state != State::fatal;
+  }
+  return false;
 }
 
 std::size_t Supervisor::kill_leftovers(

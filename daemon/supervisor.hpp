@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
@@ -64,7 +65,13 @@ class Supervisor {
   void retire(std::shared_ptr<WorkerInstance> instance);
   void review();  // posted after state changes: drives rolling restarts, readiness, shutdown
   void schedule_review();
+  // An instance by its worker's name and index: what leftovers are attributed to.
+  using InstanceKey = std::pair<std::string, unsigned>;
   void sweep_leftovers(const std::string& worker, unsigned instance);
+  void sweep(const std::set<InstanceKey>& owners);
+  void on_sweep_timer();
+  void arm_sweep_timer();
+  [[nodiscard]] bool running_again(const InstanceKey& key) const;
   // SIGKILLs our live children that are no worker's main process and that `whose` accepts;
   // returns how many.
   std::size_t kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose);
@@ -82,7 +89,13 @@ class Supervisor {
   std::function<void()> on_settled_;
   std::function<void()> on_stopped_;
   bool stopping_all_ = false;
-  std::vector<std::unique_ptr<boost::asio::steady_timer>> sweeps_;
+  // Leftover sweeps: the owners to sweep once the loop turn that reaped them is over (one
+  // /proc scan for every exit of the turn), and the re-sweeps by when they are due, all on
+  // one timer.
+  std::set<InstanceKey> sweep_now_;
+  std::multimap<std::chrono::steady_clock::time_point, InstanceKey> sweep_later_;
+  boost::asio::steady_timer sweep_timer_;
+  std::uint64_t sweep_timer_epoch_ = 0;
 };
 
 }  // namespace confvisor::daemon
