@@ -370,7 +370,7 @@ struct Publisher::Impl {
           std::to_string(active_gen));
   }
 
-  std::uint64_t publish_locked(Attached& a, const std::string& text, std::string_view source) {
+  std::uint64_t publish_locked(Attached& a, std::string_view text, std::string_view source) {
     crash_point("publish:locked");
     SegmentHeader& h = *a.header;
     const std::uint64_t generation = h.last_generation + 1;
@@ -486,7 +486,10 @@ std::uint64_t Publisher::publish(std::string_view json, std::string_view source)
 }
 
 std::uint64_t Publisher::publish_value(const boost::json::value& json, std::string_view source) {
-  const std::string text = boost::json::serialize(json);
+  return publish_serialized(boost::json::serialize(json), source);
+}
+
+std::uint64_t Publisher::publish_serialized(std::string_view text, std::string_view source) {
   return impl_->with_writer_lock(
       [&](Attached& a) { return impl_->publish_locked(a, text, source); });
 }

@@ -56,6 +56,10 @@ class Publisher {
   // generation stays as it was.
   std::uint64_t publish(std::string_view json, std::string_view source);
   std::uint64_t publish_value(const boost::json::value& json, std::string_view source);
+  // As publish_value, for a caller that already holds boost::json::serialize(json): `text` is
+  // stored as it is (the daemon has it to compare with the live text; a 1 MiB document takes
+  // milliseconds to serialize).
+  std::uint64_t publish_serialized(std::string_view text, std::string_view source);
 
   // 0 if nothing was ever published.
   [[nodiscard]] std::uint64_t current_generation();

@@ -105,7 +105,7 @@ void Daemon::publish_initial() {
       return;
     }
   }
-  generation_ = publisher_.publish_value(config_.document, config_path_);
+  generation_ = publisher_.publish_serialized(text, config_path_);
   published_text_ = text;
   file_text_ = text;
   log_info("publish ok: generation " + std::to_string(generation_) + ", " +
@@ -213,7 +213,7 @@ Daemon::Change Daemon::adopt(LoadResult loaded, bool from_file, const std::strin
   }
   try {
     apply_settings(loaded.config->settings);
-    generation_ = publisher_.publish_value(loaded.config->document, source);
+    generation_ = publisher_.publish_serialized(text, source);
   } catch (const Error& e) {
     return fail(e.what());
   }
