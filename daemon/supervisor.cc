@@ -218,6 +218,7 @@ void Supervisor::reap() {
     if (pid <= 0) return;
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) {  // a leftover we adopted, or a child whose exec failed
+      leftover_reaped(pid);
       if (stopping_all_) schedule_review();
       continue;
     }
@@ -247,14 +248,33 @@ void Supervisor::when_settled(std::function<void()> ready) {
 // earlier exit's are replaced, since the new ones end later.
 void Supervisor::sweep_leftovers(const std::string& worker, unsigned instance) {
   const InstanceKey key{worker, instance};
-  if (sweep_now_.empty()) {
-    boost::asio::post(io_, [this] { sweep(std::exchange(sweep_now_, {})); });
-  }
-  sweep_now_.insert(key);
+  queue_sweep(key);
   std::erase_if(sweep_later_, [&](const auto& entry) { return entry.second == key; });
   const auto now = std::chrono::steady_clock::now();
   for (auto delay : kSweepDelays) sweep_later_.emplace(now + delay, key);
   arm_sweep_timer();
+}
+
+void Supervisor::queue_sweep(const InstanceKey& key) {
+  if (sweep_now_.empty()) {
+    boost::asio::post(io_, [this] { sweep(std::exchange(sweep_now_, {})); });
+  }
+  sweep_now_.insert(key);
+}
+
+// A leftover's children become ours the moment it dies, before its SIGCHLD. So when one we
+// killed is reaped, its owner is swept again at once: a deep tree (setsid in setsid ...) goes
+// level by level at the pace of its deaths, not of the re-sweep timers. A child we did not
+// kill (a group member the worker's exit took along) may have left some too: every instance
+// with re-sweeps pending is swept then.
+void Supervisor::leftover_reaped(pid_t pid) {
+  if (auto killed = killed_leftovers_.extract(pid)) {
+    queue_sweep(killed.mapped());
+    return;
+  }
+  for (const auto& [due, key] : sweep_later_) {
+    if (!running_again(key)) queue_sweep(key);
+  }
 }
 
 void Supervisor::sweep(const std::set<InstanceKey>& owners) {
@@ -309,6 +329,7 @@ std::size_t Supervisor::kill_leftovers(
                                       : std::string("no worker");
     log_info("killing pid " + std::to_string(a.pid) + ", left behind by " + owner);
     ::kill(a.pid, SIGKILL);
+    if (a.owner) killed_leftovers_[a.pid] = {a.owner->worker, a.owner->instance};
     ++killed;
   }
   return killed;

@@ -68,6 +68,8 @@ class Supervisor {
   // An instance by its worker's name and index: what leftovers are attributed to.
   using InstanceKey = std::pair<std::string, unsigned>;
   void sweep_leftovers(const std::string& worker, unsigned instance);
+  void queue_sweep(const InstanceKey& key);
+  void leftover_reaped(pid_t pid);
   void sweep(const std::set<InstanceKey>& owners);
   void on_sweep_timer();
   void arm_sweep_timer();
@@ -95,6 +97,7 @@ class Supervisor {
   std::set<InstanceKey> sweep_now_;
   std::multimap<std::chrono::steady_clock::time_point, InstanceKey> sweep_later_;
   boost::asio::steady_timer sweep_timer_;
+  std::map<pid_t, InstanceKey> killed_leftovers_;  // SIGKILLed, not reaped yet
   std::uint64_t sweep_timer_epoch_ = 0;
 };
 

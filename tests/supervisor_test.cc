@@ -455,6 +455,41 @@ BOOST_AUTO_TEST_CASE(a_worker_removed_by_reload_leaves_nothing_while_the_daemon_
   stop_and_check(d, s);
 }
 
+// Each level of this tree is a session of its own whose shell waits for the next, so a level
+// becomes the daemon's only when the one above it is dead. The daemon sweeps again as each
+// killed level is reaped; with sweeps on timers alone (20 ms, 200 ms, 1 s after the exit) the
+// levels past the fourth outlived the worker for as long as the daemon ran.
+constexpr const char* kDeepTree =
+    "if [ \"$1\" -eq 0 ]; then sleep 1000 & echo $! > \"$T/deep.pid\"; wait; exit; fi\n"
+    "setsid /bin/sh \"$T/deep.sh\" $(($1 - 1)) & wait\n";
+
+BOOST_AUTO_TEST_CASE(a_tree_of_eight_nested_sessions_goes_with_its_worker_not_with_the_daemon) {
+  Setup s;
+  s.dir.write("deep.sh", kDeepTree);
+  const auto keeper = s.worker("keeper", {"/bin/sleep", "1000"});
+  s.write_config({keeper, s.worker("deep", {"/bin/sh", s.file("deep.sh"), "8"})});
+  DaemonProcess d(s.dir, s.config_path());
+  require_ready(d);
+  const pid_t deepest = pid_from_file(s.file("deep.pid"));
+  BOOST_TEST_REQUIRE(alive(deepest));
+
+  s.write_config({keeper});
+  d.signal(SIGHUP);
+  require_ready(d);
+  require_log(d, "worker deep[0] (generation 2) stopped");
+  BOOST_TEST(wait_dead(deepest, 3s), "the deepest sleep " << deepest << " outlived its worker; log:\n"
+                                                          << tail(d.log()));
+  // Eight shells and the sleep, each killed once it was the daemon's (a sweep may catch one
+  // twice, between the SIGKILL and its death).
+  std::set<pid_t> killed;
+  for (const auto& line : log_lines(d.log(), "left behind by deep[0]")) {
+    killed.insert(static_cast<pid_t>(std::atol(line.c_str() + line.find("killing pid ") + 12)));
+  }
+  BOOST_TEST(killed.size() == 9u, tail(d.log()));
+  BOOST_TEST(::kill(d.pid(), 0) == 0);
+  stop_and_check(d, s);
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_command_is_logged_with_its_errno_and_ends_fatal) {
   Setup s;
   s.write_config({
