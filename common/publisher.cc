@@ -65,7 +65,9 @@ std::uint64_t now_realtime_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-std::size_t page_round(std::size_t n) { return (n + 4095) & ~std::size_t{4095}; }
+std::size_t page_round(std::size_t n) {
+  return (n + 4095) & ~std::size_t{4095};
+}
 
 // Tells readers of `h` that the name now belongs to a newer object. Bumping version by 2
 // keeps the active slot where it is (its content stays valid), while every reader's
@@ -95,8 +97,8 @@ std::unique_ptr<Attached> attach_mapping(ShmMapping mapping) {
 
 // Copies and verifies a record this process can see without racing a writer (it holds the
 // writer lock, or the writer is dead). Returns nullopt with `why` set if it does not verify.
-std::optional<Record> read_record(const Attached& a, std::uint64_t generation,
-                                  std::uint64_t offset, std::uint64_t size, std::string& why) {
+std::optional<Record> read_record(const Attached& a, std::uint64_t generation, std::uint64_t offset,
+                                  std::uint64_t size, std::string& why) {
   if (!record_in_bounds(*a.header, a.mapping.size(), offset, size)) {
     why = "out of bounds";
     return std::nullopt;
@@ -128,7 +130,8 @@ std::string minify(std::string_view json) {
   boost::json::parse_options opts;
   opts.max_depth = 10'000;
   boost::json::value v = boost::json::parse(json, ec, {}, opts);
-  if (ec) throw Error("unable to publish: the text is not one valid JSON document: " + ec.message());
+  if (ec)
+    throw Error("unable to publish: the text is not one valid JSON document: " + ec.message());
   return boost::json::serialize(v);
 }
 
@@ -241,11 +244,12 @@ struct Publisher::Impl {
       auto a = std::unique_ptr<Attached>(new Attached{std::move(mapping), h, std::move(heap)});
       for (const Record& r : records) {
         void* p = a->heap.allocate(r.bytes.size(), std::nothrow);
-        if (p == nullptr) throw Error("segment " + names.path + " sized too small while rebuilding");
+        if (p == nullptr)
+          throw Error("segment " + names.path + " sized too small while rebuilding");
         std::memcpy(p, r.bytes.data(), r.bytes.size());
-        h->history[h->history_count++] = {r.generation,
-                                          static_cast<std::uint64_t>(static_cast<char*>(p) - a->base()),
-                                          r.bytes.size()};
+        h->history[h->history_count++] = {
+            r.generation, static_cast<std::uint64_t>(static_cast<char*>(p) - a->base()),
+            r.bytes.size()};
       }
       if (!records.empty()) {
         const HistoryEntry& cur = h->history[h->history_count - 1];
@@ -322,7 +326,8 @@ struct Publisher::Impl {
     for (const std::string& n : directory_entries(std::string(kShmDir))) {
       if (!n.starts_with(prefix)) continue;
       long pid = std::atol(n.c_str() + prefix.size());
-      if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 &&
+          errno == ESRCH) {
         bip::shared_memory_object::remove(n.c_str());
       }
     }
@@ -345,8 +350,9 @@ struct Publisher::Impl {
     std::map<std::uint64_t, Record> kept;
     std::string why;
     if (active_gen != 0) {
-      auto r = read_record(*attached, active_gen, active.record_offset.load(std::memory_order_relaxed),
-                           active.record_size.load(std::memory_order_relaxed), why);
+      auto r =
+          read_record(*attached, active_gen, active.record_offset.load(std::memory_order_relaxed),
+                      active.record_size.load(std::memory_order_relaxed), why);
       if (r) kept.emplace(active_gen, std::move(*r));
     }
     const std::uint64_t count = std::min<std::uint64_t>(h.history_count, kMaxHistory);
@@ -365,9 +371,9 @@ struct Publisher::Impl {
     const std::size_t size = std::max(attached->mapping.size(), page_round(2 * size_for(records)));
     auto rebuilt = build(records, size, last);
     move_to(std::move(rebuilt));
-    event("recovered segment " + names.path + " after its writer died mid-publish: " +
-          std::to_string(records.size()) + " generation(s) kept, current generation " +
-          std::to_string(active_gen));
+    event("recovered segment " + names.path +
+          " after its writer died mid-publish: " + std::to_string(records.size()) +
+          " generation(s) kept, current generation " + std::to_string(active_gen));
   }
 
   std::uint64_t publish_locked(Attached& a, std::string_view text, std::string_view source) {
@@ -386,9 +392,8 @@ struct Publisher::Impl {
     h.last_generation = generation;
     crash_point("publish:filled");
 
-    const HistoryEntry entry{generation,
-                             static_cast<std::uint64_t>(static_cast<char*>(p) - a.base()),
-                             bytes.size()};
+    const HistoryEntry entry{
+        generation, static_cast<std::uint64_t>(static_cast<char*>(p) - a.base()), bytes.size()};
     RecordHeader rh{};
     std::memcpy(&rh, bytes.data(), sizeof rh);
     const std::uint64_t v = h.version.load(std::memory_order_relaxed);
@@ -425,7 +430,8 @@ struct Publisher::Impl {
     a.heap.deallocate(a.base() + oldest.record_offset);
   }
 
-  std::uint64_t grow_and_publish(Attached& a, const std::string& new_record, std::uint64_t generation) {
+  std::uint64_t grow_and_publish(Attached& a, const std::string& new_record,
+                                 std::uint64_t generation) {
     std::vector<Record> records = kept_records(a);
     Record fresh;
     RecordHeader rh{};
@@ -434,8 +440,7 @@ struct Publisher::Impl {
     if (!why.empty()) throw Error("internal error: new record does not verify: " + why);
     records.push_back(std::move(fresh));
     while (records.size() > history()) records.erase(records.begin());
-    const std::size_t size =
-        page_round(std::max(2 * a.mapping.size(), 2 * size_for(records)));
+    const std::size_t size = page_round(std::max(2 * a.mapping.size(), 2 * size_for(records)));
     crash_point("grow:before-build");
     auto next = build(records, size, generation);
     crash_point("grow:built");

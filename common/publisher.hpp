@@ -16,10 +16,10 @@
 namespace confvisor {
 
 struct PublisherOptions {
-  std::string segment;                  // NAME: the object is /dev/shm/confvisor.NAME
-  mode_t mode = 0640;                   // who may map it read-only
+  std::string segment;                        // NAME: the object is /dev/shm/confvisor.NAME
+  mode_t mode = 0640;                         // who may map it read-only
   std::optional<gid_t> group = std::nullopt;  // group owner, for `mode`'s group bits
-  std::size_t initial_size = 4u << 20;  // grows by itself when a config outgrows it
+  std::size_t initial_size = 4u << 20;        // grows by itself when a config outgrows it
   // Generations kept, including the current one (1..64). Unset: keep the segment's own
   // setting (8 for a new segment), so a tool publishing beside the daemon never trims the
   // daemon's window.

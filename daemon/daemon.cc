@@ -17,7 +17,9 @@ namespace confvisor::daemon {
 
 namespace {
 
-std::string absolute(const std::string& path) { return std::filesystem::absolute(path).string(); }
+std::string absolute(const std::string& path) {
+  return std::filesystem::absolute(path).string();
+}
 
 Config load_or_throw(const std::string& path, std::size_t max_size) {
   LoadResult result = load_config(path, max_size);
@@ -51,10 +53,14 @@ std::string join(const std::vector<std::string>& lines, std::string_view sep) {
 
 const char* signal_name(int sig) {
   switch (sig) {
-    case SIGHUP: return "SIGHUP";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGCHLD: return "SIGCHLD";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGCHLD:
+      return "SIGCHLD";
   }
   return "signal";
 }
@@ -72,9 +78,8 @@ Daemon::Daemon(const std::string& config_path)
       control_(std::make_unique<ControlServer>(
           io_, config_.settings.socket,
           ControlAccess{::geteuid(), resolve_group(config_.settings.group).value_or(::getegid())},
-          [this](const control::Request& request, const PeerCredentials& peer, ControlServer::Reply reply) {
-            on_control(request, peer, std::move(reply));
-          })),
+          [this](const control::Request& request, const PeerCredentials& peer,
+                 ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
       publisher_(publisher_options(config_.settings)),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
@@ -128,7 +133,8 @@ int Daemon::run() {
       io_.run();
       return 0;
     } catch (const std::exception& e) {
-      log_error(std::string("internal error in an event handler (the daemon carries on): ") + e.what());
+      log_error(std::string("internal error in an event handler (the daemon carries on): ") +
+                e.what());
     }
   }
 }
@@ -174,7 +180,8 @@ void Daemon::shut_down(int sig) {
 
 Daemon::Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
-  Change change = adopt(load_config(config_path_, config_.settings.max_config_size), true, config_path_);
+  Change change =
+      adopt(load_config(config_path_, config_.settings.max_config_size), true, config_path_);
   finish_change(change, "reload", trigger);
   return change;
 }
@@ -184,8 +191,10 @@ Daemon::Change Daemon::reload(const std::string& trigger) {
 Daemon::Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
   const Generation kept = publisher_.read(generation);  // throws if not kept
   notifier_.reloading("rolling back to generation " + std::to_string(generation));
-  const std::string source = kept.info.source + " (rollback to generation " + std::to_string(generation) + ")";
-  Change change = adopt(load_config_text(kept.text, "generation " + std::to_string(generation)), false, source);
+  const std::string source =
+      kept.info.source + " (rollback to generation " + std::to_string(generation) + ")";
+  Change change =
+      adopt(load_config_text(kept.text, "generation " + std::to_string(generation)), false, source);
   finish_change(change, "rollback", trigger);
   return change;
 }
@@ -236,9 +245,11 @@ void Daemon::finish_change(Change& change, const std::string& what, const std::s
     std::replace(one_line.begin(), one_line.end(), '\n', ';');
     log_error(what + " failed: " + gen + " stays published: " + one_line);
   } else if (change.result == "unchanged") {
-    log_info(what + " unchanged: " + gen + " stays published, " + change.source + " holds the same config");
+    log_info(what + " unchanged: " + gen + " stays published, " + change.source +
+             " holds the same config");
   } else {
-    log_info(what + " ok: " + gen + ", " + human_size(published_text_.size()) + ", from " + change.source);
+    log_info(what + " ok: " + gen + ", " + human_size(published_text_.size()) + ", from " +
+             change.source);
   }
   last_change_ = change;
   notifier_.ready(status());
@@ -251,7 +262,8 @@ std::string Daemon::refuse_setting_changes(const Settings& next) const {
     return std::string("/confvisor/") + std::string(key) + " changed from " + from + " to " + to +
            ": restart confvisord to apply it";
   };
-  if (next.segment != cur.segment) return refuse("segment", "\"" + cur.segment + "\"", "\"" + next.segment + "\"");
+  if (next.segment != cur.segment)
+    return refuse("segment", "\"" + cur.segment + "\"", "\"" + next.segment + "\"");
   if (next.mode != cur.mode) {
     char from[8], to[8];
     std::snprintf(from, sizeof from, "%04o", cur.mode);
@@ -265,7 +277,9 @@ std::string Daemon::refuse_setting_changes(const Settings& next) const {
   return {};
 }
 
-void Daemon::apply_settings(const Settings& next) { publisher_.set_history(next.history); }
+void Daemon::apply_settings(const Settings& next) {
+  publisher_.set_history(next.history);
+}
 
 std::string Daemon::status() const {
   std::string last = last_change_.result;

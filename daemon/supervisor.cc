@@ -26,9 +26,8 @@ bool at_rest(const WorkerInstance& i) {
 
 // Re-sweeps after a stop: a descendant that left the worker's group is reparented to us
 // only once its own parent has died, which may be a moment after the worker's exit.
-constexpr std::chrono::milliseconds kSweepDelays[] = {std::chrono::milliseconds(20),
-                                                      std::chrono::milliseconds(200),
-                                                      std::chrono::milliseconds(1000)};
+constexpr std::chrono::milliseconds kSweepDelays[] = {
+    std::chrono::milliseconds(20), std::chrono::milliseconds(200), std::chrono::milliseconds(1000)};
 
 }  // namespace
 
@@ -47,8 +46,11 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
               }
             },
             [this] { schedule_review(); },
-            [this](const std::string& worker, unsigned instance) { sweep_leftovers(worker, instance); }},
-      notify_(io, segment, [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
+            [this](const std::string& worker, unsigned instance) {
+              sweep_leftovers(worker, instance);
+            }},
+      notify_(io, segment,
+              [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
       sweep_timer_(io) {
   host_.notify_socket = notify_.address();
 }
@@ -119,7 +121,8 @@ void Supervisor::scale(Group& g, std::shared_ptr<const WorkerSpec> spec) {
 
 // Instances that exist keep running until their turn; added ones start with the new spec.
 void Supervisor::begin_rolling(Group& g, std::shared_ptr<const WorkerSpec> spec) {
-  const auto existing = static_cast<unsigned>(std::min<std::size_t>(g.instances.size(), spec->instances));
+  const auto existing =
+      static_cast<unsigned>(std::min<std::size_t>(g.instances.size(), spec->instances));
   g.spec = spec;
   while (g.instances.size() > g.spec->instances) {
     retire(g.instances.back());
@@ -204,7 +207,8 @@ void Supervisor::review() {
 
 bool Supervisor::all_stopped() const {
   for (const auto& g : groups_) {
-    if (!std::all_of(g.instances.begin(), g.instances.end(), [](const auto& i) { return at_rest(*i); })) {
+    if (!std::all_of(g.instances.begin(), g.instances.end(),
+                     [](const auto& i) { return at_rest(*i); })) {
       return false;
     }
   }
@@ -304,9 +308,10 @@ void Supervisor::on_sweep_timer() {
 void Supervisor::arm_sweep_timer() {
   if (sweep_later_.empty()) return;
   sweep_timer_.expires_at(sweep_later_.begin()->first);
-  sweep_timer_.async_wait([this, epoch = ++sweep_timer_epoch_](const boost::system::error_code& ec) {
-    if (!ec && epoch == sweep_timer_epoch_) on_sweep_timer();
-  });
+  sweep_timer_.async_wait(
+      [this, epoch = ++sweep_timer_epoch_](const boost::system::error_code& ec) {
+        if (!ec && epoch == sweep_timer_epoch_) on_sweep_timer();
+      });
 }
 
 bool Supervisor::running_again(const InstanceKey& key) const {
@@ -325,8 +330,9 @@ std::size_t Supervisor::kill_leftovers(
   for (const auto& [pid, instance] : by_pid_) known.insert(pid);
   for (const Adopted& a : adopted_children(known)) {
     if (!whose(a.owner)) continue;
-    const std::string owner = a.owner ? a.owner->worker + "[" + std::to_string(a.owner->instance) + "]"
-                                      : std::string("no worker");
+    const std::string owner = a.owner
+                                  ? a.owner->worker + "[" + std::to_string(a.owner->instance) + "]"
+                                  : std::string("no worker");
     log_info("killing pid " + std::to_string(a.pid) + ", left behind by " + owner);
     ::kill(a.pid, SIGKILL);
     if (a.owner) killed_leftovers_[a.pid] = {a.owner->worker, a.owner->instance};
@@ -341,7 +347,8 @@ void Supervisor::on_notify(pid_t sender, const std::string& message) {
   auto it = by_pid_.find(sender);
   if (it == by_pid_.end()) it = by_pid_.find(::getpgid(sender));
   if (it == by_pid_.end()) {
-    log_debug("notify message from pid " + std::to_string(sender) + ", which is no worker: ignored");
+    log_debug("notify message from pid " + std::to_string(sender) +
+              ", which is no worker: ignored");
     return;
   }
   if (auto instance = it->second.lock()) instance->notified(message);
@@ -358,7 +365,8 @@ std::vector<std::shared_ptr<WorkerInstance>> Supervisor::instances_of(
   }
   std::string names;
   for (const auto& g : groups_) names += (names.empty() ? "" : ", ") + g.spec->name;
-  throw Error("no worker named \"" + name + "\" (workers: " + (names.empty() ? "none" : names) + ")");
+  throw Error("no worker named \"" + name + "\" (workers: " + (names.empty() ? "none" : names) +
+              ")");
 }
 
 void Supervisor::run(std::unique_ptr<WorkerCommand> command) {
@@ -384,7 +392,8 @@ std::string Supervisor::summary() const {
       fatal += i->state() == State::fatal;
     }
   }
-  std::string s = std::to_string(running) + " of " + std::to_string(total) + " worker instances running";
+  std::string s =
+      std::to_string(running) + " of " + std::to_string(total) + " worker instances running";
   if (fatal > 0) s += ", " + std::to_string(fatal) + " FATAL";
   return s;
 }

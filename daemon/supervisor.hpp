@@ -83,9 +83,9 @@ class Supervisor {
   boost::asio::io_context& io_;
   InstanceHost host_;
   NotifyServer notify_;
-  std::vector<Group> groups_;  // config order
+  std::vector<Group> groups_;                              // config order
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
-  std::vector<std::unique_ptr<WorkerCommand>> commands_;    // operators' start/stop/restart
+  std::vector<std::unique_ptr<WorkerCommand>> commands_;   // operators' start/stop/restart
   std::map<pid_t, std::weak_ptr<WorkerInstance>> by_pid_;
   bool review_pending_ = false;
   std::function<void()> on_settled_;
