@@ -1,9 +1,11 @@
 // The segment protocol in one process: publish, read back, history, growth, errors.
 #define BOOST_TEST_MODULE segment
-#include <boost/json/parse.hpp>
-#include <boost/test/unit_test.hpp>
 #include <atomic>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "checksum.hpp"
@@ -32,7 +34,8 @@ BOOST_AUTO_TEST_CASE(publish_then_read) {
   Reader reader(seg.name());
   BOOST_CHECK_THROW(reader.current(), Error);  // nothing published yet
 
-  auto g1 = pub.publish(R"( {"db": {"host": "db1", "port": 5432}, "on": true, "r": 0.5} )", "/etc/a.json");
+  auto g1 = pub.publish(R"( {"db": {"host": "db1", "port": 5432}, "on": true, "r": 0.5} )",
+                        "/etc/a.json");
   BOOST_TEST(g1 == 1u);
   const Snapshot& s = reader.current();
   BOOST_TEST(s.generation() == 1u);
@@ -53,6 +56,30 @@ BOOST_AUTO_TEST_CASE(publish_then_read) {
   BOOST_TEST(pinned.get<std::string>("/db/host") == "db1");
 }
 
+// A snapshot's document lives in an arena of its own: a part copied out of it must outlive
+// the snapshot, the reader and later generations (ASan would see a use after free).
+BOOST_AUTO_TEST_CASE(a_copy_of_part_of_a_snapshot_outlives_it) {
+  SegmentGuard seg("arena");
+  Publisher pub({.segment = seg.name()});
+  pub.publish(R"({"db": {"host": "db1", "hosts": ["a", "b"], "pool": {"max": 16}}})", "t");
+  // Copy construction shares the source's storage (assignment would keep the target's).
+  std::optional<boost::json::value> copied, standalone;
+  {
+    Reader reader(seg.name());
+    copied.emplace(reader.current().json().at("db"));
+    standalone.emplace(reader.current().json().at("db"), boost::json::storage_ptr());
+    for (int i = 0; i < 5; ++i) pub.publish(R"({"db": {"host": "db2"}})", "t");
+    BOOST_TEST(reader.current().json().at("db").at("host").as_string() == "db2");
+  }
+  boost::json::value& shared = *copied;
+  BOOST_TEST(boost::json::serialize(shared) ==
+             R"({"host":"db1","hosts":["a","b"],"pool":{"max":16}})");
+  BOOST_TEST(*standalone == shared);
+  BOOST_TEST(standalone->storage().get() != shared.storage().get());
+  shared.as_object()["added"] = "after the snapshot is gone";
+  BOOST_TEST(shared.at("added").as_string() == "after the snapshot is gone");
+}
+
 BOOST_AUTO_TEST_CASE(typed_get_errors_name_pointer_and_type) {
   SegmentGuard seg("types");
   Publisher pub({.segment = seg.name()});
@@ -63,7 +90,8 @@ BOOST_AUTO_TEST_CASE(typed_get_errors_name_pointer_and_type) {
     (void)s.get<std::int64_t>("/db/port");
     BOOST_FAIL("expected an error");
   } catch (const Error& e) {
-    BOOST_TEST(std::string(e.what()) == R"(/db/port: expected integer (int64), found string "x5432")");
+    BOOST_TEST(std::string(e.what()) ==
+               R"(/db/port: expected integer (int64), found string "x5432")");
   }
   // A default never hides a value of the wrong type.
   BOOST_CHECK_THROW((void)s.get<std::int64_t>("/db/port", 1), Error);
@@ -81,7 +109,8 @@ BOOST_AUTO_TEST_CASE(typed_get_errors_name_pointer_and_type) {
 BOOST_AUTO_TEST_CASE(history_keeps_the_window_and_reads_back) {
   SegmentGuard seg("history");
   Publisher pub({.segment = seg.name(), .history = 3});
-  for (int i = 1; i <= 5; ++i) pub.publish(R"({"i":)" + std::to_string(i) + "}", "src" + std::to_string(i));
+  for (int i = 1; i <= 5; ++i)
+    pub.publish(R"({"i":)" + std::to_string(i) + "}", "src" + std::to_string(i));
   auto h = pub.history();
   BOOST_TEST_REQUIRE(h.size() == 3u);
   BOOST_TEST(h[0].generation == 3u);
@@ -217,10 +246,12 @@ BOOST_AUTO_TEST_CASE(one_thread_alternating_between_more_readers_than_cache_slot
       BOOST_TEST(readers[i].current().get<std::int64_t>("/round") == round - 1);
     }
     for (int i = round % 2; i < kReaders; i += 2) {  // half of them change each round...
-      pubs[i].publish(R"({"who":)" + std::to_string(i) + R"(,"round":)" + std::to_string(round) + "}", "s");
+      pubs[i].publish(
+          R"({"who":)" + std::to_string(i) + R"(,"round":)" + std::to_string(round) + "}", "s");
     }
     for (int i = (round + 1) % 2; i < kReaders; i += 2) {  // ...then the other half
-      pubs[i].publish(R"({"who":)" + std::to_string(i) + R"(,"round":)" + std::to_string(round) + "}", "s");
+      pubs[i].publish(
+          R"({"who":)" + std::to_string(i) + R"(,"round":)" + std::to_string(round) + "}", "s");
     }
   }
 }

@@ -36,7 +36,10 @@ class Snapshot {
 
   [[nodiscard]] explicit operator bool() const noexcept { return data_ != nullptr; }
   [[nodiscard]] std::uint64_t generation() const noexcept;
-  [[nodiscard]] const boost::json::value& json() const noexcept;  // null when empty
+  // Null when empty. The document lives in one memory arena of the snapshot's: a plain
+  // copy of a part of it (`boost::json::value v = snapshot.json().at("db")`) shares that
+  // arena and keeps all of it alive; `boost::json::value v(part, {})` makes a standalone copy.
+  [[nodiscard]] const boost::json::value& json() const noexcept;
   [[nodiscard]] std::string_view text() const noexcept;           // minified JSON
   [[nodiscard]] std::string_view source() const noexcept;         // file it was loaded from
   [[nodiscard]] std::chrono::system_clock::time_point published_at() const noexcept;
