@@ -29,6 +29,9 @@ bool at_rest(const WorkerInstance& i) {
 constexpr std::chrono::milliseconds kSweepDelays[] = {
     std::chrono::milliseconds(20), std::chrono::milliseconds(200), std::chrono::milliseconds(1000)};
 
+// While stopping: how soon to look again for children that became ours silently.
+constexpr std::chrono::milliseconds kStopRecheck{20};
+
 }  // namespace
 
 Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
@@ -51,7 +54,8 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             }},
       notify_(io, segment,
               [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
-      sweep_timer_(io) {
+      sweep_timer_(io),
+      stop_recheck_(io) {
   host_.notify_socket = notify_.address();
 }
 
@@ -196,13 +200,35 @@ void Supervisor::review() {
     if (settled) std::exchange(on_settled_, nullptr)();
   }
   if (stopping_all_ && all_stopped()) {
-    // A leftover's own children become ours only once it has died. Finish when a sweep finds
-    // none alive: until then, reap() calls us again as each killed one is reaped, and the
-    // next sweep kills what it left (else they would outlive us, reparented to init).
-    if (kill_leftovers([](const std::optional<Owner>&) { return true; }) > 0) return;
+    // A leftover's own children become ours only once it has died. A sweep finding none
+    // alive is not the end: it may have listed a dying leftover's children while they were
+    // still its, then found the leftover a zombie. Finish once no child at all is left;
+    // until then each death brings us back here through reap(), and the next sweep kills
+    // what it left (else they would outlive us, reparented to init).
+    const std::size_t killed = kill_leftovers([](const std::optional<Owner>&) { return true; });
+    if (have_children()) {
+      // One that became ours without a death of ours (its parent was not our child and
+      // died by itself) sends us nothing: look again shortly.
+      if (killed == 0) recheck_stop_soon();
+      return;
+    }
+    stop_recheck_.cancel();
     stopping_all_ = false;
     std::exchange(on_stopped_, nullptr)();
   }
+}
+
+bool Supervisor::have_children() {
+  siginfo_t info{};
+  // WNOWAIT: only asks; the zombies are reap()'s. ECHILD: no child, alive or dead, is left.
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+void Supervisor::recheck_stop_soon() {
+  stop_recheck_.expires_after(kStopRecheck);
+  stop_recheck_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) schedule_review();
+  });
 }
 
 bool Supervisor::all_stopped() const {

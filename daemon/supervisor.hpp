@@ -79,6 +79,8 @@ class Supervisor {
   std::size_t kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose);
   void on_notify(pid_t sender, const std::string& message);
   [[nodiscard]] bool all_stopped() const;
+  [[nodiscard]] static bool have_children();  // alive or not reaped yet
+  void recheck_stop_soon();
 
   boost::asio::io_context& io_;
   InstanceHost host_;
@@ -98,6 +100,7 @@ class Supervisor {
   std::multimap<std::chrono::steady_clock::time_point, InstanceKey> sweep_later_;
   boost::asio::steady_timer sweep_timer_;
   std::map<pid_t, InstanceKey> killed_leftovers_;  // SIGKILLed, not reaped yet
+  boost::asio::steady_timer stop_recheck_;
   std::uint64_t sweep_timer_epoch_ = 0;
 };
 
