@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <cerrno>
 #include <cstring>
@@ -63,6 +64,11 @@ LoadResult failure(std::vector<std::string> errors) {
 std::optional<json::value> build_document(std::string_view text, const std::string& file,
                                           std::vector<std::string>& errors) {
   json::parser parser({}, config_parse_options());
+  // The document is read, never edited, and replaced whole by the next reload: its nodes
+  // come from one arena of its own (no malloc and free per node), counted so that copies of
+  // its parts stay valid. Whoever keeps the document must move-construct it: a
+  // move-assignment would copy it, node by node, into the target's storage.
+  parser.reset(json::make_shared_resource<json::monotonic_resource>(2 * text.size() + 1024));
   json::error_code error;
   const std::size_t consumed = parser.write_some(text.data(), text.size(), error);
   if (!error && consumed < text.size()) error = json::error::extra_data;

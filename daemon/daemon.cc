@@ -74,22 +74,22 @@ Daemon::Daemon(const std::string& config_path)
     : signals_{SIGHUP, SIGTERM, SIGINT, SIGCHLD},
       config_path_(absolute(config_path)),
       config_(load_or_throw(config_path_, Settings{}.max_config_size)),
-      lock_(config_.settings.segment),
+      lock_(config_->settings.segment),
       control_(std::make_unique<ControlServer>(
-          io_, config_.settings.socket,
-          ControlAccess{::geteuid(), resolve_group(config_.settings.group).value_or(::getegid())},
+          io_, config_->settings.socket,
+          ControlAccess{::geteuid(), resolve_group(config_->settings.group).value_or(::getegid())},
           [this](const control::Request& request, const PeerCredentials& peer,
                  ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
-      publisher_(publisher_options(config_.settings)),
+      publisher_(publisher_options(config_->settings)),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
-      supervisor_(io_, config_.settings.segment, [this] { return generation_; }) {
+      supervisor_(io_, config_->settings.segment, [this] { return generation_; }) {
   // Descendants that leave a worker's process group are reparented to us, not to init, so
   // a stopped worker leaves nothing running behind it.
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) throw_sys("become a child subreaper");
   log_info("starting: pid " + std::to_string(::getpid()) + ", config " + config_path_ +
-           ", segment " + config_.settings.segment + " (/dev/shm/confvisor." +
-           config_.settings.segment + ")");
+           ", segment " + config_->settings.segment + " (/dev/shm/confvisor." +
+           config_->settings.segment + ")");
   publish_initial();
 }
 
@@ -99,7 +99,7 @@ Daemon::~Daemon() {
 }
 
 void Daemon::publish_initial() {
-  const std::string text = boost::json::serialize(config_.document);
+  const std::string text = boost::json::serialize(config_->document);
   if (std::uint64_t current = publisher_.current_generation(); current != 0) {
     if (publisher_.read(current).text == text) {
       generation_ = current;
@@ -118,7 +118,7 @@ void Daemon::publish_initial() {
 }
 
 int Daemon::run() {
-  supervisor_.apply(config_.settings.workers, false);
+  supervisor_.apply(config_->settings.workers, false);
   // READY=1 once every worker's first start has come to an end (ready, or failed for good).
   supervisor_.when_settled([this] {
     log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
@@ -170,7 +170,7 @@ void Daemon::shut_down(int sig) {
   notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
   log_info(std::string("stopping on ") + signal_name(sig) + ": stopping the workers; generation " +
            std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
-           config_.settings.segment);
+           config_->settings.segment);
   supervisor_.stop_all([this] {
     log_info("stopped: every worker has exited");
     control_->close();
@@ -181,7 +181,7 @@ void Daemon::shut_down(int sig) {
 Daemon::Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
   Change change =
-      adopt(load_config(config_path_, config_.settings.max_config_size), true, config_path_);
+      adopt(load_config(config_path_, config_->settings.max_config_size), true, config_path_);
   finish_change(change, "reload", trigger);
   return change;
 }
@@ -216,7 +216,7 @@ Daemon::Change Daemon::adopt(LoadResult loaded, bool from_file, const std::strin
   const std::string text = boost::json::serialize(loaded.config->document);
   if (from_file) file_text_ = text;
   if (text == published_text_) {
-    config_ = std::move(*loaded.config);
+    config_.emplace(std::move(*loaded.config));
     change.result = "unchanged";
     return change;
   }
@@ -226,11 +226,11 @@ Daemon::Change Daemon::adopt(LoadResult loaded, bool from_file, const std::strin
   } catch (const Error& e) {
     return fail(e.what());
   }
-  config_ = std::move(*loaded.config);
+  config_.emplace(std::move(*loaded.config));
   published_text_ = text;
   change.result = "ok";
   // After the publish: a worker restarted or signalled now reads the new generation.
-  supervisor_.apply(config_.settings.workers, true);
+  supervisor_.apply(config_->settings.workers, true);
   return change;
 }
 
@@ -257,7 +257,7 @@ void Daemon::finish_change(Change& change, const std::string& what, const std::s
 
 // Settings that name or shape the segment cannot change under running readers.
 std::string Daemon::refuse_setting_changes(const Settings& next) const {
-  const Settings& cur = config_.settings;
+  const Settings& cur = config_->settings;
   auto refuse = [](std::string_view key, const std::string& from, const std::string& to) {
     return std::string("/confvisor/") + std::string(key) + " changed from " + from + " to " + to +
            ": restart confvisord to apply it";

@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,7 +77,9 @@ class Daemon {
 
   SignalFd signals_;  // first: the mask must be in place before anything else starts
   std::string config_path_;
-  Config config_;
+  // Always set; replaced by emplace, never assigned: the document's arena moves with it only
+  // by construction (config_load.cc).
+  std::optional<Config> config_;
   InstanceLock lock_;
   boost::asio::io_context io_;
   // Bound before anything is published: a daemon that cannot listen changes nothing.

@@ -142,7 +142,7 @@ json::value Daemon::status_json() {
   json::object out{{"generation", generation_},
                    {"source", source},
                    {"published_at", published_at},
-                   {"segment", config_.settings.segment},
+                   {"segment", config_->settings.segment},
                    {"config", config_path_},
                    {"live_matches_file", published_text_ == file_text_},
                    {"pid", ::getpid()},
@@ -166,12 +166,12 @@ json::value Daemon::history_json() {
 
 json::value Daemon::get_json(const std::string& pointer) const {
   json::error_code ec;  // find_pointer throws without one
-  const json::value* v = config_.document.find_pointer(pointer, ec);
+  const json::value* v = config_->document.find_pointer(pointer, ec);
   if (v == nullptr) {
-    if (pointer_is_malformed(config_.document, pointer)) {
-      throw Failure(control::kBadRequest, pointer_miss(config_.document, pointer));
+    if (pointer_is_malformed(config_->document, pointer)) {
+      throw Failure(control::kBadRequest, pointer_miss(config_->document, pointer));
     }
-    throw Failure(control::kFailed, pointer_miss(config_.document, pointer) + " in generation " +
+    throw Failure(control::kFailed, pointer_miss(config_->document, pointer) + " in generation " +
                                         std::to_string(generation_));
   }
   return json::object{{"generation", generation_}, {"pointer", pointer}, {"value", *v}};
