@@ -18,12 +18,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Generous bounds that only end a run that is stuck.
-constexpr auto kStartTimeout = 60s;
+// Generous: only ends a run that is stuck.
 constexpr auto kReloadTimeout = 60s;
-constexpr auto kStopTimeout = 30s;
-// See observe_idle: the end of the last reload is over long before this.
-constexpr auto kSettle = 200ms;
 
 // The daemon's section for a config of `bytes`: the segment sized like the bench's own
 // (no move during a measurement), and a file size limit well above the config.
@@ -120,15 +116,15 @@ DaemonSizeFigures measure_daemon(std::size_t config_bytes, const DaemonBenchOpti
   DaemonSizeFigures figures;
   figures.bytes = config_bytes;
   DaemonProcess daemon(options.confvisord, config_path, dir, segment);
-  (void)daemon.wait_notification("READY=1", kStartTimeout);
+  (void)daemon.wait_notification("READY=1", kDaemonStartTimeout);
   figures.after_start = sample_process(daemon.pid()).value_or(ProcSample{});
 
   Reader reader(segment.name());
   // The daemon publishes the document minified: exactly the generated text.
   if (reader.current().text() != config.text) daemon.fail("the published config is not the file's");
   figures.sighup = time_reloads(daemon, reader, config, config_path, options.reloads);
-  figures.idle = observe_idle(daemon, {}, kSettle, options.idle_window);
-  daemon.stop(kStopTimeout);
+  figures.idle = observe_idle(daemon, {}, kIdleSettle, options.idle_window);
+  daemon.stop(kDaemonStopTimeout);
   return figures;
 }
 

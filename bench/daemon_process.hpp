@@ -22,6 +22,11 @@
 
 namespace confvisor::bench {
 
+// Generous bounds that only end a run that is stuck (a 2-CPU machine starting 100
+// processes while others build takes seconds, not minutes).
+inline constexpr std::chrono::seconds kDaemonStartTimeout{60};
+inline constexpr std::chrono::seconds kDaemonStopTimeout{30};
+
 class DaemonProcess {
  public:
   // Starts `binary --config CONFIG_PATH` in its own process group, with the bench's

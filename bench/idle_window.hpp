@@ -20,6 +20,10 @@ struct IdleObservation {
   std::size_t notifications = 0;       // sd_notify messages the daemon sent in the window
 };
 
+// The `settle` both daemon-level parts give: the end of the last start or reload is over
+// long before this.
+inline constexpr std::chrono::milliseconds kIdleSettle{200};
+
 // Lets the daemon finish what it was doing for `settle` (the tail of a start or a reload:
 // its last log line, the kernel's accounting of it), then samples it and `workers`,
 // watches it for `window` (throws if it exits), and samples again. The bench itself

@@ -25,12 +25,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Generous bounds that only end a run that is stuck (a 2-CPU machine starting 100
-// processes while others build takes seconds, not minutes).
-constexpr auto kStartTimeout = 60s;
+// Generous: only ends a run that is stuck.
 constexpr auto kRestartTimeout = 10s;
-constexpr auto kStopTimeout = 30s;
-constexpr auto kSettle = 200ms;
 // Between kills: the replacement reports while the daemon may still be logging its start;
 // give it this long, then look for it asleep (at most kAsleepChecks times, 1 ms apart).
 constexpr auto kKillGap = 2ms;
@@ -91,7 +87,7 @@ class SupervisedRun {
     std::vector<WorkerReport> reports;
     std::set<unsigned> seen;
     while (seen.size() < instances) {
-      const WorkerReport r = next_report(kStartTimeout);
+      const WorkerReport r = next_report(kDaemonStartTimeout);
       if (!seen.insert(r.instance).second) {
         daemon_->fail("instance " + std::to_string(r.instance) +
                       " reported twice: it was restarted");
@@ -168,8 +164,8 @@ Distribution measure_bare_spawn(const SupervisionOptions& options, std::size_t s
 RestartFigures measure_restart(const SupervisionOptions& options) {
   SupervisedRun run(options, "restart", 1);
   DaemonProcess& daemon = run.daemon();
-  WorkerReport current = run.next_report(kStartTimeout);
-  run.wait_ready(kStartTimeout);
+  WorkerReport current = run.next_report(kDaemonStartTimeout);
+  run.wait_ready(kDaemonStartTimeout);
 
   RestartFigures f;
   f.kills = options.kills;
@@ -194,7 +190,7 @@ RestartFigures measure_restart(const SupervisionOptions& options) {
                                   static_cast<double>(clock_ticks_per_second()) /
                                   static_cast<double>(options.kills);
   }
-  daemon.stop(kStopTimeout);
+  daemon.stop(kDaemonStopTimeout);
   f.bare_spawn_us = measure_bare_spawn(options, options.kills);
   return f;
 }
@@ -209,7 +205,7 @@ StartFigures measure_start(const SupervisionOptions& options) {
     SupervisedRun run(options, "start" + std::to_string(i), options.start_instances);
     const std::int64_t spawned = run.daemon().spawned_ns();
     const std::vector<WorkerReport> reports = run.reports_of_all(options.start_instances);
-    run.wait_ready(kStartTimeout);
+    run.wait_ready(kDaemonStartTimeout);
     std::int64_t first_sent = reports.front().sent_ns, last_sent = first_sent;
     for (const WorkerReport& r : reports) {
       first_sent = std::min(first_sent, r.sent_ns);
@@ -220,7 +216,7 @@ StartFigures measure_start(const SupervisionOptions& options) {
     ready.push_back(ms(spawned, *run.ready_ns()));
     if (*run.ready_ns() < last_sent) ++f.ready_before_all_reported;
     const std::int64_t stopping = monotonic_ns();
-    run.daemon().stop(kStopTimeout);
+    run.daemon().stop(kDaemonStopTimeout);
     stop.push_back(ms(stopping, monotonic_ns()));
   }
   f.first_reported_ms = summarize(std::move(first));
@@ -234,11 +230,11 @@ IdleWorkersFigures measure_idle_workers(const SupervisionOptions& options) {
   SupervisedRun run(options, "idle", options.idle_workers);
   std::vector<pid_t> pids;
   for (const WorkerReport& r : run.reports_of_all(options.idle_workers)) pids.push_back(r.pid);
-  run.wait_ready(kStartTimeout);
+  run.wait_ready(kDaemonStartTimeout);
   IdleWorkersFigures f;
   f.workers = options.idle_workers;
-  f.idle = observe_idle(run.daemon(), pids, kSettle, options.idle_window);
-  run.daemon().stop(kStopTimeout);
+  f.idle = observe_idle(run.daemon(), pids, kIdleSettle, options.idle_window);
+  run.daemon().stop(kDaemonStopTimeout);
   return f;
 }
 
