@@ -62,9 +62,10 @@ std::optional<Owner> owner_of(pid_t pid) {
   return Owner{*worker, static_cast<unsigned>(std::atol(instance->c_str()))};
 }
 
-// Appends the pids in `text` ("12 345 ..." or one directory name) to `out`.
-void append_pids(std::string_view text, std::vector<pid_t>& out) {
-  for (const char* p = text.data(); p < text.data() + text.size();) {
+// Appends the pids in `text` ("12 345 ..." or one directory name) to `out`. A std::string,
+// not a view: strtol needs the terminating NUL.
+void append_pids(const std::string& text, std::vector<pid_t>& out) {
+  for (const char* p = text.c_str(); p < text.c_str() + text.size();) {
     char* end = nullptr;
     const long pid = std::strtol(p, &end, 10);
     if (end == p) return;

@@ -29,6 +29,13 @@ bool at_rest(const WorkerInstance& i) {
 constexpr std::chrono::milliseconds kSweepDelays[] = {
     std::chrono::milliseconds(20), std::chrono::milliseconds(200), std::chrono::milliseconds(1000)};
 
+// Whether we have any child, alive or not reaped yet. WNOWAIT: it only asks, the zombies are
+// reap()'s. ECHILD: none, alive or dead, is left.
+bool have_children() {
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 // While stopping: how soon to look again for children that became ours silently.
 constexpr std::chrono::milliseconds kStopRecheck{20};
 
@@ -216,12 +223,6 @@ void Supervisor::review() {
     stopping_all_ = false;
     std::exchange(on_stopped_, nullptr)();
   }
-}
-
-bool Supervisor::have_children() {
-  siginfo_t info{};
-  // WNOWAIT: only asks; the zombies are reap()'s. ECHILD: no child, alive or dead, is left.
-  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
 void Supervisor::recheck_stop_soon() {

@@ -79,7 +79,6 @@ class Supervisor {
   std::size_t kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose);
   void on_notify(pid_t sender, const std::string& message);
   [[nodiscard]] bool all_stopped() const;
-  [[nodiscard]] static bool have_children();  // alive or not reaped yet
   void recheck_stop_soon();
 
   boost::asio::io_context& io_;
