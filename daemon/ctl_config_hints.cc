@@ -99,7 +99,6 @@ std::optional<std::string> read_text(ConfigHints& hints) {
   const UniqueFd fd(::open(hints.file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0) {
-    hints.missing = errno == ENOENT;
     hints.problem = sys_message("read " + hints.file);
     return std::nullopt;
   }
@@ -135,6 +134,7 @@ ConfigHints read_config_hints(const std::string& file) {
   hints.file = file;
   const std::optional<std::string> text = read_text(hints);
   if (!text) return hints;
+  hints.read = true;
   json::parse_options options;
   options.allow_comments = true;
   options.allow_trailing_commas = true;

@@ -11,7 +11,7 @@ namespace confvisor::ctl {
 
 struct ConfigHints {
   std::string file;                    // as given
-  bool missing = false;                // no such file
+  bool read = false;                   // its text was read (a problem is then in the text)
   std::optional<std::string> problem;  // why it could not be read whole ("FILE:3:7: syntax error")
   std::optional<std::string> socket;   // /confvisor/socket, if read before any error
   std::optional<std::string> segment;  // /confvisor/segment, likewise

@@ -33,22 +33,29 @@ std::string instance_label(const json::object& i) {
   return text_of(i.at("name")) + ":" + text_of(i.at("instance"));
 }
 
+// What an operator should know when the live config is not what the file holds now.
+void print_file_state(const json::object& s) {
+  if (s.at("live_matches_file").as_bool()) return;
+  const std::string config = text_of(s.at("config"));
+  const json::value* changed = s.if_contains("file_changed");
+  if (changed == nullptr || !changed->as_bool()) {
+    std::cout << "the live config differs from " << config
+              << " (rolled back; `confvisorctl reload` goes back to the file)\n";
+    return;
+  }
+  std::cout << config << " has changed since it was loaded: the live config is not what it"
+            << " holds (`confvisorctl reload` publishes it, if valid)\n";
+  if (const json::value* error = s.if_contains("file_error"); error && !error->is_null())
+    std::cout << "  " << text_of(*error) << '\n';
+}
+
 void print_status(const json::object& s) {
   std::cout << "confvisord pid " << text_of(s.at("pid")) << ", segment " << text_of(s.at("segment"))
             << ", config " << text_of(s.at("config"))
             << (s.at("stopping").as_bool() ? " (stopping)" : "") << '\n';
   std::cout << "generation " << text_of(s.at("generation")) << ", published "
             << text_of(s.at("published_at")) << ", from " << text_of(s.at("source")) << '\n';
-  const std::string config = text_of(s.at("config"));
-  if (const json::value* changed = s.if_contains("file_changed"); changed && changed->as_bool()) {
-    std::cout << config << " has changed since it was loaded; the live config is not what it holds"
-              << " (`confvisorctl reload` publishes it, if valid)\n";
-    if (const json::value* error = s.if_contains("file_error"); error && !error->is_null())
-      std::cout << "  " << text_of(*error) << '\n';
-  } else if (!s.at("live_matches_file").as_bool()) {
-    std::cout << "the live config differs from " << config
-              << " (rolled back; `confvisorctl reload` goes back to the file)\n";
-  }
+  print_file_state(s);
   const json::object& last = s.at("last_reload").as_object();
   std::cout << "last reload: " << text_of(last.at("result"));
   if (!last.at("at").is_null())

@@ -87,7 +87,7 @@ std::string socket_of_config(const std::string& file, bool named) {
 
   const std::string flags = named ? "pass --socket PATH, or --config with the daemon's config file"
                                   : "pass --socket PATH or --config FILE";
-  if (hints.missing)
+  if (!hints.read)
     throw Error(*hints.problem + "; no running daemon has it as its config: " + flags);
   if (!candidates.empty()) {
     std::string why = "confvisord is not running: nobody answers on " + join(candidates, " or ") +

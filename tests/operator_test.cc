@@ -192,6 +192,13 @@ BOOST_AUTO_TEST_CASE(a_missing_config_file_without_a_daemon_names_the_file_and_t
   BOOST_TEST(contains(r.output, "No such file or directory"), r.output);
   BOOST_TEST(contains(r.output, "--socket PATH"), r.output);
   BOOST_TEST(contains(r.output, "--config"), r.output);
+
+  // A FIFO is refused at once, not waited on (nobody writes to it).
+  const std::string fifo = dir.path() + "/fifo.json";
+  BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  const RunResult f = run({bin("confvisorctl"), "--config", fifo, "status", "--timeout", "5s"});
+  BOOST_TEST(f.exit_code() == 1, f.output);
+  BOOST_TEST(contains(f.output, fifo + " is not a regular file"), f.output);
 }
 
 BOOST_AUTO_TEST_CASE(discovery_lists_only_the_daemons_that_answer) {
