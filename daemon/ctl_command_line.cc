@@ -16,8 +16,10 @@ namespace po = boost::program_options;
 
 const char* const kUsage =
     "usage: confvisorctl [--socket PATH | --config FILE] [--json] [--timeout DURATION] COMMAND\n"
+    "       confvisorctl --help | --version\n"
     "commands answered by the daemon (over its control socket):\n"
     "  status                          generation, last reload, every worker instance\n"
+    "                                  (exit 5 while an instance is FATAL or in BACKOFF)\n"
     "  reload                          re-read the config file (exit 1 if it is refused)\n"
     "  start|stop|restart NAME[:INSTANCE]\n"
     "                                  and wait until done (stop holds it through reloads)\n"
@@ -83,7 +85,7 @@ po::variables_map parse_options(int argc, char** argv) {
       "config,c", po::value<std::string>(),
       "find the daemon by its config FILE (/confvisor/socket)")(
       "segment,s", po::value<std::string>(),
-      "get, show, publish, remove: the segment NAME (default: $CONFVISOR_SEGMENT)")(
+      "get, show, publish: the segment NAME (default: $CONFVISOR_SEGMENT); remove: required")(
       "json", "print JSON for scripts instead of tables")(
       "timeout", po::value<std::string>(),
       "how long to wait for the daemon (default 30s; start/stop/restart 2m)")(
