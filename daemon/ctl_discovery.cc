@@ -30,10 +30,10 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   return out;
 }
 
-std::vector<std::string> live_sockets_everywhere() {
-  std::vector<std::string> all;
+std::vector<Listener> live_sockets_everywhere() {
+  std::vector<Listener> all;
   for (const std::string& dir : control::socket_dirs()) {
-    for (std::string& path : live_sockets(dir)) all.push_back(std::move(path));
+    for (Listener& l : live_sockets(dir)) all.push_back(std::move(l));
   }
   return all;
 }
@@ -50,7 +50,9 @@ bool same_file(const std::string& daemons, const std::string& ours) {
 
 // The live daemon whose config is `file`, asked one by one; "" if none.
 std::string daemon_running(const std::string& file) {
-  for (const std::string& path : live_sockets_everywhere()) {
+  for (const Listener& listener : live_sockets_everywhere()) {
+    if (listener.denied) continue;  // not one we could use anyway
+    const std::string& path = listener.path;
     try {
       control::Client client(path);
       const boost::json::object reply = client.call(control::make_request("status"), kAskTimeout);
@@ -107,9 +109,8 @@ std::string socket_of_config(const std::string& file, bool named) {
 
 std::string only_daemon() {
   std::vector<std::string> usable, denied;
-  for (const std::string& path : live_sockets_everywhere()) {
-    (probe_socket(path) == Probe::denied ? denied : usable).push_back(path);
-  }
+  for (const Listener& l : live_sockets_everywhere())
+    (l.denied ? denied : usable).push_back(l.path);
   if (usable.size() == 1) return usable.front();
   if (usable.empty() && denied.size() == 1) return denied.front();  // the client says why not
   const std::string dirs = join(control::socket_dirs(), " or ");
@@ -127,20 +128,6 @@ std::string only_daemon() {
 }
 
 }  // namespace
-
-const char* probe_name(Probe p) {
-  switch (p) {
-    case Probe::live:
-      return "live";
-    case Probe::dead:
-      return "dead";
-    case Probe::denied:
-      return "denied";
-    case Probe::unusable:
-      return "unusable";
-  }
-  return "?";
-}
 
 // Non-blocking, so a daemon whose backlog is full (stopped, or swamped) costs no wait: it is
 // there, which is all a probe asks.
@@ -167,15 +154,16 @@ Probe probe_socket(const std::string& path) {
   }
 }
 
-std::vector<std::string> live_sockets(const std::string& dir) {
+std::vector<Listener> live_sockets(const std::string& dir) {
   std::vector<std::string> names = directory_entries(dir);
   std::sort(names.begin(), names.end());
-  std::vector<std::string> live;
+  std::vector<Listener> live;
   for (const std::string& name : names) {
     if (!name.ends_with(".sock")) continue;
-    const std::string path = dir + "/" + name;
+    std::string path = dir + "/" + name;
     const Probe p = probe_socket(path);
-    if (p == Probe::live || p == Probe::denied) live.push_back(path);
+    if (p == Probe::live || p == Probe::denied)
+      live.push_back({std::move(path), p == Probe::denied});
   }
   return live;
 }

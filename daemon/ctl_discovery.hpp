@@ -17,12 +17,15 @@ enum class Probe {
   denied,   // its permissions keep us out; someone may well listen
   unusable  // not a socket, a path too long, ...
 };
-[[nodiscard]] const char* probe_name(Probe p);
 [[nodiscard]] Probe probe_socket(const std::string& path);
 
-// The sockets in `dir` (*.sock) that a daemon answers on (or that we may not use: they are
-// someone's, and the connect says so), in name order. Dead ones are left out.
-[[nodiscard]] std::vector<std::string> live_sockets(const std::string& dir);
+// A socket in `dir` (*.sock) that a daemon answers on, or that we may not use (it is
+// someone's, and the connect says so). Dead ones are left out.
+struct Listener {
+  std::string path;
+  bool denied = false;
+};
+[[nodiscard]] std::vector<Listener> live_sockets(const std::string& dir);  // in name order
 
 // The socket path `cmd` leads to:
 //   --socket PATH as given;
