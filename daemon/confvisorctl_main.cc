@@ -1,7 +1,7 @@
 // confvisorctl: drive a running confvisord over its control socket (status, reload,
 // start/stop/restart, history, rollback, get), and read, publish or remove a segment
-// directly, without a daemon (get, show, publish, remove). `confvisorctl --help` lists it all; exit
-// codes are in ctl_command_line.hpp.
+// directly, without a daemon (get, show, publish, remove). `confvisorctl --help` lists it
+// all; exit codes are in ctl_command_line.hpp.
 
 #include <exception>
 #include <iostream>

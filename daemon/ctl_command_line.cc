@@ -112,7 +112,7 @@ po::variables_map parse_options(int argc, char** argv) {
     text << options;
     throw UsageError{text.str(), true};
   }
-  if (vm.count("version")) throw UsageError{"", false, true};
+  if (vm.count("version")) throw UsageError{.message = "", .help = false, .version = true};
   return vm;
 }
 
