@@ -2,7 +2,7 @@
 # the prefix this install uses, then installs it like install(FILES) would (DESTDIR, the
 # install manifest and the "-- Installing:" line come from file(INSTALL)).
 #   _mode configure: _source is a template with @prefix@ @bindir@ @libdir@ @includedir@ @version@
-#   _mode unit:      _source is a systemd unit naming /usr/bin/confvisord
+#   _mode unit:      _source is a systemd unit naming /usr/bin/confvisord and /usr/bin/confvisorctl
 #   (in a template, directories under the prefix read ${prefix}/..., as pkg-config likes)
 set(prefix "${CMAKE_INSTALL_PREFIX}")
 set(version "${_version}")
@@ -28,6 +28,7 @@ if(_mode STREQUAL "configure")
 else()
   file(READ "${_source}" _text)
   string(REPLACE "/usr/bin/confvisord" "${_abs_bindir}/confvisord" _text "${_text}")
+  string(REPLACE "/usr/bin/confvisorctl" "${_abs_bindir}/confvisorctl" _text "${_text}")
   file(WRITE "${_scratch}/${_name}" "${_text}")
 endif()
 

@@ -1,7 +1,7 @@
 // confvisorctl: drive a running confvisord over its control socket (status, reload,
-// start/stop/restart, history, rollback, get), and read or publish a segment directly,
-// without a daemon (get, show, publish). `confvisorctl --help` lists it all; exit codes are
-// in ctl_command_line.hpp.
+// start/stop/restart, history, rollback, get), and read, publish or remove a segment
+// directly, without a daemon (get, show, publish, remove). `confvisorctl --help` lists it
+// all; exit codes are in ctl_command_line.hpp.
 
 #include <exception>
 #include <iostream>
@@ -10,6 +10,7 @@
 #include "ctl_command_line.hpp"
 #include "ctl_daemon_commands.hpp"
 #include "ctl_segment_commands.hpp"
+#include "ctl_segment_remove.hpp"
 
 namespace ctl = confvisor::ctl;
 using confvisor::control::ClientError;
@@ -20,6 +21,7 @@ int run(const ctl::Command& cmd) {
   if (!cmd.reads_segment()) return ctl::daemon_command(cmd);
   if (cmd.name == "get") return ctl::segment_get(cmd);
   if (cmd.name == "show") return ctl::segment_show(cmd);
+  if (cmd.name == "remove") return ctl::segment_remove(cmd);
   return ctl::segment_publish(cmd);
 }
 
@@ -46,7 +48,12 @@ int main(int argc, char** argv) {
       std::cout << ctl::kUsage << '\n' << e.message;
       return ctl::kExitOk;
     }
-    std::cerr << "confvisorctl: " << e.message << '\n' << ctl::kUsage;
+    if (e.version) {
+      std::cout << "confvisorctl " << CONFVISOR_VERSION << '\n';
+      return ctl::kExitOk;
+    }
+    // One line a script's log keeps whole; the help is one flag away.
+    std::cerr << "confvisorctl: " << e.message << " (see confvisorctl --help)\n";
     return ctl::kExitUsage;
   } catch (const ClientError& e) {
     std::cerr << "confvisorctl: " << e.what() << '\n';

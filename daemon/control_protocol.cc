@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "socket_dir.hpp"
+
 namespace confvisor::control {
 
 namespace json = boost::json;
@@ -62,7 +64,7 @@ Request parse_request(std::string_view line) {
 }
 
 std::string default_socket_path(std::string_view segment) {
-  return "/run/confvisor/" + std::string(segment) + ".sock";
+  return default_socket_dir() + "/" + std::string(segment) + ".sock";
 }
 
 json::object make_request(std::string_view command) {

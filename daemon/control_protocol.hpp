@@ -26,7 +26,8 @@ inline constexpr std::int64_t kProtocolVersion = 1;
 // Longest request line a daemon reads; a longer one closes the connection.
 inline constexpr std::size_t kMaxRequest = 64 * 1024;
 
-// Where a daemon of segment NAME listens unless /confvisor/socket says otherwise.
+// Where a daemon of segment NAME listens unless /confvisor/socket says otherwise: in
+// default_socket_dir() (socket_dir.hpp), which depends on who runs it.
 [[nodiscard]] std::string default_socket_path(std::string_view segment);
 // The config the packaged systemd unit runs with: confvisorctl's default daemon.
 inline constexpr std::string_view kDefaultConfig = "/etc/confvisor/confvisor.json";

@@ -45,6 +45,13 @@ std::optional<pid_t> listener_on(const std::string& path) {
   return cred.pid;
 }
 
+// What an operator can do about a path this user may not create.
+std::string permission_hint(const std::error_code& ec) {
+  if (ec != std::errc::permission_denied && ec != std::errc::operation_not_permitted) return "";
+  return " (set /confvisor/socket to a path this user may create; without it, a daemon that is"
+         " not root listens in $XDG_RUNTIME_DIR/confvisor when XDG_RUNTIME_DIR is set)";
+}
+
 // Makes `path` free to bind: its directory exists, and a socket left by a crashed daemon
 // (nobody accepts on it any more) is removed. A live one, or a non-socket, is an error.
 void prepare_path(const std::string& path) {
@@ -54,7 +61,7 @@ void prepare_path(const std::string& path) {
     std::filesystem::create_directories(dir, ec);
     if (ec)
       throw Error("unable to create the control socket's directory " + dir.string() + ": " +
-                  ec.message());
+                  ec.message() + permission_hint(ec));
   }
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
@@ -80,7 +87,10 @@ void bind_private(stream::acceptor& acceptor, const std::string& path, gid_t gro
   boost::system::error_code ec;
   acceptor.bind(stream::endpoint(path), ec);
   ::umask(old_umask);
-  if (ec) throw Error("unable to bind the control socket " + path + ": " + ec.message());
+  if (ec) {
+    throw Error("unable to bind the control socket " + path + ": " + ec.message() +
+                permission_hint(ec));
+  }
   if (::chown(path.c_str(), static_cast<uid_t>(-1), group) != 0) {
     throw_sys("give the control socket " + path + " to group " + std::to_string(group));
   }

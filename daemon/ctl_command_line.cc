@@ -16,8 +16,10 @@ namespace po = boost::program_options;
 
 const char* const kUsage =
     "usage: confvisorctl [--socket PATH | --config FILE] [--json] [--timeout DURATION] COMMAND\n"
+    "       confvisorctl --help | --version\n"
     "commands answered by the daemon (over its control socket):\n"
     "  status                          generation, last reload, every worker instance\n"
+    "                                  (exit 5 while an instance is FATAL or in BACKOFF)\n"
     "  reload                          re-read the config file (exit 1 if it is refused)\n"
     "  start|stop|restart NAME[:INSTANCE]\n"
     "                                  and wait until done (stop holds it through reloads)\n"
@@ -28,9 +30,13 @@ const char* const kUsage =
     "  get POINTER --segment NAME      the value at a JSON pointer (also with $CONFVISOR_SEGMENT)\n"
     "  show --segment NAME             the current generation's metadata\n"
     "  publish FILE --segment NAME [--history N] [--mode OCTAL]\n"
-    "The daemon is found by --socket, else by the socket --config FILE names, else by\n"
-    "/etc/confvisor/confvisor.json, else as the only socket in /run/confvisor.\n"
-    "Exit codes: 0 ok, 1 failed, 2 usage, 3 daemon not running, 4 permission denied.\n";
+    "  remove --segment NAME           delete a segment no daemon owns (refused while one does)\n"
+    "The daemon is found by --socket, else by the socket --config FILE names (read leniently:\n"
+    "a broken file still leads to its daemon, which also knows its file by name), else by\n"
+    "/etc/confvisor/confvisor.json, else as the only live daemon in $XDG_RUNTIME_DIR/confvisor\n"
+    "(not as root) or /run/confvisor.\n"
+    "Exit codes: 0 ok, 1 failed, 2 usage, 3 daemon not running, 4 permission denied,\n"
+    "5 (status) a worker instance is FATAL or in BACKOFF.\n";
 
 namespace {
 
@@ -51,6 +57,7 @@ const std::map<std::string, Shape, std::less<>> kCommands = {
     {"get", {1, "POINTER"}},
     {"show", {0, ""}},
     {"publish", {1, "FILE"}},
+    {"remove", {0, ""}},
 };
 
 mode_t parse_mode(const std::string& text) {
@@ -73,12 +80,12 @@ std::chrono::milliseconds parse_timeout(const std::string& text) {
 
 po::variables_map parse_options(int argc, char** argv) {
   po::options_description options("options");
-  options.add_options()("help,h", "print this help")("socket", po::value<std::string>(),
-                                                     "the daemon's control socket PATH")(
+  options.add_options()("help,h", "print this help")("version", "print the version")(
+      "socket", po::value<std::string>(), "the daemon's control socket PATH")(
       "config,c", po::value<std::string>(),
       "find the daemon by its config FILE (/confvisor/socket)")(
       "segment,s", po::value<std::string>(),
-      "get, show, publish: the segment NAME (default: $CONFVISOR_SEGMENT)")(
+      "get, show, publish: the segment NAME (default: $CONFVISOR_SEGMENT); remove: required")(
       "json", "print JSON for scripts instead of tables")(
       "timeout", po::value<std::string>(),
       "how long to wait for the daemon (default 30s; start/stop/restart 2m)")(
@@ -105,19 +112,21 @@ po::variables_map parse_options(int argc, char** argv) {
     text << options;
     throw UsageError{text.str(), true};
   }
+  if (vm.count("version")) throw UsageError{.message = "", .help = false, .version = true};
   return vm;
 }
 
 void check_applies(const po::variables_map& vm, const Command& cmd) {
-  const bool segment_only = cmd.name == "show" || cmd.name == "publish";
-  if (vm.count("json") && (cmd.name == "get" || cmd.name == "publish")) {
-    throw UsageError{"--json does not apply to " + cmd.name + " (get prints JSON already)"};
+  const bool segment_only = cmd.name == "show" || cmd.name == "publish" || cmd.name == "remove";
+  if (vm.count("json") && (cmd.name == "get" || cmd.name == "publish" || cmd.name == "remove")) {
+    throw UsageError{"--json does not apply to " + cmd.name +
+                     (cmd.name == "get" ? " (it prints JSON already)" : "")};
   }
   if ((vm.count("history") || vm.count("mode")) && cmd.name != "publish") {
     throw UsageError{"--history and --mode apply to publish only"};
   }
   if (vm.count("segment") && !segment_only && cmd.name != "get") {
-    throw UsageError{"--segment applies to get, show and publish; " + cmd.name +
+    throw UsageError{"--segment applies to get, show, publish and remove; " + cmd.name +
                      " asks the daemon"};
   }
   if (vm.count("socket") && vm.count("config"))
@@ -131,7 +140,8 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
 }  // namespace
 
 bool Command::reads_segment() const {
-  return name == "show" || name == "publish" || (name == "get" && segment.has_value());
+  return name == "show" || name == "publish" || name == "remove" ||
+         (name == "get" && segment.has_value());
 }
 
 Command parse_command_line(int argc, char** argv) {
@@ -154,6 +164,10 @@ Command parse_command_line(int argc, char** argv) {
   } else if (const char* env = std::getenv("CONFVISOR_SEGMENT");
              env != nullptr && *env != '\0' && !vm.count("socket") && !vm.count("config")) {
     cmd.segment = env;
+  }
+  if (cmd.name == "remove" && !vm.count("segment")) {
+    throw UsageError{
+        "remove: pass --segment NAME ($CONFVISOR_SEGMENT is not enough to delete one)"};
   }
   if ((cmd.name == "show" || cmd.name == "publish") && !cmd.segment) {
     throw UsageError{"no segment: pass --segment NAME or set CONFVISOR_SEGMENT"};

@@ -16,13 +16,17 @@ inline constexpr int kExitFailed = 1;      // the command failed or was refused 
 inline constexpr int kExitUsage = 2;       // the command line makes no sense
 inline constexpr int kExitNotRunning = 3;  // no daemon answers on the socket (as systemctl status)
 inline constexpr int kExitDenied = 4;      // not allowed to use the socket
+// status only: the daemon answered, and a worker instance is FATAL or in BACKOFF (it failed
+// and is not up again). An instance stopped by an operator or by its restart policy is not.
+inline constexpr int kExitWorkerDown = 5;
 
 extern const char* const kUsage;
 
-// A command line that does not make sense (exit 2), or --help (exit 0).
+// A command line that does not make sense (exit 2), or --help or --version (exit 0).
 struct UsageError {
   std::string message;  // for --help, the options' descriptions
   bool help = false;
+  bool version = false;
 };
 
 struct Command {

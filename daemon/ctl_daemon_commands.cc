@@ -1,15 +1,12 @@
 #include "ctl_daemon_commands.hpp"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "control_client.hpp"
 #include "control_protocol.hpp"
+#include "ctl_discovery.hpp"
 #include "ctl_table.hpp"
 #include "error.hpp"
 #include "units.hpp"
@@ -24,32 +21,6 @@ namespace {
 constexpr std::chrono::seconds kDefaultTimeout{30};
 // start, stop and restart wait for workers: stop_timeout and start_window are theirs to set.
 constexpr std::chrono::minutes kWorkerTimeout{2};
-constexpr const char* kRunDir = "/run/confvisor";
-
-std::string socket_from_config(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw_sys("open " + file);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  json::parse_options options;
-  options.allow_comments = true;
-  options.allow_trailing_commas = true;
-  options.max_depth = 10'000;
-  json::error_code ec;
-  const json::value doc = json::parse(text, ec, {}, options);
-  if (ec)
-    throw Error(file + ": not valid JSON (" + ec.message() + "); run confvisord --check --config " +
-                file);
-  if (const json::value* socket = doc.find_pointer("/confvisor/socket", ec);
-      socket && socket->is_string()) {
-    return std::string(socket->get_string());
-  }
-  if (const json::value* segment = doc.find_pointer("/confvisor/segment", ec);
-      segment && segment->is_string()) {
-    return control::default_socket_path(segment->get_string());
-  }
-  throw Error(file + ": no /confvisor/segment: not a confvisord config");
-}
-
 // --- Printing each command's result, for people (tables) or scripts (--json).
 
 std::string text_of(const json::value& v) {
@@ -62,16 +33,29 @@ std::string instance_label(const json::object& i) {
   return text_of(i.at("name")) + ":" + text_of(i.at("instance"));
 }
 
+// What an operator should know when the live config is not what the file holds now.
+void print_file_state(const json::object& s) {
+  if (s.at("live_matches_file").as_bool()) return;
+  const std::string config = text_of(s.at("config"));
+  const json::value* changed = s.if_contains("file_changed");
+  if (changed == nullptr || !changed->as_bool()) {
+    std::cout << "the live config differs from " << config
+              << " (rolled back; `confvisorctl reload` goes back to the file)\n";
+    return;
+  }
+  std::cout << config << " has changed since it was loaded: the live config is not what it"
+            << " holds (`confvisorctl reload` publishes it, if valid)\n";
+  if (const json::value* error = s.if_contains("file_error"); error && !error->is_null())
+    std::cout << "  " << text_of(*error) << '\n';
+}
+
 void print_status(const json::object& s) {
   std::cout << "confvisord pid " << text_of(s.at("pid")) << ", segment " << text_of(s.at("segment"))
             << ", config " << text_of(s.at("config"))
             << (s.at("stopping").as_bool() ? " (stopping)" : "") << '\n';
   std::cout << "generation " << text_of(s.at("generation")) << ", published "
             << text_of(s.at("published_at")) << ", from " << text_of(s.at("source")) << '\n';
-  if (!s.at("live_matches_file").as_bool()) {
-    std::cout << "the live config differs from " << text_of(s.at("config"))
-              << " (rolled back; `confvisorctl reload` goes back to the file)\n";
-  }
+  print_file_state(s);
   const json::object& last = s.at("last_reload").as_object();
   std::cout << "last reload: " << text_of(last.at("result"));
   if (!last.at("at").is_null())
@@ -112,6 +96,25 @@ void print_change(const std::string& what, const json::object& c) {
     std::cout << what << " ok: generation " << text_of(c.at("generation")) << " published from "
               << text_of(c.at("source")) << '\n';
   }
+  // The reply comes once the generation is live; changed workers are still restarting.
+  std::string restarting;
+  if (const json::value* names = c.if_contains("restarting"); names && names->is_array()) {
+    for (const json::value& name : names->get_array())
+      restarting += (restarting.empty() ? "" : ", ") + text_of(name);
+  }
+  if (!restarting.empty()) {
+    std::cout << "restarting " << restarting
+              << " one instance at a time: `confvisorctl status` shows how they come up\n";
+  }
+}
+
+// An instance that failed and is not up again: what `status` exits kExitWorkerDown for.
+bool worker_down(const json::object& status) {
+  for (const json::value& v : status.at("workers").as_array()) {
+    const json::value& state = v.at("state");
+    if (state == "FATAL" || state == "BACKOFF") return true;
+  }
+  return false;
 }
 
 void print_instances(const json::object& r) {
@@ -161,29 +164,6 @@ json::object request_for(const Command& cmd) {
 
 }  // namespace
 
-std::string find_socket(const Command& cmd) {
-  if (cmd.socket) return *cmd.socket;
-  if (cmd.config) return socket_from_config(*cmd.config);
-  const std::string packaged(control::kDefaultConfig);
-  if (std::filesystem::exists(packaged)) return socket_from_config(packaged);
-  std::vector<std::string> sockets;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(kRunDir, ec)) {
-    if (entry.is_socket(ec) && entry.path().extension() == ".sock")
-      sockets.push_back(entry.path().string());
-  }
-  if (sockets.size() == 1) return sockets.front();
-  if (sockets.empty()) {
-    throw ClientError(ClientError::Kind::not_running,
-                      "confvisord is not running: no socket in " + std::string(kRunDir) +
-                          " and no " + packaged + " (pass --socket PATH or --config FILE)");
-  }
-  std::string list;
-  for (const auto& s : sockets) list += "\n  " + s;
-  throw Error("several daemons listen in " + std::string(kRunDir) +
-              ": pass --socket PATH or --config FILE:" + list);
-}
-
 int daemon_command(const Command& cmd) {
   const json::object request = request_for(cmd);
   const auto timeout = cmd.timeout.value_or(
@@ -194,6 +174,7 @@ int daemon_command(const Command& cmd) {
   const json::object reply = client.call(request, timeout);
   if (reply.at("ok").is_bool() && reply.at("ok").get_bool() && reply.contains("result")) {
     print_result(cmd, reply.at("result"));
+    if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
     return kExitOk;
   }
   const std::string code = reply.contains("code") ? text_of(reply.at("code")) : "";

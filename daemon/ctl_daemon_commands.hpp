@@ -11,9 +11,4 @@ namespace confvisor::ctl {
 // control::ClientError when the daemon cannot be reached, Error for anything else.
 int daemon_command(const Command& cmd);
 
-// The socket path `cmd` leads to: --socket, the socket of --config FILE, of the packaged
-// config, or the only socket in /run/confvisor. Throws Error (or ClientError when there is
-// no daemon to be found at all).
-[[nodiscard]] std::string find_socket(const Command& cmd);
-
 }  // namespace confvisor::ctl

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "config_on_disk.hpp"
 #include "control_server.hpp"
 #include "error.hpp"
 #include "instance_lock.hpp"
@@ -88,6 +89,7 @@ class Daemon {
   std::uint64_t generation_ = 0;
   std::string published_text_;  // minified JSON of generation_
   std::string file_text_;       // minified JSON last loaded from config_path_
+  ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
   Change last_change_;
 
   Notifier notifier_;

@@ -82,7 +82,13 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
       throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
                                           " stays published: " + change.error);
     }
-    reply(control::ok_reply(change_json(change)));
+    json::object result = change_json(change).as_object();
+    // Rolling restarts go on after the reply: say which, rather than let "ok" read as done.
+    json::array restarting;
+    for (const std::string& name : supervisor_.restarting())
+      restarting.push_back(json::value(name));
+    result["restarting"] = std::move(restarting);
+    reply(control::ok_reply(std::move(result)));
   } catch (const Failure& f) {
     reply(control::error_reply(f.code, f.what()));
   } catch (const std::exception& e) {
@@ -139,12 +145,18 @@ json::value Daemon::status_json() {
     source = json::value(info.source);
     published_at = json::value(format_utc(info.published_at));
   }
+  // The file as it is now, not as it was at the last reload: an edit waiting for a reload, a
+  // broken or a deleted file are what an operator asking for status needs to know.
+  const ConfigOnDisk::Reading& on_disk =
+      config_on_disk_.read(config_path_, config_->settings.max_config_size);
   json::object out{{"generation", generation_},
                    {"source", source},
                    {"published_at", published_at},
                    {"segment", config_->settings.segment},
                    {"config", config_path_},
-                   {"live_matches_file", published_text_ == file_text_},
+                   {"live_matches_file", on_disk.text && *on_disk.text == published_text_},
+                   {"file_changed", !on_disk.text || *on_disk.text != file_text_},
+                   {"file_error", text_or_null(on_disk.error)},
                    {"pid", ::getpid()},
                    {"stopping", stopping_},
                    {"last_reload", change_json(last_change_)},

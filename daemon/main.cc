@@ -35,7 +35,7 @@ po::options_description describe(Options& o) {
 }
 
 int usage_error(const std::string& message) {
-  std::cerr << "confvisord: " << message << "\nTry 'confvisord --help'.\n";
+  std::cerr << "confvisord: " << message << " (see confvisord --help)\n";
   return kExitUsage;
 }
 

@@ -154,7 +154,7 @@ void Supervisor::advance_rolling(Group& g) {
     const unsigned i = *g.rolling;
     if (i >= g.rolling_end) {
       g.rolling.reset();
-      log_info("worker " + g.spec->name + ": every instance restarted");
+      log_rolling_done(g);
       return;
     }
     WorkerInstance& instance = *g.instances[i];
@@ -178,6 +178,25 @@ void Supervisor::advance_rolling(Group& g) {
     if (instance.state() == State::starting) return;  // continues once it is ready, or failed
     g.rolling = i + 1;
     g.rolling_started = false;
+  }
+}
+
+// Says how the restart ended, not only that it did: an instance that failed to come up is
+// named with its state and last exit.
+void Supervisor::log_rolling_done(const Group& g) {
+  std::string failing;
+  for (const auto& instance : g.instances) {
+    const State state = instance->state();
+    if (state != State::backoff && state != State::fatal) continue;
+    const InstanceStatus s = instance->status();
+    failing += (failing.empty() ? "" : ", ") + instance->label() + " " + state_name(state) +
+               (s.last_exit.empty() ? "" : " (" + s.last_exit + ")");
+  }
+  if (failing.empty()) {
+    log_info("worker " + g.spec->name + ": every instance restarted");
+  } else {
+    log_warning("worker " + g.spec->name +
+                ": restart done, but not every instance is up: " + failing);
   }
 }
 
@@ -408,6 +427,14 @@ std::vector<InstanceStatus> Supervisor::status() const {
     for (const auto& i : g.instances) out.push_back(i->status());
   }
   return out;
+}
+
+std::vector<std::string> Supervisor::restarting() const {
+  std::vector<std::string> names;
+  for (const auto& g : groups_) {
+    if (g.rolling) names.push_back(g.spec->name);
+  }
+  return names;
 }
 
 std::string Supervisor::summary() const {

@@ -47,6 +47,8 @@ class Supervisor {
 
   [[nodiscard]] std::vector<InstanceStatus> status() const;
   [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"
+  // The workers whose rolling restart is still under way, in config order.
+  [[nodiscard]] std::vector<std::string> restarting() const;
 
  private:
   struct Group {
@@ -62,6 +64,7 @@ class Supervisor {
   void scale(Group& g, std::shared_ptr<const WorkerSpec> spec);
   void begin_rolling(Group& g, std::shared_ptr<const WorkerSpec> spec);
   void advance_rolling(Group& g);
+  void log_rolling_done(const Group& g);
   void retire(std::shared_ptr<WorkerInstance> instance);
   void review();  // posted after state changes: drives rolling restarts, readiness, shutdown
   void schedule_review();

@@ -69,7 +69,19 @@ void WorkerInstance::set_state(State s) {
   host_.changed();
 }
 
-void WorkerInstance::use_spec(std::shared_ptr<const WorkerSpec> spec) { spec_ = std::move(spec); }
+// Restarts, the restart limit's window and the last exit tell how this definition fares: a
+// changed definition starts over with none (a change of `instances` alone is no change).
+void WorkerInstance::use_spec(std::shared_ptr<const WorkerSpec> spec) {
+  WorkerSpec before = *spec_;
+  before.instances = spec->instances;
+  if (!(before == *spec)) {
+    restarts_ = 0;
+    recent_restarts_.clear();
+    last_exit_.clear();
+    next_backoff_ = spec->backoff.initial;
+  }
+  spec_ = std::move(spec);
+}
 
 void WorkerInstance::retire() {
   retired_ = true;
@@ -91,7 +103,10 @@ void WorkerInstance::start() {
     spawned = spawn_worker(request);
   } catch (const Error& e) {
     log_error(std::string(e.what()) + " (generation " + std::to_string(host_.generation()) + ")");
-    last_exit_ = "failed to start";
+    // "unable to start api[0]: execve /usr/bin/api: No such file or directory" gives
+    // "failed to start: execve /usr/bin/api: No such file or directory".
+    const std::string why = e.what(), prefix = "unable to start " + label() + ": ";
+    last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
     after_failure(e.what(), false);
     return;
   }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -408,7 +409,8 @@ BOOST_AUTO_TEST_CASE(command_line_errors_exit_2_with_a_clear_message) {
     auto r = run(argv);
     BOOST_TEST(r.exit_code() == 2, message);
     BOOST_TEST(contains(r.output, "confvisord: " + message), r.output);
-    BOOST_TEST(contains(r.output, "Try 'confvisord --help'."));
+    BOOST_TEST(contains(r.output, "(see confvisord --help)"));
+    BOOST_TEST(std::count(r.output.begin(), r.output.end(), '\n') == 1, r.output);  // one line
   }
 }
 
