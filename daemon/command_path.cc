@@ -55,7 +55,7 @@ bool may_reach(const std::string& path, const Credentials& as) {
 enum class Verdict { runnable, missing, refused };
 struct Probe {
   Verdict verdict = Verdict::runnable;
-  std::string why;  // for missing and refused: the reason, ready to follow "PATH: " or " "
+  std::string why;  // for missing and refused: the reason, to follow the path (": ...", " is ...")
 };
 
 std::string may_not(const Credentials& as, std::string_view what) {
@@ -78,8 +78,9 @@ Probe probe_program(const std::string& path, const Credentials& as) {
     }
     return {};
   }
-  if (!may_reach(path, as) || !may_execute(st, as))
+  if (!may_reach(path, as) || !may_execute(st, as)) {
     return {Verdict::refused, ": " + may_not(as, "execute")};
+  }
   return {};
 }
 
