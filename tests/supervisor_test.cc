@@ -497,8 +497,10 @@ BOOST_AUTO_TEST_CASE(a_command_gone_after_loading_fails_each_start_and_ends_fata
   const std::string ghost = s.dir.write("ghost.sh", "#!/bin/sh\nrm -f \"$0\"\nexit 1\n");
   fs::permissions(ghost, fs::perms(0755));
   s.write_config({
+      // Its run always ends inside the start window: a failed start, however slow sh is.
       s.worker("ghost", {ghost, "--flag"},
                {{"backoff", json::object{{"initial", "10ms"}, {"max", "20ms"}}},
+                {"start_window", "1m"},
                 {"restart_limit", json::object{{"count", 2}, {"period", "10s"}}}}),
       s.worker("fine", {"/bin/sleep", "1000"}),
   });
