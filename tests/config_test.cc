@@ -662,8 +662,9 @@ BOOST_AUTO_TEST_CASE(command_is_a_non_empty_array_of_non_empty_strings) {
   BOOST_TEST(error_of(section(R"("workers": [{"name": "w", "command": []}])")) ==
              "t.json: /confvisor/workers/0/command: expected a non-empty array of strings (the "
              "program and its arguments), got array []");
-  BOOST_TEST(error_of(section(R"("workers": [{"name": "w", "command": "/bin/true"}])")) ==
-             R"(t.json: /confvisor/workers/0/command: expected an array of strings (the program and its arguments, run without a shell), got "/bin/true": write ["/bin/true"])");
+  BOOST_TEST(
+      error_of(section(R"("workers": [{"name": "w", "command": "/bin/true"}])")) ==
+      R"(t.json: /confvisor/workers/0/command: expected an array of strings (the program and its arguments, run without a shell), got "/bin/true": write ["/bin/true"])");
   const Lines expected{
       "t.json: /confvisor/workers/0/command/1: expected a string, got number 5",
       R"(t.json: /confvisor/workers/0/command/2: expected a non-empty string, got "")",
