@@ -10,6 +10,7 @@
 #include <array>
 
 #include "accounts.hpp"
+#include "command_path.hpp"
 #include "config.hpp"
 #include "control_protocol.hpp"
 #include "json_reader.hpp"
@@ -115,7 +116,29 @@ std::string worker_name_of(const Value& v) {
   return name;
 }
 
+// supervisord's command is one string that it splits; here it is the argv itself, so a
+// string gets the array it most likely means: its words, or a shell running it when it uses
+// the shell's syntax.
+[[noreturn]] void command_string(const Value& v) {
+  const std::string_view line = v.get_string();
+  std::string argv = "[";
+  if (line.find_first_of("'\"\\$|&;<>()*?~`!{}[]#") != std::string_view::npos) {
+    argv += "\"/bin/sh\", \"-c\", " + quote_text(line, 200);
+  } else {
+    for (std::size_t begin = line.find_first_not_of(" \t"); begin != std::string_view::npos;) {
+      const std::size_t end = std::min(line.find_first_of(" \t", begin), line.size());
+      argv += (argv.size() > 1 ? ", " : "") + quote_text(line.substr(begin, end - begin), 200);
+      begin = line.find_first_not_of(" \t", end);
+    }
+  }
+  throw Error(
+      "expected an array of strings (the program and its arguments, run without a "
+      "shell), got " +
+      describe_value(v) + ": write " + argv + "]");
+}
+
 std::vector<std::string> command_of(const Value& v, const Place& at) {
+  if (v.is_string()) command_string(v);
   const boost::json::array& argv = array_of(v);
   if (argv.empty()) expected("a non-empty array of strings (the program and its arguments)", v);
   std::vector<std::string> command;
@@ -213,6 +236,18 @@ constexpr std::array<Field<WorkerSpec>, 20> kWorkerFields{{
     {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
 }};
 
+// A worker that reads well but can never start is refused too: its program must be found
+// and executable, its cwd a directory it may enter, both as the user it runs as (see
+// command_path.hpp for how). Checked again before every start, since files change.
+void check_can_start(const WorkerSpec& worker, const Place& at) {
+  Credentials as;
+  at.attempt([&] { as = credentials_of(worker); });
+  at.child("command").child(std::size_t{0}).attempt([&] {
+    (void)resolve_program(worker, search_path_of(worker), as);
+  });
+  at.child("cwd").attempt([&] { check_working_directory(worker, as); });
+}
+
 // ---- The section.
 
 std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
@@ -222,8 +257,10 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Place place = at.child(i);
     WorkerSpec worker;
+    const std::size_t errors_before = at.errors.count();
     place.attempt([&] { worker = object_with<WorkerSpec, kWorkerFields>(list[i], place); });
     if (worker.name.empty()) continue;  // missing or invalid: already reported
+    if (at.errors.count() == errors_before) check_can_start(worker, place);
     if (worker.watchdog && worker.ready != Readiness::notify) {
       place.child("watchdog").error("needs \"ready\": \"notify\": pings come over the notify socket");
     }

@@ -63,7 +63,7 @@ void print_status(const json::object& s) {
   std::cout << '\n';
   if (!last.at("error").is_null()) std::cout << "  " << text_of(last.at("error")) << '\n';
 
-  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS"});
+  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS", "PROGRAM"});
   for (const json::value& v : s.at("workers").as_array()) {
     const json::object& i = v.as_object();
     const bool up = !i.at("pid").is_null();
@@ -71,7 +71,8 @@ void print_status(const json::object& s) {
         {instance_label(i), text_of(i.at("state")), text_of(i.at("pid")),
          up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
             : "-",
-         text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status"))});
+         text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status")),
+         i.contains("program") ? text_of(i.at("program")) : "-"});
   }
   if (!s.at("workers").as_array().empty()) table.print(std::cout);
 }

@@ -34,7 +34,8 @@ json::object instance_json(const InstanceStatus& s) {
                       {"uptime_ms", duration_cast<milliseconds>(s.uptime).count()},
                       {"restarts", s.restarts},
                       {"last_exit", text_or_null(s.last_exit)},
-                      {"status", text_or_null(s.status_text)}};
+                      {"status", text_or_null(s.status_text)},
+                      {"program", text_or_null(s.program)}};
 }
 
 json::array instances_json(const std::vector<InstanceStatus>& statuses) {

@@ -57,6 +57,7 @@ std::int64_t integer_in(const json::value& v, std::int64_t low, std::int64_t hig
 
 std::string unknown_key_message(std::string_view key, std::span<const std::string_view> known) {
   std::string message = "unknown key " + quote_text(key);
+  if (auto hint = supervisord_key_hint(key, known)) return message + " " + *hint;
   if (const auto near = nearest_word(key, known)) {
     return message + " (did you mean \"" + std::string(*near) + "\"?)";
   }

@@ -16,13 +16,12 @@
 #include <cstring>
 
 #include "accounts.hpp"
+#include "command_path.hpp"
 #include "error.hpp"
 
 namespace confvisor::daemon {
 
 namespace {
-
-constexpr const char* kPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Who the child becomes, resolved before fork: getpwnam and friends are not
 // async-signal-safe, so the child only makes system calls.
@@ -107,7 +106,8 @@ void mark_cloexec_one_by_one() {
 }
 
 [[noreturn]] void run_child(const SpawnRequest& r, const Identity& id, pid_t parent, int report,
-                            int out, int err, char* const* argv, char* const* envp) {
+                            int out, int err, const char* program, char* const* argv,
+                            char* const* envp) {
   if (::setpgid(0, 0) != 0) fail_in_child(report, kPgid, errno);
   // A worker never outlives the daemon, even one killed with SIGKILL.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_in_child(report, kDeathSignal, errno);
@@ -132,7 +132,7 @@ void mark_cloexec_one_by_one() {
     if (::setgid(id.gid) != 0) fail_in_child(report, kGid, errno);
     if (::setuid(id.uid) != 0) fail_in_child(report, kUid, errno);
   }
-  ::execve(argv[0], argv, envp);
+  ::execve(program, argv, envp);
   fail_in_child(report, kExec, errno);
 }
 
@@ -157,7 +157,7 @@ Pipe make_pipe() {
 
 std::map<std::string, std::string> worker_environment(const SpawnRequest& r) {
   const Identity id = identity_for(*r.spec);
-  std::map<std::string, std::string> env{{"PATH", kPath}};
+  std::map<std::string, std::string> env{{"PATH", std::string(kBasePath)}};
   const char* lang = std::getenv("LANG");
   env["LANG"] = lang != nullptr ? lang : "C.UTF-8";
   if (!id.name.empty()) {
@@ -178,9 +178,11 @@ Spawned spawn_worker(const SpawnRequest& r) {
   const std::string who = label(r);
   Identity id;
   std::map<std::string, std::string> env_map;
+  std::string program;  // command[0] found in the worker's PATH, as execvp would
   try {
     id = identity_for(*r.spec);
     env_map = worker_environment(r);
+    program = resolve_program(*r.spec, env_map.at("PATH"), credentials_of(*r.spec));
   } catch (const Error& e) {
     throw Error("unable to start " + who + ": " + e.what());
   }
@@ -194,8 +196,8 @@ Spawned spawn_worker(const SpawnRequest& r) {
   const pid_t pid = ::fork();
   if (pid < 0) throw_sys("fork for " + who);
   if (pid == 0) {
-    run_child(r, id, parent, report.write.get(), out.write.get(), err.write.get(), argv.data(),
-              envp.data());
+    run_child(r, id, parent, report.write.get(), out.write.get(), err.write.get(), program.c_str(),
+              argv.data(), envp.data());
   }
   // Both sides call setpgid, so the group exists before the daemon ever signals it.
   ::setpgid(pid, pid);
@@ -207,11 +209,11 @@ Spawned spawn_worker(const SpawnRequest& r) {
   if (n == static_cast<ssize_t>(sizeof msg)) {
     // The child has exited 127 (or is about to); the caller reaps it through SIGCHLD.
     std::string what = step_name(msg[0]);
-    if (msg[0] == kExec) what += " " + r.spec->command.front();
+    if (msg[0] == kExec) what += " " + program;
     if (msg[0] == kCwd) what += " " + r.spec->cwd.value_or("");
     throw Error("unable to start " + who + ": " + what + ": " + std::strerror(msg[1]));
   }
-  return Spawned{pid, std::move(out.read), std::move(err.read)};
+  return Spawned{pid, std::move(out.read), std::move(err.read), std::move(program)};
 }
 
 }  // namespace confvisor::daemon

@@ -27,6 +27,7 @@ struct Spawned {
   pid_t pid = -1;
   UniqueFd out;  // read ends of the child's stdout and stderr
   UniqueFd err;
+  std::string program;  // the file it runs: command[0] resolved (command_path.hpp)
 };
 
 // The environment a worker starts with: PATH, LANG, HOME, USER, LOGNAME, SHELL (of the user
@@ -34,7 +35,8 @@ struct Spawned {
 // then the spec's own env on top.
 [[nodiscard]] std::map<std::string, std::string> worker_environment(const SpawnRequest& request);
 
-// Throws Error ("unable to start api[0]: execve /usr/bin/nope: No such file or directory").
+// Throws Error ("unable to start api[0]: execve /usr/bin/nope: No such file or directory",
+// "unable to start api[0]: no \"nope\" in PATH \"...\": No such file or directory").
 [[nodiscard]] Spawned spawn_worker(const SpawnRequest& request);
 
 }  // namespace confvisor::daemon

@@ -1,10 +1,64 @@
 #include "suggest.hpp"
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 #include <vector>
 
 namespace confvisor::daemon {
+namespace {
+
+// A [program:x] key of supervisord and what stands for it in a confvisor worker: its key
+// (empty when there is none) and what to know about the value or the difference. The keys
+// both spell alike (command, user, umask) are not here: they are known keys.
+struct ForeignKey {
+  std::string_view name;
+  std::string_view ours;
+  std::string_view note;
+};
+
+constexpr std::string_view kOutputNote =
+    "stdout and stderr both go to confvisord's log (the journal under systemd), each line "
+    "prefixed NAME[INSTANCE]";
+
+constexpr std::array<ForeignKey, 29> kSupervisordKeys{{
+    {"numprocs", "instances", ""},
+    {"numprocs_start", "", "instances are numbered from 0, in CONFVISOR_INSTANCE"},
+    {"process_name", "", "instances are named NAME[INSTANCE] after the worker's name"},
+    {"directory", "cwd", "an absolute path"},
+    {"environment", "env", R"(an object of strings: {"KEY": "value"})"},
+    {"autorestart", "restart", R"("always" (true), "on-failure" (unexpected) or "never" (false))"},
+    {"startsecs", "start_window", R"(a duration like "1s")"},
+    {"startretries", "restart_limit", R"(at most "count" failed starts within "period")"},
+    {"exitcodes", "success_exit_codes", "an array of exit codes, like [0, 2]"},
+    {"stopsignal", "stop_signal", R"("TERM", "SIGTERM" or a number)"},
+    {"stopwaitsecs", "stop_timeout", R"(a duration like "10s")"},
+    {"stopasgroup", "", "the stop signal always goes to the worker's whole process group"},
+    {"killasgroup", "", "SIGKILL always goes to the worker's whole process group"},
+    {"autostart", "",
+     "every worker starts with the daemon; `confvisorctl stop NAME` keeps one stopped"},
+    {"priority", "", "workers start in the order of the list and stop in reverse order"},
+    {"redirect_stderr", "", kOutputNote},
+    {"stdout_logfile", "", kOutputNote},
+    {"stdout_logfile_maxbytes", "", kOutputNote},
+    {"stdout_logfile_backups", "", kOutputNote},
+    {"stdout_capture_maxbytes", "", kOutputNote},
+    {"stdout_events_enabled", "", kOutputNote},
+    {"stdout_syslog", "", kOutputNote},
+    {"stderr_logfile", "", kOutputNote},
+    {"stderr_logfile_maxbytes", "", kOutputNote},
+    {"stderr_logfile_backups", "", kOutputNote},
+    {"stderr_capture_maxbytes", "", kOutputNote},
+    {"stderr_events_enabled", "", kOutputNote},
+    {"stderr_syslog", "", kOutputNote},
+    {"serverurl", "", "workers reach the daemon through confvisorctl's control socket"},
+}};
+
+bool has(std::span<const std::string_view> list, std::string_view word) {
+  return std::find(list.begin(), list.end(), word) != list.end();
+}
+
+}  // namespace
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   // One row of the dynamic-programming table at a time: row[j] is the distance between the
@@ -36,6 +90,21 @@ std::optional<std::string_view> nearest_word(std::string_view word,
     }
   }
   return best;
+}
+
+std::optional<std::string> supervisord_key_hint(std::string_view key,
+                                                std::span<const std::string_view> known) {
+  if (!has(known, "command")) return std::nullopt;
+  for (const ForeignKey& foreign : kSupervisordKeys) {
+    if (foreign.name != key) continue;
+    if (!foreign.ours.empty() && !has(known, foreign.ours)) continue;
+    std::string hint = "(supervisord's name): confvisor ";
+    if (foreign.ours.empty()) return hint + "has none: " + std::string(foreign.note);
+    hint += "calls it \"" + std::string(foreign.ours) + "\"";
+    if (!foreign.note.empty()) hint += ", " + std::string(foreign.note);
+    return hint;
+  }
+  return std::nullopt;
 }
 
 }  // namespace confvisor::daemon

@@ -1,9 +1,10 @@
-// "Did you mean ...?" for misspelt keys.
+// "Did you mean ...?" for misspelt keys, and for keys named as supervisord names them.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace confvisor::daemon {
@@ -17,5 +18,13 @@ namespace confvisor::daemon {
 // not taken for "env"). The first of equally close candidates wins.
 [[nodiscard]] std::optional<std::string_view> nearest_word(
     std::string_view word, std::span<const std::string_view> candidates);
+
+// What confvisor calls supervisord's program key `key`, for an object whose keys are
+// `known` (a worker: it has "command"), or nullopt when `key` is none of supervisord's or
+// `known` is not a worker's. The text follows "unknown key \"numprocs\" ":
+//   (supervisord's name): confvisor calls it "instances"
+//   (supervisord's name): confvisor has none: every worker starts with the daemon ...
+[[nodiscard]] std::optional<std::string> supervisord_key_hint(
+    std::string_view key, std::span<const std::string_view> known);
 
 }  // namespace confvisor::daemon

@@ -111,11 +111,12 @@ void WorkerInstance::start() {
     return;
   }
   pid_ = spawned.pid;
+  program_ = std::move(spawned.program);
   started_at_ = Clock::now();
   host_.track_pid(pid_, this);
   OutputRelay::start(host_.io, std::move(spawned.out), label());
   OutputRelay::start(host_.io, std::move(spawned.err), label());
-  log_info(tag() + " started: pid " + std::to_string(pid_));
+  log_info(tag() + " started: pid " + std::to_string(pid_) + " (" + program_ + ")");
   set_state(State::starting);
   if (spec_->ready == Readiness::started) {
     schedule(spec_->start_window, &WorkerInstance::on_start_window);
@@ -310,6 +311,7 @@ InstanceStatus WorkerInstance::status() const {
   s.restarts = restarts_;
   s.last_exit = last_exit_;
   s.status_text = status_text_;
+  s.program = program_;
   return s;
 }
 

@@ -34,6 +34,7 @@ struct InstanceStatus {
   unsigned restarts = 0;
   std::string last_exit;    // "exit code 1", "killed by SIGKILL", "" if none yet
   std::string status_text;  // its last STATUS= (ready: notify workers)
+  std::string program;      // the file its last start ran (command[0] resolved), "" if none
 };
 
 class WorkerInstance;
@@ -106,6 +107,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   unsigned restarts_ = 0;
   std::string last_exit_;
   std::string status_text_;
+  std::string program_;
   std::uint64_t timer_epoch_ = 0;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer watchdog_;

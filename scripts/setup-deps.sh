@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev
   systemd  # systemd-analyze, for the test that verifies the unit files
   dpkg-dev  # dpkg-shlibdeps: cpack's .deb lists the libraries it needs
+  python3-jsonschema  # config_check_test validates config/*.json against the schema
   cmake
   g++
   make

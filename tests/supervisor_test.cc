@@ -490,11 +490,17 @@ BOOST_AUTO_TEST_CASE(a_tree_of_eight_nested_sessions_goes_with_its_worker_not_wi
   stop_and_check(d, s);
 }
 
-BOOST_AUTO_TEST_CASE(a_missing_command_is_logged_with_its_errno_and_ends_fatal) {
+// A missing command is refused with the config (config_check_test); one that goes away
+// after the config was loaded is found missing before each start, and the worker ends FATAL.
+BOOST_AUTO_TEST_CASE(a_command_gone_after_loading_fails_each_start_and_ends_fatal) {
   Setup s;
+  const std::string ghost = s.dir.write("ghost.sh", "#!/bin/sh\nrm -f \"$0\"\nexit 1\n");
+  fs::permissions(ghost, fs::perms(0755));
   s.write_config({
-      s.worker("ghost", {"/nonexistent/confvisor-test-command", "--flag"},
+      // Its run always ends inside the start window: a failed start, however slow sh is.
+      s.worker("ghost", {ghost, "--flag"},
                {{"backoff", json::object{{"initial", "10ms"}, {"max", "20ms"}}},
+                {"start_window", "1m"},
                 {"restart_limit", json::object{{"count", 2}, {"period", "10s"}}}}),
       s.worker("fine", {"/bin/sleep", "1000"}),
   });
@@ -503,15 +509,13 @@ BOOST_AUTO_TEST_CASE(a_missing_command_is_logged_with_its_errno_and_ends_fatal) 
   BOOST_TEST_REQUIRE(!ready.empty(), tail(d.log()));
   BOOST_TEST(contains(ready, "1 of 2 worker instances running, 1 FATAL"), ready);
   const std::string log = d.log();
-  BOOST_TEST(
-      count_lines(log,
-                  "error: unable to start ghost[0]: execve /nonexistent/confvisor-test-command: "
-                  "No such file or directory") == 3u,
-      log);
+  BOOST_TEST(count_lines(log, "worker ghost[0] (generation 1) failed (exit code 1)") == 1u, log);
+  BOOST_TEST(count_lines(log, "error: unable to start ghost[0]: " + ghost +
+                                  ": No such file or directory") == 2u,
+             log);
   BOOST_TEST(count_lines(log, "worker ghost[0] (generation 1) is FATAL: 2 restart(s) within 10s") ==
              1u);
   BOOST_TEST(count_lines(log, "worker fine[0] (generation 1) running") == 1u);
-  // The children whose exec failed were reaped.
   stop_and_check(d, s);
 }
 
