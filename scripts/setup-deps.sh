@@ -12,7 +12,9 @@ packages=(
   pkg-config  # CMake finds libsystemd through it
   libbenchmark-dev
   systemd  # systemd-analyze, for the test that verifies the unit files
-  dpkg-dev  # dpkg-shlibdeps: cpack's .deb lists the libraries it needs
+  dpkg-dev  # dpkg-shlibdeps: cpack's .deb files list the libraries they need
+  groff-base  # groff: the test that the manual pages render without warnings
+  man-db  # man --warnings -l, the same check as man-db runs it
   cmake
   g++
   make
