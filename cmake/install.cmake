@@ -11,7 +11,7 @@
 #                                       confvisor::worker_static
 #                lib/pkgconfig/         confvisor.pc
 #                include/confvisor/     worker.hpp, worker.h, error.hpp
-# and in the packages only, share/doc/PACKAGE/copyright.
+# and in the packages only, share/doc/PACKAGE/copyright and changelog.gz.
 # (lib is lib/<multiarch triplet> when configured with CMAKE_INSTALL_PREFIX=/usr on Debian.)
 include(CMakePackageConfigHelpers)
 
@@ -121,10 +121,20 @@ install(FILES ${PROJECT_SOURCE_DIR}/scripts/completion/confvisorctl.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME confvisorctl
         COMPONENT daemon)
 
-# Debian wants /usr/share/doc/PACKAGE/copyright in every package; a plain `cmake --install`
-# leaves it out (EXCLUDE_FROM_ALL), cpack installs each component and so gets it.
+# Debian wants /usr/share/doc/PACKAGE/copyright and, for a native package, changelog.gz in
+# every package; a plain `cmake --install` leaves them out (EXCLUDE_FROM_ALL), cpack installs
+# each component and so gets them. tests/install_layout_test.sh checks that the changelog's
+# version is the project's.
+set(_changelog_gz ${PROJECT_BINARY_DIR}/debian/changelog.gz)
+add_custom_command(OUTPUT ${_changelog_gz}
+                   COMMAND sh -c "${CONFVISOR_GZIP} -9n <\"$1\" >\"$2\"" gzip
+                           ${CMAKE_CURRENT_LIST_DIR}/debian/changelog ${_changelog_gz}
+                   DEPENDS ${CMAKE_CURRENT_LIST_DIR}/debian/changelog
+                   COMMENT "Compressing the Debian changelog" VERBATIM)
+file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/debian)
+add_custom_target(confvisor_debian_changelog ALL DEPENDS ${_changelog_gz})
 foreach(_component daemon library development)
-  install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/copyright
+  install(FILES ${CMAKE_CURRENT_LIST_DIR}/debian/copyright ${_changelog_gz}
           DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${CONFVISOR_PACKAGE_${_component}}
           COMPONENT ${_component} EXCLUDE_FROM_ALL)
 endforeach()

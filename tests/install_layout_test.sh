@@ -8,7 +8,8 @@
 #                     libconfvisor.so, the CMake package and the pkg-config file (prefix /usr);
 #                     Depends on libconfvisor0.1 of this very version and on Boost.JSON's -dev
 # For each: its control data (name, version, section, a summary of its own, the libraries
-# dpkg-shlibdeps found), its exact file list, /usr/share/doc/PACKAGE/copyright (DEP-5), and
+# dpkg-shlibdeps found), its exact file list, /usr/share/doc/PACKAGE/copyright (DEP-5) and
+# changelog.gz (its version the project's), and
 # what lintian checks first: files owned by root, sane modes, nothing outside /usr, no file
 # in two packages. Like `make package`, cpack first brings the build up to date (its
 # preinstall step): a no-op after a build.
@@ -140,6 +141,7 @@ usr/lib/systemd/system/confvisord@.service
 usr/share/bash-completion/completions/confvisorctl
 usr/share/confvisor/confvisor.schema.json
 usr/share/confvisor/example.json
+usr/share/doc/$daemon_pkg/changelog.gz
 usr/share/doc/$daemon_pkg/copyright
 usr/share/man/man5/confvisor.json.5.gz
 usr/share/man/man8/confvisorctl.8.gz
@@ -148,6 +150,7 @@ EOF
 cat >"$work/expected-$lib_pkg" <<EOF
 usr/$libdir/libconfvisor.so.$soversion
 usr/$libdir/libconfvisor.so.$version
+usr/share/doc/$lib_pkg/changelog.gz
 usr/share/doc/$lib_pkg/copyright
 EOF
 cat >"$work/expected-$dev_pkg" <<EOF
@@ -161,6 +164,7 @@ usr/$libdir/cmake/confvisor/confvisorTargets.cmake
 usr/$libdir/libconfvisor.a
 usr/$libdir/libconfvisor.so
 usr/$libdir/pkgconfig/confvisor.pc
+usr/share/doc/$dev_pkg/changelog.gz
 usr/share/doc/$dev_pkg/copyright
 EOF
 # The per-configuration targets file is named after the build type.
@@ -208,6 +212,13 @@ for p in "${packages[@]}"; do
   cmp -s "$source_dir/cmake/debian/copyright" "$copyright" ||
     fail "$p: usr/share/doc/$p/copyright is not cmake/debian/copyright"
 done
+# And its changelog, gzip -9n, whose latest entry is this version (dpkg-parsechangelog).
+for p in "${packages[@]}"; do
+  cmp -s <(gzip -9n <"$source_dir/cmake/debian/changelog") "$root/$p/usr/share/doc/$p/changelog.gz" ||
+    fail "$p: usr/share/doc/$p/changelog.gz is not gzip -9n of cmake/debian/changelog"
+done
+expect "cmake/debian/changelog: version" \
+  "$(dpkg-parsechangelog -l "$source_dir/cmake/debian/changelog" -S Version)" "$version"
 copyright=$source_dir/cmake/debian/copyright
 expect "copyright: first line" "$(head -1 "$copyright")" \
   "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
