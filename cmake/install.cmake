@@ -1,14 +1,25 @@
-# What `cmake --install` puts where (GNUInstallDirs; cpack packages the same with prefix /usr):
-#   bin/                     confvisord, confvisorctl, confvisor-example-worker
-#   lib/                     libconfvisor.so -> .so.0.1 -> .so.0.1.0, libconfvisor.a
-#   lib/cmake/confvisor/     find_package(confvisor): confvisor::worker (shared),
-#                            confvisor::worker_static
-#   lib/pkgconfig/           confvisor.pc
-#   include/confvisor/       worker.hpp, worker.h, error.hpp
-#   lib/systemd/system/      confvisord.service, confvisord@.service
-#   share/confvisor/         example.json, confvisor.schema.json
+# What `cmake --install` puts where (GNUInstallDirs), by install component; cpack makes one
+# .deb per component with prefix /usr (package.cmake names them):
+#   daemon       bin/                   confvisord, confvisorctl, confvisor-example-worker
+#                lib/systemd/system/    confvisord.service, confvisord@.service
+#                share/confvisor/       example.json, confvisor.schema.json
+#                share/man/man5, man8/  confvisor.json.5.gz, confvisord.8.gz, confvisorctl.8.gz
+#                share/bash-completion/completions/confvisorctl
+#   library      lib/                   libconfvisor.so.0.1 -> .so.0.1.0
+#   development  lib/                   libconfvisor.so -> .so.0.1, libconfvisor.a
+#                lib/cmake/confvisor/   find_package(confvisor): confvisor::worker (shared),
+#                                       confvisor::worker_static
+#                lib/pkgconfig/         confvisor.pc
+#                include/confvisor/     worker.hpp, worker.h, error.hpp
+# and in the packages only, share/doc/PACKAGE/copyright and changelog.gz.
 # (lib is lib/<multiarch triplet> when configured with CMAKE_INSTALL_PREFIX=/usr on Debian.)
 include(CMakePackageConfigHelpers)
+
+# The Debian package each install component becomes: the library's is named after its
+# SONAME (libconfvisor.so.0.1), as Debian's policy has it, so that two ABIs can coexist.
+set(CONFVISOR_PACKAGE_daemon confvisor)
+set(CONFVISOR_PACKAGE_library libconfvisor${CONFVISOR_SOVERSION})
+set(CONFVISOR_PACKAGE_development libconfvisor-dev)
 
 set(CONFVISOR_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/confvisor)
 # Relative to the prefix: systemd reads units from /usr/lib/systemd/system (on merged-/usr
@@ -21,12 +32,13 @@ set(CONFVISOR_SYSTEMD_UNITDIR "lib/systemd/system" CACHE STRING
 set(CONFVISOR_DATADIR ${CMAKE_INSTALL_DATADIR}/confvisor)
 
 install(TARGETS confvisord confvisorctl confvisor-example-worker
-        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
 
+# The versioned names are the run-time library; the unversioned link name is for builds.
 install(TARGETS confvisor_shared confvisor
         EXPORT confvisorTargets
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT library NAMELINK_COMPONENT development
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development)
 # `cmake --install --strip` and cpack (CPACK_STRIP_FILES) strip executables and the .so;
 # the archive loses its debug sections too, as Debian's -dev packages have it.
 install(CODE "
@@ -34,12 +46,14 @@ install(CODE "
     execute_process(COMMAND [[${CMAKE_STRIP}]] --strip-debug
                     \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/$<TARGET_FILE_NAME:confvisor>\"
                     COMMAND_ERROR_IS_FATAL ANY)
-  endif()")
+  endif()" COMPONENT development)
 file(GLOB _confvisor_headers ${PROJECT_SOURCE_DIR}/worker/include/confvisor/*.hpp
                              ${PROJECT_SOURCE_DIR}/worker/include/confvisor/*.h)
-install(FILES ${_confvisor_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/confvisor)
+install(FILES ${_confvisor_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/confvisor
+        COMPONENT development)
 
-install(EXPORT confvisorTargets NAMESPACE confvisor:: DESTINATION ${CONFVISOR_CMAKEDIR})
+install(EXPORT confvisorTargets NAMESPACE confvisor:: DESTINATION ${CONFVISOR_CMAKEDIR}
+        COMPONENT development)
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/confvisorConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/confvisorConfig.cmake
                               INSTALL_DESTINATION ${CONFVISOR_CMAKEDIR})
@@ -53,12 +67,12 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/confvisorConfigVersion.cm
                                  COMPATIBILITY ${_compat})
 install(FILES ${PROJECT_BINARY_DIR}/confvisorConfig.cmake
               ${PROJECT_BINARY_DIR}/confvisorConfigVersion.cmake
-        DESTINATION ${CONFVISOR_CMAKEDIR})
+        DESTINATION ${CONFVISOR_CMAKEDIR} COMPONENT development)
 
 # Files whose text names installed paths (the .pc file's prefix, the units' ExecStart) are
 # written at install time for the prefix the install really uses: `cmake --install --prefix
 # DIR` gives units that run DIR/bin/confvisord, cpack gives /usr/bin/confvisord.
-function(confvisor_install_generated mode source destination)
+function(confvisor_install_generated component mode source destination)
   install(CODE "
     set(_mode [[${mode}]])
     set(_source [[${source}]])
@@ -68,16 +82,59 @@ function(confvisor_install_generated mode source destination)
     set(_libdir [[${CMAKE_INSTALL_LIBDIR}]])
     set(_includedir [[${CMAKE_INSTALL_INCLUDEDIR}]])
     set(_work [[${PROJECT_BINARY_DIR}/CMakeFiles/confvisor-install-generated]])
-    include([[${CMAKE_CURRENT_FUNCTION_LIST_DIR}/install_generated.cmake]])")
+    include([[${CMAKE_CURRENT_FUNCTION_LIST_DIR}/install_generated.cmake]])"
+    COMPONENT ${component})
 endfunction()
 
-confvisor_install_generated(configure ${CMAKE_CURRENT_LIST_DIR}/confvisor.pc.in
-                            ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+confvisor_install_generated(development configure ${CMAKE_CURRENT_LIST_DIR}/confvisor.pc.in
+                              ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 foreach(_unit confvisord.service confvisord@.service)
-  confvisor_install_generated(unit ${PROJECT_SOURCE_DIR}/systemd/${_unit}
+  confvisor_install_generated(daemon unit ${PROJECT_SOURCE_DIR}/systemd/${_unit}
                               ${CONFVISOR_SYSTEMD_UNITDIR})
 endforeach()
 
 install(FILES ${PROJECT_SOURCE_DIR}/config/example.json
               ${PROJECT_SOURCE_DIR}/config/confvisor.schema.json
-        DESTINATION ${CONFVISOR_DATADIR})
+        DESTINATION ${CONFVISOR_DATADIR} COMPONENT daemon)
+
+# Manual pages, compressed as Debian ships them (gzip -9n: no name or time stamp inside, so
+# the same source gives the same bytes); man reads them compressed from any prefix.
+find_program(CONFVISOR_GZIP gzip REQUIRED)
+set(_confvisor_man_gz "")
+foreach(_page confvisord.8 confvisorctl.8 confvisor.json.5)
+  set(_gz ${PROJECT_BINARY_DIR}/man/${_page}.gz)
+  add_custom_command(OUTPUT ${_gz}
+                     COMMAND sh -c "${CONFVISOR_GZIP} -9n <\"$1\" >\"$2\"" gzip
+                             ${PROJECT_SOURCE_DIR}/docs/man/${_page} ${_gz}
+                     DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/${_page}
+                     COMMENT "Compressing the manual page ${_page}" VERBATIM)
+  string(REGEX MATCH "[0-9]$" _section ${_page})
+  install(FILES ${_gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${_section} COMPONENT daemon)
+  list(APPEND _confvisor_man_gz ${_gz})
+endforeach()
+file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/man)
+add_custom_target(confvisor_man ALL DEPENDS ${_confvisor_man_gz})
+
+# bash-completion loads completions/COMMAND on first use, from /usr/share (the package) and,
+# for /usr/local, from $XDG_DATA_DIRS.
+install(FILES ${PROJECT_SOURCE_DIR}/scripts/completion/confvisorctl.bash
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME confvisorctl
+        COMPONENT daemon)
+
+# Debian wants /usr/share/doc/PACKAGE/copyright and, for a native package, changelog.gz in
+# every package; a plain `cmake --install` leaves them out (EXCLUDE_FROM_ALL), cpack installs
+# each component and so gets them. tests/install_layout_test.sh checks that the changelog's
+# version is the project's.
+set(_changelog_gz ${PROJECT_BINARY_DIR}/debian/changelog.gz)
+add_custom_command(OUTPUT ${_changelog_gz}
+                   COMMAND sh -c "${CONFVISOR_GZIP} -9n <\"$1\" >\"$2\"" gzip
+                           ${CMAKE_CURRENT_LIST_DIR}/debian/changelog ${_changelog_gz}
+                   DEPENDS ${CMAKE_CURRENT_LIST_DIR}/debian/changelog
+                   COMMENT "Compressing the Debian changelog" VERBATIM)
+file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/debian)
+add_custom_target(confvisor_debian_changelog ALL DEPENDS ${_changelog_gz})
+foreach(_component daemon library development)
+  install(FILES ${CMAKE_CURRENT_LIST_DIR}/debian/copyright ${_changelog_gz}
+          DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${CONFVISOR_PACKAGE_${_component}}
+          COMPONENT ${_component} EXCLUDE_FROM_ALL)
+endforeach()

@@ -1,18 +1,19 @@
-# `cpack` in the build directory makes confvisor_VERSION_ARCH.deb: everything install.cmake
-# installs, under /usr. tests/install_layout_test.sh builds it and checks it.
+# `cpack` in the build directory makes three .deb files, one per install component of
+# install.cmake, each PACKAGE_VERSION_ARCH.deb with prefix /usr:
+#   confvisor        the daemon, confvisorctl, the example worker, the units, the manual
+#                    pages, the bash completion, the example config and the schema
+#   libconfvisor0.1  the shared library (named after its SONAME)
+#   libconfvisor-dev the headers, the static library, the CMake package and the .pc file
+# scripts/package.sh builds them from a Release tree of their own; tests/install_layout_test.sh
+# builds them from the test tree and checks them.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME confvisor)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "confvisor maintainers <confvisor@example.org>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "config supervisor: live JSON config in shared memory for workers")
-set(CPACK_PACKAGE_DESCRIPTION
-    "confvisord loads one JSON config file, publishes it into shared memory and supervises \
-the worker processes it lists; on SIGHUP it validates the edited file and publishes it as a \
-new generation. Workers linked with libconfvisor (C++ and C) see the new config within \
-microseconds without restarting; a bad edit is refused and the last good config stays live. \
-The package holds the daemon, confvisorctl, an example worker, libconfvisor (shared and \
-static) with its headers, CMake package and pkg-config file, systemd units, an example \
-config and the config's JSON Schema.")
+# No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would put that one line on top of every
+# component's description, and each package has a summary line of its own.
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL daemon library development)
 # Files are staged with DESTDIR and prefix /usr, so what install.cmake writes at install
 # time (the .pc file, the units) names /usr, not the staging directory.
 set(CPACK_SET_DESTDIR ON)
@@ -21,19 +22,60 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Debian ships stripped binaries (debug symbols belong in a -dbgsym package).
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Runtime dependencies from the binaries' and the library's NEEDED entries (dpkg-shlibdeps,
-# from dpkg-dev); the headers and the CMake package also need Boost.JSON's development files.
+
+foreach(_component daemon library development)
+  string(TOUPPER ${_component} _upper)
+  set(CPACK_DEBIAN_${_upper}_PACKAGE_NAME ${CONFVISOR_PACKAGE_${_component}})
+endforeach()
+set(CPACK_DEBIAN_DAEMON_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_LIBRARY_PACKAGE_SECTION libs)
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
+
+# Lines of at most 80 characters (the first is the summary): dpkg shows them as they are.
+set(_confvisor_about
+    "confvisord loads one JSON config file, publishes it into shared memory and
+supervises the worker processes it lists; on SIGHUP it validates the edited
+file and publishes it as a new generation. Workers linked with libconfvisor
+(C++ and C) see the new config within microseconds without restarting; a bad
+edit is refused and the last good config stays live.")
+set(CPACK_DEBIAN_DAEMON_DESCRIPTION
+    "config supervisor: live JSON config in shared memory for workers
+${_confvisor_about}
+This package holds confvisord, confvisorctl with its bash completion, an
+example worker, the systemd units, the manual pages, an example config and the
+config's JSON Schema.")
+set(CPACK_DEBIAN_LIBRARY_DESCRIPTION
+    "read the config confvisord publishes in shared memory (library)
+${_confvisor_about}
+This package holds libconfvisor, the read-only C++ and C library workers load.")
+set(CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
+    "read the config confvisord publishes in shared memory (development files)
+${_confvisor_about}
+This package holds what a worker is built with: the headers, the static
+library, the CMake package (find_package(confvisor)) and the pkg-config file.")
+
+# Run-time dependencies come from the binaries' and the library's NEEDED entries
+# (dpkg-shlibdeps, from dpkg-dev). The programs link libconfvisor statically, so confvisor
+# does not need libconfvisor0.1.
 find_program(CONFVISOR_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(CONFVISOR_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
-  message(STATUS "dpkg-shlibdeps not found (package dpkg-dev): the .deb will not list library dependencies")
+  message(STATUS "dpkg-shlibdeps not found (package dpkg-dev): the .deb files will not list library dependencies")
 endif()
 # A shlibs file for libconfvisor.so.0.1, so that packages built against it depend on
-# confvisor (>= this version), and ldconfig runs through a dpkg trigger.
+# libconfvisor0.1 (>= this version), and ldconfig runs when it is installed or removed.
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libboost-json1.81-dev, pkg-config")
+# CPack's postinst and postrm call ldconfig; Debian's way is a dpkg trigger, which also
+# runs it once for a whole apt transaction.
+set(CPACK_DEBIAN_LIBRARY_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/debian/triggers)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# The headers include Boost.JSON's, the CMake package finds Boost.JSON (BoostConfig.cmake
+# comes with them) and a static link needs libboost_json: libboost-json1.81-dev has all
+# three. The link name and the CMake targets point at this exact build of the library.
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
+    "${CONFVISOR_PACKAGE_library} (= ${PROJECT_VERSION}), libboost-json1.81-dev")
+set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SUGGESTS "pkg-config")
 include(CPack)

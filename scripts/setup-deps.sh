@@ -12,8 +12,10 @@ packages=(
   pkg-config  # CMake finds libsystemd through it
   libbenchmark-dev
   systemd  # systemd-analyze, for the test that verifies the unit files
-  dpkg-dev  # dpkg-shlibdeps: cpack's .deb lists the libraries it needs
+  dpkg-dev  # dpkg-shlibdeps: cpack's .deb files list the libraries they need
   python3-jsonschema  # config_check_test validates config/*.json against the schema
+  groff-base  # groff: the test that the manual pages render without warnings
+  man-db  # man --warnings -l, the same check as man-db runs it
   cmake
   g++
   make

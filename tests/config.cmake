@@ -5,7 +5,7 @@ if(TARGET confvisord_core)
   target_link_libraries(config_test PRIVATE confvisord_core)
   target_compile_definitions(config_test PRIVATE
     CONFVISOR_CONFIG_DIR="${PROJECT_SOURCE_DIR}/config"
-    CONFVISOR_TESTDATA_DIR="${PROJECT_SOURCE_DIR}/../shared/testdata")
+    CONFVISOR_TESTDATA_DIR="${PROJECT_SOURCE_DIR}/tests/data")
 endif()
 
 # libFuzzer target for the config loader (text -> errors or a Config). Needs clang, and only

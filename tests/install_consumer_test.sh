@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A user's view of the installed package: `cmake --install` into a scratch prefix, then
+# A user's view of the installed package: `cmake --install` into a scratch prefix (the manual
+# pages and the bash completion where man and bash-completion find them), then
 #   - tests/consumer (find_package(confvisor), confvisor::worker and confvisor::worker_static)
 #     built against it with CMake,
 #   - tests/consumer/consumer.c built with pkg-config, against libconfvisor.so and (with
@@ -67,6 +68,19 @@ libdir=$(dirname "$(dirname "$pc_file")")
 # The units name the binaries of this prefix.
 grep -q "^ExecStart=$prefix/bin/confvisord " "$prefix/lib/systemd/system/confvisord.service" ||
   fail "the installed unit does not run $prefix/bin/confvisord"
+# The manual pages and the completion are where man and bash-completion look under a prefix.
+for page in man8/confvisord.8 man8/confvisorctl.8 man5/confvisor.json.5; do
+  if [[ ! -f "$prefix/share/man/$page.gz" ]]; then
+    fail "cmake --install put no share/man/$page.gz"
+  elif ! zcat "$prefix/share/man/$page.gz" | grep -q '^\.TH '; then
+    fail "share/man/$page.gz is not a manual page"
+  fi
+done
+if command -v man >/dev/null; then
+  out=$(MANPATH=$prefix/share/man man -w confvisorctl 2>&1) || fail "man -w confvisorctl with MANPATH=$prefix/share/man: $out"
+fi
+[[ -f "$prefix/share/bash-completion/completions/confvisorctl" ]] ||
+  fail "cmake --install put no share/bash-completion/completions/confvisorctl"
 
 # --- C++ with CMake ------------------------------------------------------------------------
 cmake_args=(-S "$consumer_src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release
