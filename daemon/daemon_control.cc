@@ -34,7 +34,10 @@ json::object instance_json(const InstanceStatus& s) {
                       {"uptime_ms", duration_cast<milliseconds>(s.uptime).count()},
                       {"restarts", s.restarts},
                       {"last_exit", text_or_null(s.last_exit)},
-                      {"status", text_or_null(s.status_text)}};
+                      {"status", text_or_null(s.status_text)},
+                      {"cgroup", text_or_null(s.cgroup)},
+                      {"memory_current", s.memory_current ? json::value(*s.memory_current)
+                                                          : json::value(nullptr)}};
 }
 
 json::array instances_json(const std::vector<InstanceStatus>& statuses) {
@@ -148,6 +151,7 @@ json::value Daemon::status_json() {
                    {"pid", ::getpid()},
                    {"stopping", stopping_},
                    {"last_reload", change_json(last_change_)},
+                   {"process_tracking", supervisor_.tracking()},
                    {"workers", instances_json(supervisor_.status())}};
   return out;
 }

@@ -21,6 +21,10 @@ struct SpawnRequest {
   std::string segment;
   std::string notify_socket;       // NOTIFY_SOCKET for ready: notify workers; "" = none
   std::uint64_t watchdog_usec = 0;  // WATCHDOG_USEC; 0 = none
+  // cgroup.procs of the instance's cgroup, opened for writing: the child joins it before
+  // anything else, so nothing it ever runs is outside it. -1: no cgroup (subreaper mode).
+  int cgroup_procs = -1;
+  std::string cgroup;  // its path, for the error when joining fails
 };
 
 struct Spawned {
