@@ -9,3 +9,8 @@ add_test(NAME supervisor_test_subreaper
          COMMAND supervisor_test --log_level=test_suite --report_level=short)
 set_tests_properties(supervisor_test_subreaper PROPERTIES
   TIMEOUT 300 ENVIRONMENT "CONFVISOR_TRACKING=subreaper")
+
+# The shipped units delegate their cgroup and have systemd kill what is left in it.
+add_test(NAME systemd_delegation
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/systemd_delegation_test.sh
+                 ${PROJECT_SOURCE_DIR}/systemd)
