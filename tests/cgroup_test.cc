@@ -6,6 +6,7 @@
 // subreaper fallback (CONFVISOR_TRACKING=subreaper).
 #define BOOST_TEST_MODULE cgroup
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -468,4 +470,36 @@ BOOST_AUTO_TEST_CASE(an_instance_over_memory_max_is_oom_killed_and_restarted) {
   BOOST_TEST(read_file(cgroup_tree(s.seg.name()) + "/hog.0/memory.max") == "33554432\n");
   d.signal(SIGTERM);
   BOOST_TEST(exit_code(d.wait_exit(15s)) == 0, tail(d.log()));
+}
+
+// A child that cannot join its cgroup never runs the worker outside it: the failing step
+// and its errno come back through the spawn report pipe, and the start counts as failed. A
+// cgroup created below a threaded sibling is "domain invalid", and joining it fails.
+BOOST_AUTO_TEST_CASE(a_child_that_cannot_join_its_cgroup_is_reported_and_never_runs) {
+  if (!mode_runs_here(Mode::cgroup)) return;
+  Setup s;
+  s.write_config({s.worker("w", sh("echo run >> \"$T/runs\"; sleep 0.2; exit 1"),
+                           {{"backoff", json::object{{"initial", "1s"}, {"max", "1s"}}},
+                            {"restart_limit", json::object{{"count", 100}, {"period", "10s"}}}})});
+  DaemonProcess d(s.dir, s.config_path(), env_for(Mode::cgroup));
+  require_log(d, "worker w[0] (generation 1) failed (exit code 1); restarting in 1s");
+  const std::string tree = cgroup_tree(s.seg.name());
+  const std::string blocker = tree + "/threaded-sibling";
+  BOOST_TEST_REQUIRE(::mkdir(blocker.c_str(), 0755) == 0);
+  { std::ofstream(blocker + "/cgroup.type") << "threaded"; }
+  BOOST_TEST_REQUIRE(read_file(blocker + "/cgroup.type") == "threaded\n");
+  require_log(d, "unable to start w[0]: join cgroup " + tree + "/w.0: ", 5s);
+  const std::size_t runs = read_file(s.file("runs")).size();
+  BOOST_TEST(runs == std::string("run\n").size(), "the worker ran without its cgroup");
+  ::rmdir(blocker.c_str());
+  // Once the sibling is gone, the next start joins and runs.
+  const auto deadline = Clock::now() + 10s;
+  while (read_file(s.file("runs")).size() < 2 * std::string("run\n").size() &&
+         Clock::now() < deadline) {
+    d.drain_notifications();
+    std::this_thread::sleep_for(10ms);
+  }
+  d.signal(SIGTERM);
+  BOOST_TEST(exit_code(d.wait_exit(15s)) == 0, tail(d.log()));
+  BOOST_TEST(read_file(s.file("runs")).size() >= 2 * std::string("run\n").size(), tail(d.log()));
 }
