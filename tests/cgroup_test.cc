@@ -150,6 +150,7 @@ struct Setup {
   SegmentGuard seg{"cg"};
   TempDir dir;
   std::vector<ProcessId> recorded;
+  std::vector<std::string> cgroups;  // made by the test itself
 
   Setup() = default;
   Setup(const Setup&) = delete;
@@ -158,6 +159,7 @@ struct Setup {
     kill_all(recorded);
     kill_pids_with_env(kMark, mark());
     remove_cgroup_tree(seg.name());
+    for (const auto& c : cgroups) kill_and_remove_cgroup(c);
     std::error_code ignored;
     fs::remove("/dev/shm/confvisor." + seg.name() + ".lock", ignored);
   }
@@ -502,4 +504,52 @@ BOOST_AUTO_TEST_CASE(a_child_that_cannot_join_its_cgroup_is_reported_and_never_r
   d.signal(SIGTERM);
   BOOST_TEST(exit_code(d.wait_exit(15s)) == 0, tail(d.log()));
   BOOST_TEST(read_file(s.file("runs")).size() >= 2 * std::string("run\n").size(), tail(d.log()));
+}
+
+// As under systemd: a daemon alone in its cgroup moves to the leaf TREE/confvisord (so that
+// its cgroup could hand controllers down), its workers run in TREE/NAME.INDEX, and the next
+// daemon started in the same cgroup finds and ends what the dead one left.
+BOOST_AUTO_TEST_CASE(
+    a_daemon_alone_in_its_cgroup_moves_to_a_leaf_and_its_successor_finds_the_tree) {
+  if (!mode_runs_here(Mode::cgroup)) return;
+  Setup s;
+  const std::string own = cgroup_tree(s.seg.name()).substr(0, cgroup_tree(s.seg.name()).rfind('/'));
+  const std::string unit = own + "/unit." + s.seg.name();
+  BOOST_TEST_REQUIRE(::mkdir(unit.c_str(), 0755) == 0);
+  s.cgroups.push_back(unit);
+  s.write_config({s.worker("wrap", {"/bin/sh", "-c", "/bin/sleep 4242; :"})});
+  pid_t sleeper = 0;
+  {
+    DaemonProcess first(s.dir, s.config_path(), env_for(Mode::cgroup), unit);
+    require_ready(first);
+    BOOST_TEST(contains(first.log(),
+                        "moved into cgroup " + unit + "/confvisor." + s.seg.name() + "/confvisord"),
+               tail(first.log()));
+    BOOST_TEST(
+        cgroup_of(first.pid())
+            .ends_with("/unit." + s.seg.name() + "/confvisor." + s.seg.name() + "/confvisord"),
+        cgroup_of(first.pid()));
+    const auto workers = worker_pids(first.pid());
+    BOOST_TEST_REQUIRE(workers.count("wrap[0]") == 1u);
+    BOOST_TEST(
+        cgroup_of(workers.at("wrap[0]")).ends_with("/confvisor." + s.seg.name() + "/wrap.0"));
+    const auto deadline = Clock::now() + 5s;
+    while (live_with_cmdline(s.mark(), "/bin/sleep 4242").empty() && Clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
+    BOOST_TEST_REQUIRE(live_with_cmdline(s.mark(), "/bin/sleep 4242").size() == 1u);
+    sleeper = live_with_cmdline(s.mark(), "/bin/sleep 4242").front();
+    s.recorded.push_back(process_id(sleeper).value_or(ProcessId{}));
+    first.signal(SIGKILL);
+    BOOST_TEST_REQUIRE(WTERMSIG(first.wait_exit()) == SIGKILL);
+  }
+  BOOST_TEST_REQUIRE(alive(s.recorded.front()), "the sleep died with the daemon: nothing to find");
+  DaemonProcess second(s.dir, s.config_path(), env_for(Mode::cgroup), unit);
+  require_ready(second);
+  BOOST_TEST(!alive(s.recorded.front()), "the old sleep " << sleeper << " is alive at READY=1");
+  BOOST_TEST(
+      contains(second.log(), "left in cgroup " + unit + "/confvisor." + s.seg.name() + "/wrap.0"),
+      tail(second.log()));
+  BOOST_TEST(live_with_cmdline(s.mark(), "/bin/sleep 4242").size() <= 1u);
+  second.signal(SIGTERM);
+  BOOST_TEST(exit_code(second.wait_exit(15s)) == 0, tail(second.log()));
 }

@@ -249,14 +249,18 @@ void remove_cgroup(const std::string& path) {
 
 void remove_cgroup_tree(const std::string& segment) {
   const std::string tree = cgroup_tree(segment);
-  if (tree.empty() || slurp(tree + "/cgroup.events").empty()) return;
-  { std::ofstream(tree + "/cgroup.kill") << "1"; }
+  if (!tree.empty()) kill_and_remove_cgroup(tree);
+}
+
+void kill_and_remove_cgroup(const std::string& path) {
+  if (slurp(path + "/cgroup.events").empty()) return;
+  { std::ofstream(path + "/cgroup.kill") << "1"; }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (slurp(tree + "/cgroup.events").find("populated 1") != std::string::npos &&
+  while (slurp(path + "/cgroup.events").find("populated 1") != std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  remove_cgroup(tree);
+  remove_cgroup(path);
 }
 
 }  // namespace confvisor::test

@@ -91,6 +91,8 @@ void kill_all(const std::vector<ProcessId>& ids);
 [[nodiscard]] std::string cgroup_of(pid_t pid);
 // Kills everything in cgroup_tree(segment) and removes it, pass or fail of a test.
 void remove_cgroup_tree(const std::string& segment);
+// The same for the cgroup directory `path` (absolute, below the cgroup2 mount).
+void kill_and_remove_cgroup(const std::string& path);
 
 // "123 (sleep 1000), 456 (sh -c ...)": for failure messages.
 [[nodiscard]] std::string describe_pids(const std::vector<pid_t>& pids);
