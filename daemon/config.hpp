@@ -7,6 +7,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +36,17 @@ struct RestartLimit {
   bool operator==(const RestartLimit&) const = default;
 };
 
+// Per-instance cgroup v2 limits, as systemd's MemoryMax, TasksMax and CPUWeight. Each needs
+// its controller (memory, pids, cpu) delegated to the daemon's cgroup tree; a config that
+// sets one where it is not is refused.
+struct Limits {
+  std::optional<std::uint64_t> memory_max;  // bytes, memory.max (and memory.oom.group 1)
+  std::optional<unsigned> tasks_max;        // pids.max
+  std::optional<unsigned> cpu_weight;       // cpu.weight, 1 to 10000
+
+  bool operator==(const Limits&) const = default;
+};
+
 // One entry of /confvisor/workers. Defaults follow DESIGN.md ("Supervision").
 struct WorkerSpec {
   std::string name;
@@ -58,6 +70,7 @@ struct WorkerSpec {
   Readiness ready = Readiness::started;
   // ready: notify only: restart the worker if WATCHDOG=1 pings stop for this long.
   std::optional<Duration> watchdog;
+  Limits limits;
 
   bool operator==(const WorkerSpec&) const = default;
 };
@@ -109,11 +122,12 @@ struct LoadResult {
 [[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document);
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
-// holds the two equal): the "confvisor" section, a worker, a worker's "backoff" and its
-// "restart_limit".
+// holds the two equal): the "confvisor" section, a worker, a worker's "backoff", its
+// "restart_limit" and its "limits".
 [[nodiscard]] std::vector<std::string_view> settings_keys();
 [[nodiscard]] std::vector<std::string_view> worker_keys();
 [[nodiscard]] std::vector<std::string_view> backoff_keys();
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
+[[nodiscard]] std::vector<std::string_view> limits_keys();
 
 }  // namespace confvisor::daemon

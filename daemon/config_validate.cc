@@ -14,6 +14,7 @@
 #include "config.hpp"
 #include "control_protocol.hpp"
 #include "json_reader.hpp"
+#include "process_tracking.hpp"
 #include "segment_name.hpp"
 #include "signal_names.hpp"
 #include "units.hpp"
@@ -212,7 +213,34 @@ Backoff backoff_of(const Value& v, const Place& at) {
 
 std::optional<Duration> watchdog_of(const Value& v) { return positive_duration_of(v); }
 
-constexpr std::array<Field<WorkerSpec>, 20> kWorkerFields{{
+// ---- A worker's cgroup limits. Each is refused where its controller cannot be had: a limit
+// that silently does nothing is worse than none.
+
+std::optional<std::uint64_t> memory_max_of(const Value& v) {
+  const std::uint64_t size = size_of(v);
+  if (size < 4096) expected("a size of at least 4KiB", v);
+  return size;
+}
+
+constexpr std::array<Field<Limits>, 3> kLimitsFields{{
+    {"memory_max", kOptional, set<&Limits::memory_max, memory_max_of>},
+    {"tasks_max", kOptional, set<&Limits::tasks_max, count_in<1, 4'194'304>>},
+    {"cpu_weight", kOptional, set<&Limits::cpu_weight, count_in<1, 10'000>>},
+}};
+
+Limits limits_of(const Value& v, const Place& at) {
+  const auto limits = object_with<Limits, kLimitsFields>(v, at);
+  auto needs = [&](bool set, std::string_view key, std::string_view controller) {
+    if (!set) return;
+    if (std::string why = missing_controller(controller); !why.empty()) at.child(key).error(why);
+  };
+  needs(limits.memory_max.has_value(), "memory_max", "memory");
+  needs(limits.tasks_max.has_value(), "tasks_max", "pids");
+  needs(limits.cpu_weight.has_value(), "cpu_weight", "cpu");
+  return limits;
+}
+
+constexpr std::array<Field<WorkerSpec>, 21> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
@@ -234,6 +262,7 @@ constexpr std::array<Field<WorkerSpec>, 20> kWorkerFields{{
     {"reload_signal", kOptional, set<&WorkerSpec::reload_signal, signal_of>},
     {"ready", kOptional, set<&WorkerSpec::ready, one_of<kReadiness>>},
     {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
+    {"limits", kOptional, set_nested<&WorkerSpec::limits, limits_of>},
 }};
 
 // A worker that reads well but can never start is refused too: its program must be found
@@ -353,6 +382,9 @@ std::vector<std::string_view> backoff_keys() {
 }
 std::vector<std::string_view> restart_limit_keys() {
   return keys_of<RestartLimit>(kRestartLimitFields);
+}
+std::vector<std::string_view> limits_keys() {
+  return keys_of<Limits>(kLimitsFields);
 }
 
 }  // namespace confvisor::daemon

@@ -62,8 +62,16 @@ void print_status(const json::object& s) {
     std::cout << " at " << text_of(last.at("at")) << " (" << text_of(last.at("trigger")) << ")";
   std::cout << '\n';
   if (!last.at("error").is_null()) std::cout << "  " << text_of(last.at("error")) << '\n';
+  if (const json::value* tracking = s.if_contains("process_tracking"))
+    std::cout << "process tracking: " << text_of(*tracking) << '\n';
 
-  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS", "PROGRAM"});
+  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS", "MEMORY",
+               "PROGRAM", "CGROUP"});
+  auto field = [](const json::object& i, std::string_view key) {
+    const json::value* v = i.if_contains(key);
+    if (v == nullptr || v->is_null()) return std::string("-");
+    return v->is_number() ? human_size(v->to_number<std::size_t>()) : text_of(*v);
+  };
   for (const json::value& v : s.at("workers").as_array()) {
     const json::object& i = v.as_object();
     const bool up = !i.at("pid").is_null();
@@ -72,7 +80,7 @@ void print_status(const json::object& s) {
          up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
             : "-",
          text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status")),
-         i.contains("program") ? text_of(i.at("program")) : "-"});
+         field(i, "memory_current"), field(i, "program"), field(i, "cgroup")});
   }
   if (!s.at("workers").as_array().empty()) table.print(std::cout);
 }

@@ -36,6 +36,9 @@ json::object instance_json(const InstanceStatus& s) {
                       {"last_exit", text_or_null(s.last_exit)},
                       {"status", text_or_null(s.status_text)},
                       {"program", text_or_null(s.program)}};
+                      {"cgroup", text_or_null(s.cgroup)},
+                      {"memory_current", s.memory_current ? json::value(*s.memory_current)
+                                                          : json::value(nullptr)}};
 }
 
 json::array instances_json(const std::vector<InstanceStatus>& statuses) {
@@ -161,6 +164,7 @@ json::value Daemon::status_json() {
                    {"pid", ::getpid()},
                    {"stopping", stopping_},
                    {"last_reload", change_json(last_change_)},
+                   {"process_tracking", supervisor_.tracking()},
                    {"workers", instances_json(supervisor_.status())}};
   return out;
 }

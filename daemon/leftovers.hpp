@@ -1,6 +1,8 @@
-// Processes a worker left behind. confvisord is a child subreaper, so a descendant that left
-// its worker's process group (setsid, double fork) becomes our child when its parent dies;
-// the CONFVISOR_WORKER and CONFVISOR_INSTANCE it inherited say whose it was.
+// Processes a worker left behind, in the subreaper mode of process tracking (the fallback
+// where no cgroup2 is writable; process_tracking.hpp). confvisord is a child subreaper, so a
+// descendant that left its worker's process group (setsid, double fork) becomes our child
+// when its parent dies; the CONFVISOR_WORKER and CONFVISOR_INSTANCE it inherited say whose
+// it was.
 #pragma once
 
 #include <sys/types.h>

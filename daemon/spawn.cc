@@ -80,10 +80,11 @@ std::string label(const SpawnRequest& r) {
   ::_exit(127);
 }
 
-enum Step : int { kPgid = 1, kDeathSignal, kDup, kCwd, kGroups, kGid, kUid, kExec };
+enum Step : int { kCgroup = 1, kPgid, kDeathSignal, kDup, kCwd, kGroups, kGid, kUid, kExec };
 
 const char* step_name(int step) {
   switch (step) {
+    case kCgroup: return "join cgroup";
     case kPgid: return "setpgid";
     case kDeathSignal: return "prctl(PR_SET_PDEATHSIG)";
     case kDup: return "dup2";
@@ -108,6 +109,10 @@ void mark_cloexec_one_by_one() {
 [[noreturn]] void run_child(const SpawnRequest& r, const Identity& id, pid_t parent, int report,
                             int out, int err, const char* program, char* const* argv,
                             char* const* envp) {
+  // First: whatever the child does from here on, and all it starts, is in the cgroup.
+  if (r.cgroup_procs >= 0 && ::write(r.cgroup_procs, "0", 1) != 1) {
+    fail_in_child(report, kCgroup, errno);
+  }
   if (::setpgid(0, 0) != 0) fail_in_child(report, kPgid, errno);
   // A worker never outlives the daemon, even one killed with SIGKILL.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail_in_child(report, kDeathSignal, errno);
@@ -211,6 +216,7 @@ Spawned spawn_worker(const SpawnRequest& r) {
     std::string what = step_name(msg[0]);
     if (msg[0] == kExec) what += " " + program;
     if (msg[0] == kCwd) what += " " + r.spec->cwd.value_or("");
+    if (msg[0] == kCgroup) what += " " + r.cgroup;
     throw Error("unable to start " + who + ": " + what + ": " + std::strerror(msg[1]));
   }
   return Spawned{pid, std::move(out.read), std::move(err.read), std::move(program)};

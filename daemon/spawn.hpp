@@ -1,7 +1,9 @@
-// Starting one worker process: fork/exec in its own process group, with a clean signal
-// state, PR_SET_PDEATHSIG, the documented base environment, and its stdout/stderr on pipes
-// the daemon reads. An exec that fails is reported through a CLOEXEC pipe with its errno,
-// so "No such file or directory" reaches the log instead of a mysterious exit 127.
+// Starting one worker process: fork/exec in its own cgroup (with cgroup tracking: joined in
+// the child before anything else) and its own process group, with a clean signal state,
+// PR_SET_PDEATHSIG, the documented base environment, and its stdout/stderr on pipes the
+// daemon reads. An exec that fails is reported through a CLOEXEC pipe with its errno,
+// so "No such file or directory" reaches the log instead of a mysterious exit 127; so is a
+// failure to join the cgroup, and then nothing of the worker runs.
 #pragma once
 
 #include <sys/types.h>
@@ -19,8 +21,12 @@ struct SpawnRequest {
   const WorkerSpec* spec = nullptr;
   unsigned instance = 0;
   std::string segment;
-  std::string notify_socket;       // NOTIFY_SOCKET for ready: notify workers; "" = none
+  std::string notify_socket;        // NOTIFY_SOCKET for ready: notify workers; "" = none
   std::uint64_t watchdog_usec = 0;  // WATCHDOG_USEC; 0 = none
+  // cgroup.procs of the instance's cgroup, opened for writing: the child joins it before
+  // anything else, so nothing it ever runs is outside it. -1: no cgroup (subreaper mode).
+  int cgroup_procs = -1;
+  std::string cgroup;  // its path, for the error when joining fails
 };
 
 struct Spawned {

@@ -44,6 +44,7 @@ constexpr std::chrono::milliseconds kStopRecheck{20};
 Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
                        std::function<std::uint64_t()> generation)
     : io_(io),
+      tracking_(io, segment),
       host_{io,
             segment,
             "",
@@ -58,7 +59,8 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             [this] { schedule_review(); },
             [this](const std::string& worker, unsigned instance) {
               sweep_leftovers(worker, instance);
-            }},
+            },
+            &tracking_},
       notify_(io, segment,
               [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
       sweep_timer_(io),

@@ -1,7 +1,9 @@
 // The process table: every worker of /confvisor/workers and its instances. It reconciles
 // the running set with a new config (added start, removed stop, changed restart one
 // instance at a time, unchanged get their on_reload action), reaps children, routes
-// sd_notify messages, and stops everything, leftovers included, on shutdown.
+// sd_notify messages, and stops everything, leftovers included, on shutdown. It owns the
+// process tracking (process_tracking.hpp): constructing it ends what a dead predecessor of
+// the segment left, before any worker starts.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +19,7 @@
 #include "config.hpp"
 #include "leftovers.hpp"
 #include "notify_server.hpp"
+#include "process_tracking.hpp"
 #include "worker_command.hpp"
 #include "worker_instance.hpp"
 
@@ -49,6 +52,8 @@ class Supervisor {
   [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"
   // The workers whose rolling restart is still under way, in config order.
   [[nodiscard]] std::vector<std::string> restarting() const;
+  // "cgroup /sys/fs/cgroup/unified/confvisor.demo", "subreaper (fallback): ..."
+  [[nodiscard]] std::string tracking() const { return tracking_.description(); }
 
  private:
   struct Group {
@@ -85,6 +90,7 @@ class Supervisor {
   void recheck_stop_soon();
 
   boost::asio::io_context& io_;
+  ProcessTracking tracking_;  // before the instances, which use its watch
   InstanceHost host_;
   NotifyServer notify_;
   std::vector<Group> groups_;                              // config order

@@ -4,10 +4,12 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "error.hpp"
 #include "log.hpp"
 #include "output_relay.hpp"
+#include "process_tracking.hpp"
 #include "signal_names.hpp"
 #include "spawn.hpp"
 #include "units.hpp"
@@ -56,6 +58,13 @@ WorkerInstance::~WorkerInstance() {
     signal_group(SIGKILL);
     host_.track_pid(pid_, nullptr);
   }
+  if (cgroup_ && cgroup_->populated()) {
+    try {
+      cgroup_->kill();
+    } catch (const Error& e) {
+      log_error(tag() + ": " + e.what());
+    }
+  }
 }
 
 std::string WorkerInstance::label() const { return spec_->name + "[" + std::to_string(index_) + "]"; }
@@ -97,9 +106,13 @@ void WorkerInstance::start() {
   if (state_ == State::fatal) recent_restarts_.clear();
   SpawnRequest request{spec_.get(), index_, host_.segment,
                        spec_->ready == Readiness::notify ? host_.notify_socket : "",
-                       spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0};
+                       spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
+                       -1, ""};
   Spawned spawned;
   try {
+    const UniqueFd cgroup_procs = enter_cgroup();
+    request.cgroup_procs = cgroup_procs.get();
+    if (cgroup_) request.cgroup = cgroup_->path();
     spawned = spawn_worker(request);
   } catch (const Error& e) {
     log_error(std::string(e.what()) + " (generation " + std::to_string(host_.generation()) + ")");
@@ -107,6 +120,7 @@ void WorkerInstance::start() {
     // "failed to start: execve /usr/bin/api: No such file or directory".
     const std::string why = e.what(), prefix = "unable to start " + label() + ": ";
     last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
+    leave_cgroup();
     after_failure(e.what(), false);
     return;
   }
@@ -160,9 +174,14 @@ void WorkerInstance::stop() {
 void WorkerInstance::on_stop_timeout() {
   if (state_ != State::stopping) return;
   log_warning(tag() + " did not stop within " + duration_text(spec_->stop_timeout) +
-              ": SIGKILL to process group " + std::to_string(pid_));
+              ": SIGKILL to process group " + std::to_string(pid_) +
+              (cgroup_ ? " and cgroup.kill on " + cgroup_->path() : std::string()));
   signal_group(SIGKILL);
-  host_.sweep_leftovers(spec_->name, index_);
+  if (cgroup_) {
+    kill_cgroup();
+  } else {
+    host_.sweep_leftovers(spec_->name, index_);
+  }
 }
 
 bool WorkerInstance::counts_as_success(int status) const {
@@ -177,10 +196,25 @@ void WorkerInstance::exited(int status) {
   pid_ = 0;
   ++timer_epoch_;
   watchdog_.cancel();
-  // Nothing of the worker outlives its main process: what is left of its group goes, and
-  // what escaped the group (setsid, double fork) was adopted by us and goes too.
+  exit_status_ = status;
+  // Nothing of the worker outlives its main process. With a cgroup, whatever is still in
+  // it goes, whatever its session or environment, and the run ends once the cgroup is
+  // empty. Without, what is left of its group goes, and what escaped the group (setsid,
+  // double fork) was adopted by us and goes too.
+  if (cgroup_) {
+    kill_cgroup();
+    if (!cgroup_->populated()) ended();
+    return;
+  }
   ::kill(-was, SIGKILL);
   host_.sweep_leftovers(spec_->name, index_);
+  ended();
+}
+
+void WorkerInstance::ended() {
+  const int status = exit_status_.value_or(0);
+  exit_status_.reset();
+  leave_cgroup();
   last_exit_ = describe_wait_status(status);
 
   if (state_ == State::stopping || stop_requested_) {
@@ -301,6 +335,61 @@ void WorkerInstance::signal_group(int sig) const {
   if (pid_ > 0) ::kill(-pid_, sig);  // never kill(0) or kill(-1)
 }
 
+// The cgroup of this run, with the spec's limits, watched from the loop. A limit the spec
+// does not set is written back to the kernel's default, in case the cgroup is one left by
+// an earlier start that failed.
+UniqueFd WorkerInstance::enter_cgroup() {
+  if (host_.tracking == nullptr || host_.tracking->mode() != TrackingMode::cgroup) return {};
+  cgroup_watch_.reset();  // before a new watch: inotify gives the same file the same wd
+  cgroup_ = Cgroup::create(host_.tracking->instance_cgroup(spec_->name, index_).path());
+  const Limits& limits = spec_->limits;
+  auto apply = [this](const char* file, const std::optional<std::uint64_t>& value,
+                      const char* fallback) {
+    if (value) {
+      cgroup_->write(file, std::to_string(*value));
+    } else if (cgroup_->read(file)) {
+      cgroup_->write(file, fallback);
+    }
+  };
+  apply("memory.max", limits.memory_max, "max");
+  if (limits.memory_max) cgroup_->write("memory.oom.group", "1");  // an OOM kill ends the run
+  apply("pids.max", limits.tasks_max, "max");
+  apply("cpu.weight", limits.cpu_weight, "100");
+  cgroup_watch_ = host_.tracking->watch().watch(cgroup_->path(), [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->on_cgroup_event();
+  });
+  return cgroup_->open_procs();
+}
+
+// Logs every process still in the cgroup and ends them all at once.
+void WorkerInstance::kill_cgroup() {
+  const std::vector<pid_t> pids = cgroup_->pids();
+  if (pids.empty() && !cgroup_->populated()) return;
+  for (pid_t pid : pids) {
+    log_info("killing pid " + std::to_string(pid) + ", left behind by " + label() + " in cgroup " +
+             cgroup_->path());
+  }
+  try {
+    cgroup_->kill();
+  } catch (const Error& e) {
+    log_error(tag() + ": " + e.what());
+  }
+}
+
+void WorkerInstance::on_cgroup_event() {
+  if (exit_status_ && cgroup_ && !cgroup_->populated()) ended();
+}
+
+// Removes the run's cgroup once it is empty. One that is not (a child whose start failed is
+// still exiting) stays, and the next start uses it again.
+void WorkerInstance::leave_cgroup() {
+  cgroup_watch_.reset();
+  if (!cgroup_) return;
+  std::string why;
+  if (!cgroup_->populated() && !cgroup_->remove(&why)) log_warning(tag() + ": " + why);
+  cgroup_.reset();
+}
+
 InstanceStatus WorkerInstance::status() const {
   InstanceStatus s;
   s.name = spec_->name;
@@ -312,6 +401,12 @@ InstanceStatus WorkerInstance::status() const {
   s.last_exit = last_exit_;
   s.status_text = status_text_;
   s.program = program_;
+  if (cgroup_) {
+    s.cgroup = cgroup_->path();
+    if (const auto current = cgroup_->read("memory.current")) {
+      s.memory_current = std::strtoull(current->c_str(), nullptr, 10);
+    }
+  }
   return s;
 }
 

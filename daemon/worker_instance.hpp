@@ -5,6 +5,11 @@
 //                            \-> Fatal (restart limit reached)  \-> Stopped (policy says no)
 //   Starting/Running --stop--> Stopping --exit, or SIGKILL after stop_timeout--> Stopped
 //   Fatal --fatal_retry_after, or start--> Starting
+//
+// With cgroup tracking a run ends when its main process has been reaped and its cgroup is
+// empty ("populated 0"), in either order: what the main process left in the cgroup is
+// killed when it exits, and the next state is entered only once all of it has gone, so a
+// restart never runs beside the remains of the run before.
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +23,8 @@
 #include <optional>
 #include <string>
 
+#include "cgroup.hpp"
+#include "cgroup_watch.hpp"
 #include "config.hpp"
 
 namespace confvisor::daemon {
@@ -35,7 +42,11 @@ struct InstanceStatus {
   std::string last_exit;    // "exit code 1", "killed by SIGKILL", "" if none yet
   std::string status_text;  // its last STATUS= (ready: notify workers)
   std::string program;      // the file its last start ran (command[0] resolved), "" if none
+  std::string cgroup;       // its cgroup while it has one ("" in subreaper mode)
+  std::optional<std::uint64_t> memory_current;  // memory.current, where the controller is
 };
+
+class ProcessTracking;
 
 class WorkerInstance;
 
@@ -48,6 +59,7 @@ struct InstanceHost {
   std::function<void(pid_t, WorkerInstance*)> track_pid;  // pid is now this one's; nullptr: released
   std::function<void()> changed;                 // state changed: readiness, rolling restarts
   std::function<void(const std::string&, unsigned)> sweep_leftovers;  // kill what it left
+  ProcessTracking* tracking = nullptr;  // the cgroup tree, in cgroup mode
 };
 
 class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
@@ -89,6 +101,11 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void arm_watchdog();
   void on_watchdog_timeout();
   void signal_group(int sig) const;
+  void ended();  // every process of the run has gone: on to the next state
+  [[nodiscard]] UniqueFd enter_cgroup();
+  void kill_cgroup();
+  void on_cgroup_event();
+  void leave_cgroup();
   [[nodiscard]] std::string tag() const;  // "api[0] (generation 7)"
   [[nodiscard]] bool counts_as_success(int wait_status) const;
 
@@ -109,6 +126,11 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   std::string status_text_;
   std::string program_;
   std::uint64_t timer_epoch_ = 0;
+  // cgroup mode: this run's cgroup, its watch, and the main process's wait status from its
+  // reaping until the cgroup is empty.
+  std::optional<Cgroup> cgroup_;
+  CgroupWatch::Watch cgroup_watch_;
+  std::optional<int> exit_status_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer watchdog_;
 };

@@ -5,6 +5,10 @@
 // Every worker of a test carries CONFVISOR_TEST_MARK=<the test's segment name>, so /proc
 // tells which processes are the test's: while the daemon runs it must leave no zombie child,
 // and once it has exited no process with the mark may be left (no orphan).
+//
+// The suite runs twice (tests/cgroup.cmake): in the mode the daemon picks itself (cgroup
+// tracking where it can write cgroup2, as root here), and with CONFVISOR_TRACKING=subreaper,
+// the fallback.
 #define BOOST_TEST_MODULE supervisor
 #include <pwd.h>
 #include <signal.h>
@@ -189,6 +193,9 @@ struct Setup {
   Setup& operator=(const Setup&) = delete;
   ~Setup() {
     kill_pids_with_env(kMark, mark());
+    // With cgroup tracking, the tree of a daemon that did not stop cleanly (and whatever
+    // is still in it, whatever its environment).
+    remove_cgroup_tree(seg.name());
     // A daemon killed by SIGKILL leaves its instance lock file behind.
     std::error_code ignored;
     fs::remove("/dev/shm/confvisor." + seg.name() + ".lock", ignored);

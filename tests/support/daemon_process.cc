@@ -73,12 +73,23 @@ std::string unique_log_path(const TempDir& dir) {
 }
 }  // namespace
 
+namespace {
+// The daemon's command line; in `cgroup`, a shell joins it and then becomes the daemon.
+std::vector<std::string> daemon_argv(const std::string& config_path, const std::string& cgroup) {
+  std::vector<std::string> argv{bin("confvisord"), "--config", config_path, "--log-level", "debug"};
+  if (cgroup.empty()) return argv;
+  argv.insert(argv.begin(),
+              {"/bin/sh", "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"", cgroup});
+  return argv;
+}
+}  // namespace
+
 DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& config_path,
-                             const std::vector<std::string>& extra_env)
+                             const std::vector<std::string>& extra_env, const std::string& cgroup)
     : log_path_(unique_log_path(dir)),
       notify_(log_path_ + ".notify"),
       process_(
-          {bin("confvisord"), "--config", config_path, "--log-level", "debug"},
+          daemon_argv(config_path, cgroup),
           [&] {
             // Nothing of the test's own environment may leak in: no crash point, no
             // service manager but ours.

@@ -45,8 +45,10 @@ class NotifySocket {
 
 class DaemonProcess {
  public:
+  // With `cgroup` (a cgroup2 directory), the daemon starts in that cgroup, as systemd starts
+  // a unit's main process in the unit's.
   DaemonProcess(const TempDir& dir, const std::string& config_path,
-                const std::vector<std::string>& extra_env = {});
+                const std::vector<std::string>& extra_env = {}, const std::string& cgroup = {});
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 

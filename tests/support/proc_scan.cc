@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -164,6 +165,102 @@ std::string describe_pids(const std::vector<pid_t>& pids) {
     out += std::to_string(pid) + " (" + proc_cmdline(pid) + ")";
   }
   return out.empty() ? "none" : out;
+}
+
+std::optional<ProcessId> process_id(pid_t pid) {
+  const std::string stat = slurp(proc_path(pid, "stat"));
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  // Fields 3 to 21, then 22 (starttime).
+  for (int i = 3; i <= 21; ++i) rest >> field;
+  ProcessId id{pid, 0};
+  if (!(rest >> id.start)) return std::nullopt;
+  return id;
+}
+
+bool alive(const ProcessId& id) {
+  const auto now = process_id(id.pid);
+  return now && now->start == id.start && alive(id.pid);
+}
+
+std::vector<ProcessId> descendants(pid_t root) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (pid_t pid : all_pids()) {
+    if (auto st = proc_stat(pid); st && st->state != 'Z') children[st->parent].push_back(pid);
+  }
+  std::vector<ProcessId> out;
+  std::vector<pid_t> todo{root};
+  while (!todo.empty()) {
+    const pid_t parent = todo.back();
+    todo.pop_back();
+    for (pid_t child : children[parent]) {
+      if (auto id = process_id(child)) out.push_back(*id);
+      todo.push_back(child);
+    }
+  }
+  return out;
+}
+
+void kill_all(const std::vector<ProcessId>& ids) {
+  for (const ProcessId& id : ids) {
+    if (alive(id)) ::kill(id.pid, SIGKILL);
+  }
+}
+
+std::string cgroup_of(pid_t pid) {
+  std::istringstream lines(slurp(proc_path(pid, "cgroup")));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("0::")) return line.substr(3);
+  }
+  return {};
+}
+
+std::string cgroup_tree(const std::string& segment) {
+  std::istringstream mounts(slurp("/proc/self/mountinfo"));
+  std::string mount;
+  for (std::string line; std::getline(mounts, line);) {
+    if (line.find(" - cgroup2 ") == std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string id, parent, device, root;
+    fields >> id >> parent >> device >> root >> mount;
+    break;
+  }
+  const std::string own = cgroup_of(::getpid());
+  if (mount.empty() || own.empty()) return {};
+  return mount + (own == "/" ? "" : own) + "/confvisor." + segment;
+}
+
+namespace {
+void remove_cgroup(const std::string& path) {
+  if (DIR* dir = ::opendir(path.c_str())) {
+    std::vector<std::string> subdirs;
+    while (dirent* entry = ::readdir(dir)) {
+      const std::string name = entry->d_name;
+      if (entry->d_type == DT_DIR && name != "." && name != "..") subdirs.push_back(name);
+    }
+    ::closedir(dir);
+    for (const auto& name : subdirs) remove_cgroup(path + "/" + name);
+  }
+  ::rmdir(path.c_str());
+}
+}  // namespace
+
+void remove_cgroup_tree(const std::string& segment) {
+  const std::string tree = cgroup_tree(segment);
+  if (!tree.empty()) kill_and_remove_cgroup(tree);
+}
+
+void kill_and_remove_cgroup(const std::string& path) {
+  if (slurp(path + "/cgroup.events").empty()) return;
+  { std::ofstream(path + "/cgroup.kill") << "1"; }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (slurp(path + "/cgroup.events").find("populated 1") != std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  remove_cgroup(path);
 }
 
 }  // namespace confvisor::test

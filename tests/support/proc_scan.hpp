@@ -67,6 +67,33 @@ bool wait_dead(pid_t pid, std::chrono::milliseconds timeout);
 // SIGKILLs every live process holding `name`=`value` (a test's last-resort cleanup).
 void kill_pids_with_env(const std::string& name, const std::string& value);
 
+// A process by its pid and its start time (field 22 of /proc/PID/stat), which tells it from
+// a later process given the same pid.
+struct ProcessId {
+  pid_t pid = 0;
+  unsigned long long start = 0;
+  bool operator<(const ProcessId& o) const {
+    return pid < o.pid || (pid == o.pid && start < o.start);
+  }
+};
+[[nodiscard]] std::optional<ProcessId> process_id(pid_t pid);
+// The process is alive (not a zombie) and still the same one.
+[[nodiscard]] bool alive(const ProcessId& id);
+// Every live descendant of `root`: its children, theirs, and so on.
+[[nodiscard]] std::vector<ProcessId> descendants(pid_t root);
+// SIGKILLs each of `ids` that is still the same process (a test's last-resort cleanup).
+void kill_all(const std::vector<ProcessId>& ids);
+
+// The cgroup v2 tree a confvisord of `segment` started by this process uses:
+// OUR_CGROUP/confvisor.SEGMENT ("" without a cgroup2 mount).
+[[nodiscard]] std::string cgroup_tree(const std::string& segment);
+// The cgroup2 path of `pid` ("0::PATH" of /proc/PID/cgroup), "" if gone.
+[[nodiscard]] std::string cgroup_of(pid_t pid);
+// Kills everything in cgroup_tree(segment) and removes it, pass or fail of a test.
+void remove_cgroup_tree(const std::string& segment);
+// The same for the cgroup directory `path` (absolute, below the cgroup2 mount).
+void kill_and_remove_cgroup(const std::string& path);
+
 // "123 (sleep 1000), 456 (sh -c ...)": for failure messages.
 [[nodiscard]] std::string describe_pids(const std::vector<pid_t>& pids);
 

@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "proc_scan.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -32,6 +34,8 @@ SegmentGuard::~SegmentGuard() {
   // A daemon killed by a test leaves its instance lock file (by design: the lock is the
   // kernel's, the file is only where it lives).
   ::unlink(("/dev/shm/confvisor." + name_ + ".lock").c_str());
+  // And, with cgroup tracking, the cgroup tree of the segment with whatever is still in it.
+  remove_cgroup_tree(name_);
   // And its control socket, where a config does not put it elsewhere.
   ::unlink(("/run/confvisor/" + name_ + ".sock").c_str());
 }
