@@ -31,3 +31,16 @@ foreach(_suite IN LISTS _python_suites)
     ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python;CONFVISOR_BIN_DIR=${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
     TIMEOUT 300)
 endforeach()
+if(TEST python_pip_install)
+  # It compiles the extension and libconfvisor's sources again, with setuptools.
+  set_tests_properties(python_pip_install PROPERTIES TIMEOUT 900)
+endif()
+
+# Keeps bench/python_bench.py working (every figure produced); asserts nothing about speed.
+if(NOT _python_skip_reason)
+  add_test(NAME python_bench_smoke
+           COMMAND ${CONFVISOR_PYTHON_EXECUTABLE} ${PROJECT_SOURCE_DIR}/bench/python_bench.py --quick)
+  set_tests_properties(python_bench_smoke PROPERTIES
+    ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python;CONFVISOR_BIN_DIR=${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
+    TIMEOUT 120)
+endif()

@@ -9,6 +9,7 @@ import os
 import re
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -21,12 +22,26 @@ def object_library_sources(cmake_dir: str, target: str) -> list[str]:
     match = re.search(r"add_library\(\s*" + target + r"\s+OBJECT\s+([^)]*)\)", text)
     if match is None:
         raise RuntimeError(f"{path}: no add_library({target} OBJECT ...) to take sources from")
-    # Absolute paths: setuptools then puts each object under build/ instead of beside it.
-    return [os.path.join(ROOT, cmake_dir, name) for name in match.group(1).split()]
+    # Relative to this directory, as setuptools requires (BuildExt places their objects).
+    return [os.path.relpath(os.path.join(ROOT, cmake_dir, name), HERE) for name in match.group(1).split()]
+
+
+class BuildExt(build_ext):
+    """Puts the objects of sources outside this directory (../../common/x.cc) under the
+    build directory too: setuptools would join build_temp and ../../common/x.o."""
+
+    def build_extensions(self):
+        object_filenames = self.compiler.object_filenames
+
+        def inside_build_temp(sources, strip_dir=0, output_dir=""):
+            return object_filenames([s.replace("../", "up/") for s in sources], strip_dir, output_dir)
+
+        self.compiler.object_filenames = inside_build_temp
+        super().build_extensions()
 
 
 native_sources = sorted(
-    os.path.join(HERE, "src", name) for name in os.listdir(os.path.join(HERE, "src")) if name.endswith(".cc")
+    os.path.join("src", name) for name in os.listdir(os.path.join(HERE, "src")) if name.endswith(".cc")
 )
 
 native = Extension(
@@ -34,11 +49,19 @@ native = Extension(
     sources=native_sources
     + object_library_sources("worker", "confvisor_objects")
     + object_library_sources("common", "confvisor_segment"),
-    include_dirs=[os.path.join(ROOT, "worker", "include"), os.path.join(ROOT, "worker"), os.path.join(ROOT, "common")],
+    include_dirs=[os.path.join(ROOT, d) for d in ("worker/include", "worker", "common")],
     libraries=["boost_json", "rt"],
     language="c++",
     extra_compile_args=["-std=c++20", "-O2", "-fvisibility=hidden", "-Wno-missing-field-initializers"],
-    extra_link_args=["-Wl,--version-script=" + os.path.join(HERE, "native.map")],
+    extra_link_args=["-Wl,--version-script=" + os.path.join(HERE, "native.map"), "-Wl,--exclude-libs,ALL"],
 )
 
-setup(ext_modules=[native])
+# Where setuptools builds (default: build/ and confvisor.egg-info beside this file, which
+# .gitignore lists); CONFVISOR_PYTHON_BUILD_DIR moves both out of the source tree.
+build_dir = os.environ.get("CONFVISOR_PYTHON_BUILD_DIR")
+options = {}
+if build_dir:
+    os.makedirs(build_dir, exist_ok=True)
+    options = {"build": {"build_base": build_dir}, "egg_info": {"egg_base": build_dir}}
+
+setup(ext_modules=[native], cmdclass={"build_ext": BuildExt}, options=options)
