@@ -54,14 +54,15 @@ int reader_init(PyObject* obj, PyObject* args, PyObject* kwargs) {
     return -1;
   }
   ReaderObject* self = as_reader(obj);
+  if (self->reader != nullptr) {
+    // Another thread may be waiting on the one it has, with the GIL released.
+    PyErr_SetString(PyExc_RuntimeError, "Reader.__init__ called twice: make a new Reader");
+    return -1;
+  }
   try {
-    auto* next = segment ? new confvisor::Reader(segment)
-                         : new confvisor::Reader(confvisor::Reader::from_env());
-    delete self->reader;
-    self->reader = next;
+    self->reader = segment ? new confvisor::Reader(segment)
+                           : new confvisor::Reader(confvisor::Reader::from_env());
     self->fork_epoch = current_fork_epoch();
-    Py_CLEAR(self->cached);
-    self->cached_key = nullptr;
   } catch (const std::exception& e) {
     raise(exceptions.error, e.what());
     return -1;
