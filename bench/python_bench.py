@@ -57,13 +57,19 @@ def generate_config(target: int) -> tuple[str, str, int]:
     def text() -> str:
         return json.dumps(doc, separators=(",", ":"))
 
+    def size_of(value) -> int:
+        return len(json.dumps(value, separators=(",", ":")))
+
+    # Counted service by service (each adds its text and a comma): re-serializing the whole
+    # document per service would take minutes at 1 MiB.
+    size = len(text())
     while True:
-        doc["services"].append(service(len(doc["services"])))
-        if len(text()) > target:
-            doc["services"].pop()
+        s = service(len(doc["services"]))
+        grown = size + size_of(s) + (1 if doc["services"] else 0)
+        if grown > target and doc["services"]:
             break
-    if not doc["services"]:
-        doc["services"].append(service(0))
+        doc["services"].append(s)
+        size = grown
     doc["pad"] = "x" * max(0, target - len(text()))
     last = len(doc["services"]) - 1
     pointer = f"/services/{last}/limits/timeouts/read_ms"
