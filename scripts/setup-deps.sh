@@ -19,6 +19,11 @@ packages=(
   cmake
   g++
   make
+  python3-dev  # the confvisor Python package's extension module
+  python3-pytest  # its tests (tests/python.cmake)
+  python3-setuptools  # its build backend (pip install --no-build-isolation)
+  python3-wheel
+  python3-venv  # the test of installing it with pip into a virtualenv
 )
 
 missing=()

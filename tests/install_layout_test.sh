@@ -167,6 +167,15 @@ usr/$libdir/pkgconfig/confvisor.pc
 usr/share/doc/$dev_pkg/changelog.gz
 usr/share/doc/$dev_pkg/copyright
 EOF
+# The Python package, where the build made it (CONFVISOR_PYTHON): it must import from there.
+if [[ -d "$build/python/confvisor" ]]; then
+  for f in __init__.py $(cd "$build/python/confvisor" && ls _native.*.so) _native.pyi py.typed; do
+    echo "usr/lib/python3/dist-packages/confvisor/$f" >>"$work/expected"
+  done
+  PYTHONPATH=$usr/lib/python3/dist-packages /usr/bin/python3 -c \
+    'import confvisor, sys; sys.exit(not confvisor.__file__.startswith(sys.argv[1]))' "$usr" ||
+    fail "the packaged confvisor Python package does not import from the package"
+fi
 # The per-configuration targets file is named after the build type.
 config_file=$(cd "$root/all" && find "usr/$libdir/cmake/confvisor" -name 'confvisorTargets-*.cmake' -printf '%f\n')
 sed -i "s|confvisorTargets-@CONFIG@.cmake|${config_file:-confvisorTargets-MISSING.cmake}|" "$work/expected-$dev_pkg"
