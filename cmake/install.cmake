@@ -11,6 +11,7 @@
 #                                       confvisor::worker_static
 #                lib/pkgconfig/         confvisor.pc
 #                include/confvisor/     worker.hpp, worker.h, error.hpp
+#   python       lib/python3/dist-packages/confvisor/  the Python package (CONFVISOR_PYTHON)
 # and in the packages only, share/doc/PACKAGE/copyright and changelog.gz.
 # (lib is lib/<multiarch triplet> when configured with CMAKE_INSTALL_PREFIX=/usr on Debian.)
 include(CMakePackageConfigHelpers)
@@ -20,6 +21,12 @@ include(CMakePackageConfigHelpers)
 set(CONFVISOR_PACKAGE_daemon confvisor)
 set(CONFVISOR_PACKAGE_library libconfvisor${CONFVISOR_SOVERSION})
 set(CONFVISOR_PACKAGE_development libconfvisor-dev)
+set(CONFVISOR_PACKAGE_python python3-confvisor)
+# The components this build installs: the Python package only where it is built.
+set(CONFVISOR_COMPONENTS daemon library development)
+if(TARGET confvisor_python)
+  list(APPEND CONFVISOR_COMPONENTS python)
+endif()
 
 set(CONFVISOR_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/confvisor)
 # Relative to the prefix: systemd reads units from /usr/lib/systemd/system (on merged-/usr
@@ -133,7 +140,7 @@ add_custom_command(OUTPUT ${_changelog_gz}
                    COMMENT "Compressing the Debian changelog" VERBATIM)
 file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/debian)
 add_custom_target(confvisor_debian_changelog ALL DEPENDS ${_changelog_gz})
-foreach(_component daemon library development)
+foreach(_component IN LISTS CONFVISOR_COMPONENTS)
   install(FILES ${CMAKE_CURRENT_LIST_DIR}/debian/copyright ${_changelog_gz}
           DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${CONFVISOR_PACKAGE_${_component}}
           COMPONENT ${_component} EXCLUDE_FROM_ALL)

@@ -4,6 +4,7 @@
 #                    pages, the bash completion, the example config and the schema
 #   libconfvisor0.1  the shared library (named after its SONAME)
 #   libconfvisor-dev the headers, the static library, the CMake package and the .pc file
+#   python3-confvisor the Python package, where the build has it (CONFVISOR_PYTHON)
 # scripts/package.sh builds them from a Release tree of their own; tests/install_layout_test.sh
 # builds them from the test tree and checks them.
 set(CPACK_GENERATOR DEB)
@@ -13,7 +14,7 @@ set(CPACK_PACKAGE_CONTACT "confvisor maintainers <confvisor@example.org>")
 # No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPack would put that one line on top of every
 # component's description, and each package has a summary line of its own.
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL daemon library development)
+set(CPACK_COMPONENTS_ALL ${CONFVISOR_COMPONENTS})
 # Files are staged with DESTDIR and prefix /usr, so what install.cmake writes at install
 # time (the .pc file, the units) names /usr, not the staging directory.
 set(CPACK_SET_DESTDIR ON)
@@ -24,13 +25,14 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
-foreach(_component daemon library development)
+foreach(_component IN LISTS CONFVISOR_COMPONENTS)
   string(TOUPPER ${_component} _upper)
   set(CPACK_DEBIAN_${_upper}_PACKAGE_NAME ${CONFVISOR_PACKAGE_${_component}})
 endforeach()
 set(CPACK_DEBIAN_DAEMON_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_LIBRARY_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
 
 # Lines of at most 80 characters (the first is the summary): dpkg shows them as they are.
 set(_confvisor_about
@@ -54,6 +56,10 @@ set(CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
 ${_confvisor_about}
 This package holds what a worker is built with: the headers, the static
 library, the CMake package (find_package(confvisor)) and the pkg-config file.")
+set(CPACK_DEBIAN_PYTHON_DESCRIPTION
+    "read the config confvisord publishes in shared memory (Python 3)
+${_confvisor_about}
+This package holds the Python package confvisor, for Python workers.")
 
 # Run-time dependencies come from the binaries' and the library's NEEDED entries
 # (dpkg-shlibdeps, from dpkg-dev). The programs link libconfvisor statically, so confvisor
@@ -78,4 +84,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
     "${CONFVISOR_PACKAGE_library} (= ${PROJECT_VERSION}), libboost-json1.81-dev")
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SUGGESTS "pkg-config")
+# The extension is built for Debian 12's python3 (3.11) and links libconfvisor statically;
+# dpkg-shlibdeps adds the C and C++ libraries it needs.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3 (>= 3.11), python3 (<< 3.12)")
 include(CPack)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The three .deb files that cpack makes from this build tree, as a Debian admin expects them:
+# The .deb files that cpack makes from this build tree, as a Debian admin expects them:
 #   confvisor         the programs (stripped, and they run), the units (running
 #                     /usr/bin/confvisord), the manual pages (gzip -9n), the bash completion,
 #                     the example config and the schema
@@ -7,6 +7,7 @@
 #   libconfvisor-dev  the headers, libconfvisor.a (the segment code inside), the link name
 #                     libconfvisor.so, the CMake package and the pkg-config file (prefix /usr);
 #                     Depends on libconfvisor0.1 of this very version and on Boost.JSON's -dev
+#   python3-confvisor the Python package (where the build made it), for Debian's python3 3.11
 # For each: its control data (name, version, section, a summary of its own, the libraries
 # dpkg-shlibdeps found), its exact file list, /usr/share/doc/PACKAGE/copyright (DEP-5) and
 # changelog.gz (its version the project's), and
@@ -37,7 +38,10 @@ expect() {
 daemon_pkg=confvisor
 lib_pkg=libconfvisor$soversion
 dev_pkg=libconfvisor-dev
+py_pkg=python3-confvisor
 packages=("$daemon_pkg" "$lib_pkg" "$dev_pkg")
+# The Python package is a package of its own where the build made it (CONFVISOR_PYTHON).
+if [[ -d "$build/python/confvisor" ]]; then packages+=("$py_pkg"); fi
 
 # --- build the packages --------------------------------------------------------------------
 if ! (cd "$build" && "$cpack" --config CPackConfig.cmake -B "$work/pkg") >"$work/cpack.log" 2>&1; then
@@ -63,7 +67,7 @@ expect "number of .deb files" "$made" "${#packages[@]}"
 field() { dpkg-deb -f "${deb[$1]}" "$2"; }
 # depends_names PACKAGE: the package names its Depends lists, one a line.
 depends_names() { field "$1" Depends | tr ',' '\n' | awk '{ print $1 }'; }
-declare -A section=([$daemon_pkg]=admin [$lib_pkg]=libs [$dev_pkg]=libdevel)
+declare -A section=([$daemon_pkg]=admin [$lib_pkg]=libs [$dev_pkg]=libdevel [$py_pkg]=python)
 summaries=""
 for p in "${packages[@]}"; do
   expect "$p: Package" "$(field "$p" Package)" "$p"
@@ -167,13 +171,20 @@ usr/$libdir/pkgconfig/confvisor.pc
 usr/share/doc/$dev_pkg/changelog.gz
 usr/share/doc/$dev_pkg/copyright
 EOF
-# The Python package, where the build made it (CONFVISOR_PYTHON): it must import from there.
-if [[ -d "$build/python/confvisor" ]]; then
+# The Python package, where the build made it: Debian's python3 3.11, and it must import
+# from the package.
+if [[ " ${packages[*]} " == *" $py_pkg "* ]]; then
   for f in __init__.py $(cd "$build/python/confvisor" && ls _native.*.so) _native.pyi py.typed; do
-    echo "usr/lib/python3/dist-packages/confvisor/$f" >>"$work/expected"
+    echo "usr/lib/python3/dist-packages/confvisor/$f" >>"$work/expected-$py_pkg"
   done
-  PYTHONPATH=$usr/lib/python3/dist-packages /usr/bin/python3 -c \
-    'import confvisor, sys; sys.exit(not confvisor.__file__.startswith(sys.argv[1]))' "$usr" ||
+  printf '%s\n' "usr/share/doc/$py_pkg/changelog.gz" "usr/share/doc/$py_pkg/copyright" >>"$work/expected-$py_pkg"
+  py_depends=$(field "$py_pkg" Depends | tr ',' '\n' | sed 's/^ *//')
+  for dep in 'python3 (>= 3.11)' 'python3 (<< 3.12)'; do
+    grep -qxF "$dep" <<<"$py_depends" || fail "$py_pkg: Depends '$(field "$py_pkg" Depends)' lacks '$dep'"
+  done
+  if depends_names "$py_pkg" | grep -qxF "$lib_pkg"; then fail "$py_pkg depends on $lib_pkg (it links it statically)"; fi
+  PYTHONPATH=$root/$py_pkg/usr/lib/python3/dist-packages /usr/bin/python3 -c \
+    'import confvisor, sys; sys.exit(not confvisor.__file__.startswith(sys.argv[1]))' "$root/$py_pkg" ||
     fail "the packaged confvisor Python package does not import from the package"
 fi
 # The per-configuration targets file is named after the build type.
@@ -189,7 +200,7 @@ for p in "${packages[@]}"; do
   fi
   total=$((total + $(wc -l <"$work/actual-$p")))
 done
-# The three install side by side: dpkg refuses a file that another package owns.
+# The packages install side by side: dpkg refuses a file that another package owns.
 shared=$(cat "$work"/actual-* | sort | uniq -d)
 [[ -z "$shared" ]] || fail "files in more than one package: $shared"
 
