@@ -35,7 +35,7 @@ json::object instance_json(const InstanceStatus& s) {
                       {"restarts", s.restarts},
                       {"last_exit", text_or_null(s.last_exit)},
                       {"status", text_or_null(s.status_text)},
-                      {"program", text_or_null(s.program)}};
+                      {"program", text_or_null(s.program)},
                       {"cgroup", text_or_null(s.cgroup)},
                       {"memory_current", s.memory_current ? json::value(*s.memory_current)
                                                           : json::value(nullptr)}};
