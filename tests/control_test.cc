@@ -669,8 +669,11 @@ BOOST_AUTO_TEST_CASE(clients_that_never_read_a_large_reply_cannot_lock_out_root)
   const std::size_t rss_peak = rss_kib(d.pid(), "VmHWM");
   BOOST_TEST_MESSAGE("daemon VmRSS before " << rss_before << " KiB, VmHWM under abuse " << rss_peak
                                             << " KiB");
-  // 64 unread 1 MiB replies were 80 MB; each abuser uid may leave 4 MiB unread.
+  // 64 unread 1 MiB replies were 80 MB; each abuser uid may leave 4 MiB unread. Under ASan
+  // freed memory stays in its quarantine (up to 256 MiB), so only the plain build can tell.
+#if !defined(__SANITIZE_ADDRESS__)
   BOOST_TEST(rss_peak < rss_before + 32 * 1024, "VmHWM " << rss_peak << " KiB");
+#endif
   const std::string log = d.log();
   BOOST_TEST(contains(log, "did not read its reply within 10000 ms"));
   BOOST_TEST(contains(log, "are kept for root and uid 0"));
