@@ -84,6 +84,7 @@ struct Settings {
   std::string socket;                       // default /run/confvisor/SEGMENT.sock
   unsigned history = 8;                     // 1..64
   std::size_t max_config_size = 64u << 20;  // larger files are refused before parsing
+  unsigned max_instances = 1000;            // 1..65536: all workers' instances together
   std::vector<WorkerSpec> workers;
 };
 

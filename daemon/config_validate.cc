@@ -211,7 +211,9 @@ Backoff backoff_of(const Value& v, const Place& at) {
   return backoff;
 }
 
-std::optional<Duration> watchdog_of(const Value& v) { return positive_duration_of(v); }
+std::optional<Duration> watchdog_of(const Value& v) {
+  return positive_duration_of(v);
+}
 
 // ---- A worker's cgroup limits. Each is refused where its controller cannot be had: a limit
 // that silently does nothing is worse than none.
@@ -291,7 +293,8 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
     if (worker.name.empty()) continue;  // missing or invalid: already reported
     if (at.errors.count() == errors_before) check_can_start(worker, place);
     if (worker.watchdog && worker.ready != Readiness::notify) {
-      place.child("watchdog").error("needs \"ready\": \"notify\": pings come over the notify socket");
+      place.child("watchdog")
+          .error("needs \"ready\": \"notify\": pings come over the notify socket");
     }
     const auto [first, inserted] = first_with_name.emplace(worker.name, i);
     if (!inserted) {
@@ -328,7 +331,7 @@ std::string socket_of(const Value& v) {
   return path;
 }
 
-constexpr std::array<Field<Settings>, 8> kSettingsFields{{
+constexpr std::array<Field<Settings>, 9> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
@@ -336,11 +339,31 @@ constexpr std::array<Field<Settings>, 8> kSettingsFields{{
     {"socket", kOptional, set<&Settings::socket, socket_of>},
     {"history", kOptional, set<&Settings::history, count_in<1, 64>>},
     {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
+    {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
 }};
 
+// Every instance is a process, two pipes and timers on the daemon's one loop: thousands of
+// them make the daemon itself unresponsive, so their total is bounded. The error names the
+// worker that goes past the bound.
+void check_total_instances(const Settings& settings, const Place& at) {
+  if (at.errors.count() != 0) return;  // the workers' indexes may not match the array
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < settings.workers.size(); ++i) {
+    total += settings.workers[i].instances;
+    if (total <= settings.max_instances) continue;
+    at.child("workers").child(i).error("its " + std::to_string(settings.workers[i].instances) +
+                                       " instance(s) bring the total to " + std::to_string(total) +
+                                       ", more than " + "/confvisor/max_instances (" +
+                                       std::to_string(settings.max_instances) +
+                                       "): run fewer, or raise the limit");
+    return;
+  }
+}
+
 Settings settings_of(const Value& v, const Place& at) {
   auto settings = object_with<Settings, kSettingsFields>(v, at);
+  check_total_instances(settings, at);
   if (settings.socket.empty() && !settings.segment.empty()) {
     settings.socket = control::default_socket_path(settings.segment);
     if (settings.socket.size() > kMaxSocketPath) {

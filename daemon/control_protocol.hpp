@@ -7,7 +7,9 @@
 //             \"apj\"..."}
 //
 // A request without "version", or with a version this daemon does not speak, is answered
-// with code "bad-request" (its error names the versions). The README documents each command.
+// with code "bad-request" (its error names the versions), and so is one with an unknown
+// command, a field its command does not take, or a key given twice. The README documents
+// each command.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -57,7 +59,8 @@ struct Request {
   [[nodiscard]] std::uint64_t count(std::string_view key) const;
 };
 
-// One request line (without its newline). Throws Failure(kBadRequest) naming what is wrong.
+// One request line (without its newline), checked against the command table. Throws
+// Failure(kBadRequest) naming what is wrong.
 [[nodiscard]] Request parse_request(std::string_view line);
 
 // A request object for `command`, with the version set.

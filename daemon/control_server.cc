@@ -23,11 +23,6 @@ using stream = asio::local::stream_protocol;
 
 namespace {
 
-// More is a client bug or an attack by someone allowed in; either way, not worth an fd each.
-constexpr std::size_t kMaxConnections = 64;
-// A client that connects and says nothing is dropped after this (no timer while none is open).
-constexpr std::chrono::seconds kIdleTimeout{60};
-
 // The pid of whatever listens on `path`, or nullopt if nothing does (connection refused).
 std::optional<pid_t> listener_on(const std::string& path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -100,47 +95,60 @@ void bind_private(stream::acceptor& acceptor, const std::string& path, gid_t gro
 
 class ControlServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(ControlServer& server, stream::socket socket, PeerCredentials peer)
+  Connection(ControlServer& server, stream::socket socket, PeerCredentials peer, bool admitted)
       : server_(&server),
         socket_(std::move(socket)),
         peer_(std::move(peer)),
+        admitted_(admitted),
         in_(control::kMaxRequest + 1),
-        idle_(socket_.get_executor()) {}
+        deadline_(socket_.get_executor()) {}
+
+  [[nodiscard]] const PeerCredentials& peer() const { return peer_; }
+  [[nodiscard]] bool admitted() const { return admitted_; }
 
   void read_request() {
-    arm_idle_timer();
+    arm_deadline(server_->limits_.read_timeout, "sent no whole request");
     asio::async_read_until(socket_, in_, '\n',
                            [self = shared_from_this()](const boost::system::error_code& ec,
                                                        std::size_t n) { self->on_request(ec, n); });
   }
 
   void send_and_close(const std::string& line) {
-    auto buffer = std::make_shared<std::string>(line);
-    asio::async_write(socket_, asio::buffer(*buffer),
-                      [self = shared_from_this(), buffer](const boost::system::error_code&,
-                                                          std::size_t) { self->close(); });
+    write(line, [self = shared_from_this()](const boost::system::error_code&) { self->close(); });
   }
 
   void detach() {
     server_ = nullptr;
     boost::system::error_code ignored;
-    idle_.cancel();
+    deadline_.cancel();
     socket_.close(ignored);
   }
 
  private:
-  void arm_idle_timer() {
-    idle_.expires_after(kIdleTimeout);
-    idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+  // One timer serves both directions: a connection is either waiting for a request, running
+  // one (no deadline: the command bounds itself), or writing its reply. The epoch tells a
+  // wait that expired from one that was replaced after its completion was already queued.
+  void arm_deadline(std::chrono::milliseconds after, const char* what) {
+    const std::uint64_t epoch = ++deadline_epoch_;
+    deadline_.expires_after(after);
+    deadline_.async_wait([weak = weak_from_this(), after, what,
+                          epoch](const boost::system::error_code& ec) {
       auto self = weak.lock();
-      if (ec || !self) return;
-      log_debug("control: closing the idle connection of " + self->peer_.describe());
+      if (ec || !self || self->server_ == nullptr || self->deadline_epoch_ != epoch) return;
+      self->server_->log_throttled(what, "control: closing the connection of " +
+                                             self->peer_.describe() + ": it " + what + " within " +
+                                             std::to_string(after.count()) + " ms");
       self->close();
     });
   }
 
+  void cancel_deadline() {
+    ++deadline_epoch_;
+    deadline_.cancel();
+  }
+
   void on_request(const boost::system::error_code& ec, std::size_t n) {
-    idle_.cancel();
+    cancel_deadline();
     if (ec == asio::error::not_found) {  // the buffer filled without a newline
       log_warning("control: request from " + peer_.describe() + " longer than " +
                   std::to_string(control::kMaxRequest) + " bytes: connection closed");
@@ -169,38 +177,66 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
 
   void write_reply(const std::string& line) {
     if (server_ == nullptr) return;
+    const auto next = [self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return self->close();
+      self->read_request();
+    };
+    if (std::string why = server_->refusal_of_output(*this, line.size()); !why.empty()) {
+      server_->log_throttled("output",
+                             "control: reply to " + peer_.describe() + " refused: " + why);
+      return write(control::error_reply(control::kFailed, why), next);
+    }
+    write(line, next);
+  }
+
+  // Writes `line` whole within the write timeout, its bytes counted against the peer's
+  // output until then; `done` runs unless the connection was closed meanwhile.
+  template <typename Done>
+  void write(const std::string& line, Done done) {
     auto buffer = std::make_shared<std::string>(line);
-    asio::async_write(
-        socket_, asio::buffer(*buffer),
-        [self = shared_from_this(), buffer](const boost::system::error_code& ec, std::size_t) {
-          if (ec) {
-            self->close();
-          } else {
-            self->read_request();
-          }
-        });
+    set_pending_output(buffer->size());
+    arm_deadline(server_->limits_.write_timeout, "did not read its reply");
+    asio::async_write(socket_, asio::buffer(*buffer),
+                      [self = shared_from_this(), buffer, done = std::move(done)](
+                          const boost::system::error_code& ec, std::size_t) {
+                        if (self->server_ == nullptr) return;
+                        self->cancel_deadline();
+                        self->set_pending_output(0);
+                        done(ec);
+                      });
+  }
+
+  void set_pending_output(std::size_t bytes) {
+    if (server_ != nullptr) server_->account_output(*this, pending_output_, bytes);
+    pending_output_ = bytes;
   }
 
   void close() {
     boost::system::error_code ignored;
-    idle_.cancel();
+    cancel_deadline();
     socket_.close(ignored);
-    if (server_ != nullptr) server_->connections_.erase(shared_from_this());
+    if (server_ == nullptr) return;
+    set_pending_output(0);
+    server_->release(shared_from_this());
     server_ = nullptr;
   }
 
   ControlServer* server_;  // null once closed: the server may be gone
   stream::socket socket_;
   PeerCredentials peer_;
+  bool admitted_;  // counted in the server's limits (a refused one is only told why)
+  std::size_t pending_output_ = 0;
   asio::streambuf in_;
-  asio::steady_timer idle_;
+  asio::steady_timer deadline_;
+  std::uint64_t deadline_epoch_ = 0;
 };
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, ControlAccess access,
-                             Handler handler)
+                             Handler handler, ControlLimits limits)
     : path_(std::move(path)),
       access_(access),
       handler_(std::move(handler)),
+      limits_(limits),
       acceptor_(io),
       retry_(io) {
   prepare_path(path_);
@@ -223,6 +259,8 @@ void ControlServer::close() {
   retry_.cancel();
   for (const auto& c : connections_) c->detach();
   connections_.clear();
+  uids_.clear();
+  admitted_ = 0;
   ::unlink(path_.c_str());
 }
 
@@ -251,21 +289,93 @@ void ControlServer::admit(stream::socket socket) {
     log_error(std::string("control: connection dropped: ") + e.what());
     return;
   }
-  auto connection = std::make_shared<Connection>(*this, std::move(socket), peer);
-  connections_.insert(connection);
   if (std::string why = access_.refusal(peer); !why.empty()) {
-    log_warning("control: refused " + why);
-    connection->send_and_close(control::error_reply(control::kDenied, "permission denied: " + why));
+    log_throttled("access", "control: refused " + why);
+    auto refused = std::make_shared<Connection>(*this, std::move(socket), peer, false);
+    connections_.insert(refused);
+    refused->send_and_close(control::error_reply(control::kDenied, "permission denied: " + why));
     return;
   }
-  if (connections_.size() > kMaxConnections) {
-    log_warning("control: refused " + peer.describe() + ": " + std::to_string(kMaxConnections) +
-                " connections already open");
-    connection->send_and_close(
-        control::error_reply(control::kFailed, "too many open control connections"));
+  if (auto [kind, why] = refusal_by_limits(peer); !why.empty()) {
+    log_throttled(kind, "control: refused " + peer.describe() + ": " + why);
+    auto refused = std::make_shared<Connection>(*this, std::move(socket), peer, false);
+    connections_.insert(refused);
+    refused->send_and_close(control::error_reply(control::kFailed, why));
     return;
   }
+  auto connection = std::make_shared<Connection>(*this, std::move(socket), peer, true);
+  connections_.insert(connection);
+  ++admitted_;
+  if (!privileged(peer)) ++uids_[peer.uid].connections;
   connection->read_request();
+}
+
+bool ControlServer::privileged(const PeerCredentials& peer) const {
+  return peer.uid == 0 || peer.uid == access_.daemon_uid;
+}
+
+std::pair<const char*, std::string> ControlServer::refusal_by_limits(
+    const PeerCredentials& peer) const {
+  if (admitted_ >= limits_.connections) {
+    return {"all",
+            "all " + std::to_string(limits_.connections) + " control connections are in use"};
+  }
+  if (privileged(peer)) return {};
+  const std::size_t shared = limits_.connections - std::min(limits_.reserved, limits_.connections);
+  if (admitted_ >= shared) {
+    return {"reserved", std::to_string(admitted_) + " control connections are in use; the last " +
+                            std::to_string(limits_.connections - shared) +
+                            " are kept for root and uid " + std::to_string(access_.daemon_uid)};
+  }
+  const auto use = uids_.find(peer.uid);
+  if (use != uids_.end() && use->second.connections >= limits_.per_uid) {
+    return {"per-uid", "uid " + std::to_string(peer.uid) + " already has " +
+                           std::to_string(use->second.connections) +
+                           " control connections open (the most one user may)"};
+  }
+  return {"", ""};
+}
+
+std::string ControlServer::refusal_of_output(const Connection& c, std::size_t bytes) const {
+  if (!c.admitted() || privileged(c.peer())) return {};
+  const auto use = uids_.find(c.peer().uid);
+  const std::size_t others = use == uids_.end() ? 0 : use->second.pending_output;
+  if (others == 0 || others + bytes <= limits_.per_uid_output) return {};
+  return "uid " + std::to_string(c.peer().uid) + " has " + std::to_string(others) +
+         " bytes of replies unread; a reply of " + std::to_string(bytes) +
+         " bytes would pass the limit of " + std::to_string(limits_.per_uid_output) +
+         ": read the replies you asked for";
+}
+
+void ControlServer::account_output(const Connection& c, std::size_t before, std::size_t after) {
+  if (!c.admitted() || privileged(c.peer())) return;
+  auto use = uids_.find(c.peer().uid);
+  if (use == uids_.end()) return;
+  use->second.pending_output = use->second.pending_output - before + after;
+}
+
+void ControlServer::release(const std::shared_ptr<Connection>& c) {
+  if (connections_.erase(c) == 0 || !c->admitted()) return;
+  --admitted_;
+  if (privileged(c->peer())) return;
+  auto use = uids_.find(c->peer().uid);
+  if (use != uids_.end() && --use->second.connections == 0) uids_.erase(use);
+}
+
+void ControlServer::log_throttled(const std::string& kind, const std::string& line) {
+  const auto now = std::chrono::steady_clock::now();
+  Throttle& t = throttles_[kind];
+  if (t.last != std::chrono::steady_clock::time_point{} && now - t.last < std::chrono::seconds(1)) {
+    ++t.unlogged;
+    return;
+  }
+  std::string suffix;
+  if (t.unlogged > 0) {
+    suffix = " (and " + std::to_string(t.unlogged) + " more such line(s) not logged)";
+  }
+  log_warning(line + suffix);
+  t.last = now;
+  t.unlogged = 0;
 }
 
 }  // namespace confvisor::daemon

@@ -3,13 +3,16 @@
 // permissions. Exit codes and --json shapes are what scripts rely on, so they are asserted.
 #define BOOST_TEST_MODULE control
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -527,4 +530,178 @@ BOOST_AUTO_TEST_CASE(workers_inherit_no_descriptor_of_the_daemon) {
   // stdin (/dev/null), stdout and stderr (pipes to the daemon), and nothing else: not the
   // control socket, not the signalfd, not another worker's pipes.
   BOOST_TEST(fds.size() == 3u, all.str());
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_keys_and_unknown_fields_are_bad_requests_that_change_nothing) {
+  Setup s;
+  DaemonProcess d(s.dir, s.write(1));
+  require_ready(d);
+  const pid_t before = pid_of(workers_of(d, s), "sleeper", 0);
+  RawClient c(s.socket());
+  // Boost.JSON alone keeps the last "command": this line would stop the worker.
+  c.send("{\"version\":1,\"command\":\"status\",\"command\":\"stop\",\"worker\":\"sleeper\"}\n");
+  json::object duplicate = c.reply();
+  BOOST_TEST(duplicate.at("code").as_string() == "bad-request");
+  BOOST_TEST(contains(std::string(duplicate.at("error").as_string()), "duplicate key \"command\""),
+             duplicate);
+  // A misspelt "instance" must not widen a stop to every instance.
+  c.send("{\"version\":1,\"command\":\"stop\",\"worker\":\"sleeper\",\"instnace\":1}\n");
+  json::object misspelt = c.reply();
+  BOOST_TEST(misspelt.at("code").as_string() == "bad-request");
+  BOOST_TEST(contains(std::string(misspelt.at("error").as_string()),
+                      "stop: unknown field \"instnace\" (it takes \"worker\", \"instance\")"),
+             misspelt);
+  c.send("{\"version\":1,\"command\":\"status\",\"verbose\":true}\n");
+  BOOST_TEST(contains(std::string(c.reply().at("error").as_string()),
+                      "status: unknown field \"verbose\" (it takes none)"));
+  c.send("{\"version\":1,\"command\":\"get\",\"pointer\":\"/app\",\"pointer\":\"/confvisor\"}\n");
+  BOOST_TEST(contains(std::string(c.reply().at("error").as_string()), "duplicate key \"pointer\""));
+  c.send("{\"version\":1,\"version\":1,\"command\":\"status\"}\n");
+  BOOST_TEST(c.reply().at("code").as_string() == "bad-request");
+  c.send("{\"version\":1,\"command\":\"status\"}\n");
+  BOOST_TEST(c.reply().at("ok").as_bool());  // the connection still serves
+
+  const json::array after = workers_of(d, s);
+  BOOST_TEST(state_of(after, "sleeper", 0) == "RUNNING");
+  BOOST_TEST(state_of(after, "sleeper", 1) == "RUNNING");
+  BOOST_TEST(pid_of(after, "sleeper", 0) == before);
+  BOOST_TEST(!contains(d.log(), "control: stop requested"));
+}
+
+namespace {
+
+// A hostile but authorised client: a process running as `uid` (group `gid`, the socket's)
+// that keeps `connections` connections open to `socket`, sends `request` on each (none: it
+// stays idle) and never reads. A connection the daemon closes is opened again 250 ms later.
+int abuse(const std::string& socket, uid_t uid, gid_t gid, int connections,
+          const std::string& request) {
+  const pid_t test = ::getppid();
+  if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) return 2;
+  // After setuid, which clears the parent-death signal; a test already gone ends us too.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != test) return 3;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  socket.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  std::vector<UniqueFd> fds(static_cast<std::size_t>(connections));
+  for (;;) {
+    for (UniqueFd& fd : fds) {
+      if (fd) continue;
+      fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        fd = UniqueFd();
+        continue;
+      }
+      if (!request.empty()) (void)::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL);
+    }
+    std::vector<pollfd> polled;
+    for (const UniqueFd& fd : fds) polled.push_back({fd ? fd.get() : -1, 0, 0});
+    if (::poll(polled.data(), polled.size(), 1000) > 0) {
+      for (std::size_t i = 0; i < polled.size(); ++i) {
+        if (polled[i].revents & (POLLHUP | POLLERR)) fds[i] = UniqueFd();
+      }
+    }
+    std::this_thread::sleep_for(250ms);
+  }
+}
+
+std::size_t rss_kib(pid_t pid, const std::string& field) {
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with(field + ":")) return std::stoul(line.substr(field.size() + 1));
+  }
+  return 0;
+}
+
+// Four unprivileged uids of the socket's group: 4 x 16 connections fill the 56 that are not
+// kept for root and the daemon's user.
+constexpr std::array<uid_t, 4> kAbusers = {65534, 60001, 60002, 60003};
+
+// Runs `calls` status requests as root while abusers hold the socket; returns the failures.
+int status_failures(DaemonProcess& d, const Setup& s, int calls) {
+  int failures = 0;
+  for (int i = 0; i < calls; ++i) {
+    const RunResult r = ctl(d, s, {"status", "--timeout", "5s"});
+    if (r.exit_code() != 0) {
+      ++failures;
+      BOOST_TEST_MESSAGE("status " << i << " failed: " << r.output);
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  return failures;
+}
+
+struct AbuseSetup {
+  AbuseSetup() {
+    fs::permissions(s.dir.path(), fs::perms::others_exec | fs::perms::group_exec,
+                    fs::perm_options::add);
+    // A 1 MiB document: `get ""` answers with all of it.
+    std::string text = config_text(s.seg.name(), s.socket(), 1, ", \"group\": \"nogroup\"");
+    text.insert(2, "  \"blob\": \"" + std::string(1u << 20, 'x') + "\",\n");
+    s.dir.write("app.json", text);
+  }
+  Setup s;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(clients_that_never_read_a_large_reply_cannot_lock_out_root) {
+  if (::geteuid() != 0 || ::getgrnam("nogroup") == nullptr) {
+    // The limits apply to uids other than root and the daemon's: without root the test
+    // cannot run its abusers as such uids.
+    BOOST_TEST_MESSAGE("skipped: needs root (and group nogroup) to run clients as other uids");
+    return;
+  }
+  AbuseSetup a;
+  DaemonProcess d(a.s.dir, a.s.path());
+  require_ready(d);
+  const std::size_t rss_before = rss_kib(d.pid(), "VmRSS");
+  const std::string get_all = "{\"version\":1,\"command\":\"get\",\"pointer\":\"\"}\n";
+  std::vector<Child> abusers;
+  for (uid_t uid : kAbusers) {
+    abusers.emplace_back([&] { return abuse(a.s.socket(), uid, 65534, 16, get_all); });
+  }
+  std::this_thread::sleep_for(1s);  // every abuser has its connections and replies pending
+
+  // Over 100 calls (about 15 s, past the 10 s write timeout) root gets in every time.
+  const int failures = status_failures(d, a.s, 100);
+  BOOST_TEST(failures <= 1, failures << " of 100 status calls failed");
+  const std::size_t rss_peak = rss_kib(d.pid(), "VmHWM");
+  BOOST_TEST_MESSAGE("daemon VmRSS before " << rss_before << " KiB, VmHWM under abuse " << rss_peak
+                                            << " KiB");
+  // 64 unread 1 MiB replies were 80 MB; each abuser uid may leave 4 MiB unread. Under ASan
+  // freed memory stays in its quarantine (up to 256 MiB), so only the plain build can tell.
+#if !defined(__SANITIZE_ADDRESS__)
+  BOOST_TEST(rss_peak < rss_before + 32 * 1024, "VmHWM " << rss_peak << " KiB");
+#endif
+  const std::string log = d.log();
+  BOOST_TEST(contains(log, "did not read its reply within 10000 ms"));
+  BOOST_TEST(contains(log, "are kept for root and uid 0"));
+  BOOST_TEST(contains(log, "bytes of replies unread"));
+  abusers.clear();
+  d.signal(SIGTERM);
+  BOOST_TEST(d.wait_exit() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(two_hundred_idle_connections_cannot_lock_out_root) {
+  if (::geteuid() != 0 || ::getgrnam("nogroup") == nullptr) {
+    BOOST_TEST_MESSAGE("skipped: needs root (and group nogroup) to run clients as other uids");
+    return;
+  }
+  AbuseSetup a;
+  DaemonProcess d(a.s.dir, a.s.path());
+  require_ready(d);
+  std::vector<Child> abusers;
+  for (uid_t uid : kAbusers) {
+    abusers.emplace_back([&] { return abuse(a.s.socket(), uid, 65534, 50, ""); });
+  }
+  std::this_thread::sleep_for(1s);
+  const int failures = status_failures(d, a.s, 100);
+  BOOST_TEST(failures <= 1, failures << " of 100 status calls failed");
+  const std::string log = d.log();
+  BOOST_TEST(contains(log, "sent no whole request within 10000 ms"));
+  BOOST_TEST(contains(log, "already has 16 control connections open"));
+  abusers.clear();
+  d.signal(SIGTERM);
+  BOOST_TEST(d.wait_exit() == 0);
 }

@@ -661,9 +661,11 @@ BOOST_AUTO_TEST_CASE(a_reload_adds_removes_changes_and_keeps_workers) {
 BOOST_AUTO_TEST_CASE(a_worker_writing_100_mb_is_drained_rate_limited_and_cut_at_4_kib) {
   Setup s;
   const std::string line99(99, 'x');  // with its newline, 100 bytes: 1,000,000 lines
+  // The end-of-flood line comes after the flood's last one-second interval of the rate limit,
+  // so it is logged, not counted.
   s.write_config({
       s.worker("flood", sh("yes " + line99 +
-                           " | head -c 100000000; echo done > \"$T/DONE\"; sleep 0.2; "
+                           " | head -c 100000000; echo done > \"$T/DONE\"; sleep 1.2; "
                            "echo end-of-flood; exec sleep 1000")),
       // A 10000-character line twice: in one write (dd copies the file in a single read and
       // write), then in pieces with its newline 100 ms later, so each arrives as one read and
