@@ -273,7 +273,8 @@ BOOST_AUTO_TEST_CASE(a_daemon_killed_mid_publish_is_recovered_by_the_next_one) {
       BOOST_TEST(reader.current().get<std::int64_t>("/app/version") == 1);
       s.write(2);
       {
-        DaemonProcess crashing(s.dir, s.path(), {std::string("CONFVISOR_TEST_CRASH_AT=") + point});
+        DaemonProcess crashing(s.dir, s.path(), {std::string("CONFVISOR_TEST_CRASH_AT=") + point},
+                               seams_bin("confvisord"));
         const int status = crashing.wait_exit();
         BOOST_TEST_REQUIRE(WIFSIGNALED(status));
         BOOST_TEST(WTERMSIG(status) == SIGKILL);

@@ -74,15 +74,16 @@ std::string unique_log_path(const TempDir& dir) {
 }  // namespace
 
 DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& config_path,
-                             const std::vector<std::string>& extra_env)
+                             const std::vector<std::string>& extra_env, const std::string& program)
     : log_path_(unique_log_path(dir)),
       notify_(log_path_ + ".notify"),
       process_(
-          {bin("confvisord"), "--config", config_path, "--log-level", "debug"},
+          {program, "--config", config_path, "--log-level", "debug"},
           [&] {
-            // Nothing of the test's own environment may leak in: no crash point, no
-            // service manager but ours.
-            std::vector<std::string> env{"CONFVISOR_TEST_CRASH_AT", "WATCHDOG_USEC", "WATCHDOG_PID",
+            // Nothing of the test's own environment may leak in: no seam, no service
+            // manager but ours.
+            std::vector<std::string> env{"CONFVISOR_TEST_CRASH_AT", "CONFVISOR_TEST_STOP_AT",
+                                         "WATCHDOG_USEC", "WATCHDOG_PID",
                                          "NOTIFY_SOCKET=" + notify_.path()};
             env.insert(env.end(), extra_env.begin(), extra_env.end());
             return env;

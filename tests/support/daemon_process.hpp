@@ -45,8 +45,10 @@ class NotifySocket {
 
 class DaemonProcess {
  public:
+  // Runs `program` (build/bin/confvisord unless a test needs seams_bin("confvisord")).
   DaemonProcess(const TempDir& dir, const std::string& config_path,
-                const std::vector<std::string>& extra_env = {});
+                const std::vector<std::string>& extra_env = {},
+                const std::string& program = bin("confvisord"));
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
