@@ -82,9 +82,16 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
       throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
                                           " stays published: " + change.error);
     }
+    if (change.result == "waiting") {
+      throw Failure(control::kBusy, command + " waits: " + change.error + "; generation " +
+                                        std::to_string(generation_) +
+                                        " stays published until the lock is free");
+    }
     reply(control::ok_reply(change_json(change)));
   } catch (const Failure& f) {
     reply(control::error_reply(f.code, f.what()));
+  } catch (const WriterLockBusy& busy) {
+    reply(control::error_reply(control::kBusy, busy.what()));
   } catch (const std::exception& e) {
     reply(control::error_reply(control::kFailed, e.what()));
   }
@@ -132,12 +139,13 @@ json::value Daemon::change_json(const Change& change) {
                                  : json::value(format_utc(change.at))}};
 }
 
+// What readers really see, read without the writer lock: status answers whoever holds it.
 json::value Daemon::status_json() {
-  json::value source = nullptr, published_at = nullptr;
-  for (const GenerationInfo& info : publisher_.history()) {
-    if (info.generation != generation_) continue;
-    source = json::value(info.source);
-    published_at = json::value(format_utc(info.published_at));
+  json::value source = nullptr, published_at = nullptr, lock_holder = nullptr;
+  if (const std::optional<LiveGeneration> live = sync_live()) {
+    source = json::value(live->source);
+    published_at = json::value(format_utc(live->published_at));
+    if (live->writer_lock_holder > 0) lock_holder = json::value(live->writer_lock_holder);
   }
   json::object out{{"generation", generation_},
                    {"source", source},
@@ -148,11 +156,25 @@ json::value Daemon::status_json() {
                    {"pid", ::getpid()},
                    {"stopping", stopping_},
                    {"last_reload", change_json(last_change_)},
+                   {"writer_lock_holder", lock_holder},
+                   {"waiting_publish", pending_json()},
                    {"workers", instances_json(supervisor_.status())}};
   return out;
 }
 
+json::value Daemon::pending_json() const {
+  if (!pending_) return nullptr;
+  return json::object{{"what", pending_->what},
+                      {"source", pending_->source},
+                      {"trigger", pending_->trigger},
+                      {"waiting_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - pending_->since)
+                                         .count()},
+                      {"reason", lock_wait_reason_}};
+}
+
 json::value Daemon::history_json() {
+  sync_live();
   json::array out;
   for (const GenerationInfo& info : publisher_.history()) {
     out.push_back(json::object{{"generation", info.generation},
