@@ -27,7 +27,7 @@ const char* const kUsage =
     "commands on the segment itself (no daemon needed):\n"
     "  get POINTER --segment NAME      the value at a JSON pointer (also with $CONFVISOR_SEGMENT)\n"
     "  show --segment NAME             the current generation's metadata\n"
-    "  publish FILE --segment NAME [--history N] [--mode OCTAL]\n"
+    "  publish FILE --segment NAME [--history N] [--mode OCTAL] [--force]\n"
     "The daemon is found by --socket, else by the socket --config FILE names, else by\n"
     "/etc/confvisor/confvisor.json, else as the only socket in /run/confvisor.\n"
     "Exit codes: 0 ok, 1 failed, 2 usage, 3 daemon not running, 4 permission denied.\n";
@@ -84,7 +84,8 @@ po::variables_map parse_options(int argc, char** argv) {
       "how long to wait for the daemon (default 30s; start/stop/restart 2m)")(
       "history", po::value<unsigned>(),
       "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
-      "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)");
+      "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)")(
+      "force", "publish: even into a segment a running confvisord serves");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args",
                                                             po::value<std::vector<std::string>>());
@@ -113,8 +114,8 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
   if (vm.count("json") && (cmd.name == "get" || cmd.name == "publish")) {
     throw UsageError{"--json does not apply to " + cmd.name + " (get prints JSON already)"};
   }
-  if ((vm.count("history") || vm.count("mode")) && cmd.name != "publish") {
-    throw UsageError{"--history and --mode apply to publish only"};
+  if ((vm.count("history") || vm.count("mode") || vm.count("force")) && cmd.name != "publish") {
+    throw UsageError{"--history, --mode and --force apply to publish only"};
   }
   if (vm.count("segment") && !segment_only && cmd.name != "get") {
     throw UsageError{"--segment applies to get, show and publish; " + cmd.name +
@@ -164,6 +165,7 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("timeout")) cmd.timeout = parse_timeout(vm["timeout"].as<std::string>());
   if (vm.count("history")) cmd.history = vm["history"].as<unsigned>();
   if (vm.count("mode")) cmd.mode = parse_mode(vm["mode"].as<std::string>());
+  cmd.force = vm.count("force") != 0;
   if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart")
     (void)parse_target(cmd.args[0]);
   return cmd;
