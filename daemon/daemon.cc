@@ -439,7 +439,8 @@ void Daemon::apply_settings(const Settings& next) {
 
 std::string Daemon::status() const {
   std::string last = last_change_.result;
-  if (last == "failed") last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
+  if (last == "failed" || last == "waiting")
+    last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
   return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
          "; last reload: " + last;
 }
