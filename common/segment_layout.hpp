@@ -68,7 +68,12 @@ struct SegmentHeader {
   std::uint64_t heap_size;
   std::uint64_t created_at_ns;
   std::uint64_t creator_pid;
-  std::uint64_t reserved0;
+  // The pid of the process holding writer_mutex, 0 while it is free: stored by the holder
+  // right after it takes the mutex and cleared right before it releases it, so a publisher
+  // that finds the mutex taken (and does not wait) can name who has it. Read without the
+  // mutex; stale only for those two instants, or after its holder died with the mutex. It
+  // occupies a word layout version 1 reserved: sizes and offsets are unchanged.
+  std::atomic<std::uint64_t> writer_pid;
 
   // Reader-visible.
   alignas(64) std::atomic<std::uint64_t> version;
@@ -83,12 +88,6 @@ struct SegmentHeader {
   std::uint64_t history_limit;
   std::uint64_t history_count;
   HistoryEntry history[kMaxHistory];  // oldest first; the last one is the active generation
-
-  // The pid of the process holding writer_mutex, 0 while it is free: stored by the holder
-  // right after it takes the mutex and cleared right before it releases it, so a publisher
-  // that finds the mutex taken (and does not wait) can name who has it. Read without the
-  // mutex; stale only for those two instants, or after its holder died with the mutex.
-  std::atomic<std::uint64_t> writer_pid;
 };
 
 static_assert(sizeof(SegmentHeader) <= kHeaderReserve);
