@@ -15,12 +15,18 @@ int set_lock(int fd, short type, int cmd) {
 }
 }  // namespace
 
-OfdLock::OfdLock(int fd, std::string what) : fd_(fd) {
-  while (set_lock(fd_, F_WRLCK, F_OFD_SETLKW) != 0) {
-    if (errno != EINTR) throw_sys("lock " + what);
+OfdLock::OfdLock(int fd, std::string what, Wait wait) : fd_(fd) {
+  const int cmd = wait == Wait::until_held ? F_OFD_SETLKW : F_OFD_SETLK;
+  while (set_lock(fd_, F_WRLCK, cmd) != 0) {
+    if (errno == EINTR) continue;
+    if (wait == Wait::no && (errno == EAGAIN || errno == EACCES)) return;
+    throw_sys("lock " + what);
   }
+  held_ = true;
 }
 
-OfdLock::~OfdLock() { set_lock(fd_, F_UNLCK, F_OFD_SETLK); }
+OfdLock::~OfdLock() {
+  if (held_) set_lock(fd_, F_UNLCK, F_OFD_SETLK);
+}
 
 }  // namespace confvisor

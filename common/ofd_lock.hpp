@@ -8,14 +8,20 @@ namespace confvisor {
 
 class OfdLock {
  public:
-  // Blocks until the lock is held. `what` names the file in errors.
-  OfdLock(int fd, std::string what);
+  enum class Wait { until_held, no };
+
+  // Blocks until the lock is held, or with Wait::no takes it only if it is free (see
+  // held()). `what` names the file in errors.
+  OfdLock(int fd, std::string what, Wait wait = Wait::until_held);
   ~OfdLock();
   OfdLock(const OfdLock&) = delete;
   OfdLock& operator=(const OfdLock&) = delete;
 
+  [[nodiscard]] bool held() const { return held_; }
+
  private:
   int fd_;
+  bool held_ = false;
 };
 
 }  // namespace confvisor

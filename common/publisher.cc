@@ -41,6 +41,7 @@
 #include "segment_view.hpp"
 #include "shared_copy.hpp"
 #include "shm_mapping.hpp"
+#include "unique_fd.hpp"
 
 namespace confvisor {
 namespace bip = boost::interprocess;
@@ -135,6 +136,58 @@ std::string minify(std::string_view json) {
   return boost::json::serialize(v);
 }
 
+// Holds a segment's writer mutex and, while it does, names this process in the header's
+// writer_pid, so that a publisher which finds the mutex taken can say who has it.
+class WriterLock {
+ public:
+  // Takes the mutex, waiting for it if `wait`; else only if it is free (see held()). Throws
+  // bip::lock_exception if a holder died with it.
+  WriterLock(SegmentHeader& h, bool wait) : h_(h) {
+    if (wait) {
+      h_.writer_mutex.lock();
+      held_ = true;
+    } else {
+      held_ = h_.writer_mutex.try_lock();
+    }
+    if (held_)
+      h_.writer_pid.store(static_cast<std::uint64_t>(::getpid()), std::memory_order_relaxed);
+  }
+  ~WriterLock() {
+    if (!held_) return;
+    h_.writer_pid.store(0, std::memory_order_relaxed);
+    h_.writer_mutex.unlock();
+  }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
+
+  [[nodiscard]] bool held() const { return held_; }
+
+ private:
+  SegmentHeader& h_;
+  bool held_ = false;
+};
+
+// The first 4 KiB of a /proc file, or "" if it cannot be read.
+std::string read_proc_file(const std::string& path) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char buffer[4096];
+  const ssize_t n = fd ? ::read(fd.get(), buffer, sizeof buffer) : -1;
+  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
+// "4242 (confvisorctl, stopped)": the pid, with its command name and whether it is stopped
+// when /proc says (the usual reason a writer lock stays held: a publish suspended by Ctrl-Z).
+std::string describe_process(pid_t pid) {
+  std::string out = std::to_string(pid);
+  const std::string stat = read_proc_file("/proc/" + out + "/stat");
+  const auto open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return out;
+  out += " (" + stat.substr(open + 1, close - open - 1);
+  const char state = close + 2 < stat.size() ? stat[close + 2] : '?';
+  if (state == 'T' || state == 't') out += ", stopped";
+  return out + ")";
+}
+
 }  // namespace
 
 struct Publisher::Impl {
@@ -144,6 +197,7 @@ struct Publisher::Impl {
   // The segment just replaced by a move. Kept mapped until the writer lock taken on it has
   // been released, since that lock lives in its header.
   std::unique_ptr<Attached> retired;
+  bool first_lock_done = false;  // on_first_lock has run
 
   explicit Impl(PublisherOptions o) : options(std::move(o)), names(options.segment) {
     if (options.history) check_history(*options.history);
@@ -164,30 +218,47 @@ struct Publisher::Impl {
   }
 
   // Runs `fn(attached)` holding the writer lock of the segment that currently has the name,
-  // attaching, recovering and following moves as needed.
+  // attaching, recovering and following moves as needed. Without wait_for_lock, throws
+  // WriterLockBusy instead of waiting for another process to release the lock.
   template <class Fn>
   auto with_writer_lock(Fn&& fn) {
     for (int attempt = 0; attempt < kMaxAttachAttempts; ++attempt) {
       retired.reset();
       if (!attached) attach();
       if (!attached) continue;
-      std::optional<bip::scoped_lock<bip::interprocess_mutex>> lock;
+      std::optional<WriterLock> lock;
       try {
-        lock.emplace(attached->header->writer_mutex);
+        lock.emplace(*attached->header, options.wait_for_lock);
       } catch (const bip::lock_exception&) {
         recover_from_dead_writer();
         continue;
       }
+      if (!lock->held()) throw busy(attached->header->writer_pid.load(std::memory_order_relaxed));
       if (attached->header->moved.load(std::memory_order_acquire) != 0) {
         lock.reset();
         attached.reset();
         continue;
       }
       settle_prev();
+      if (!first_lock_done) {
+        on_first_lock(*attached);
+        first_lock_done = true;
+      }
       return fn(*attached);
     }
     throw Error("unable to lock segment " + names.path + ": it was replaced " +
                 std::to_string(kMaxAttachAttempts) + " times in a row");
+  }
+
+  WriterLockBusy busy(std::uint64_t holder) const {
+    const auto pid = static_cast<pid_t>(holder);
+    if (pid <= 0 || static_cast<std::uint64_t>(pid) != holder) {
+      return WriterLockBusy(
+          "the writer lock of " + names.path + " is held by another process (its pid not known)",
+          0);
+    }
+    return WriterLockBusy(
+        "the writer lock of " + names.path + " is held by pid " + describe_process(pid), pid);
   }
 
   // Maps the object that has the name, creating it if there is none. Leaves `attached`
@@ -336,7 +407,11 @@ struct Publisher::Impl {
   // The writer died holding the lock: nothing in this object may be written again. Rebuild
   // it from the generations that still verify, and move readers to the rebuilt one.
   void recover_from_dead_writer() {
-    OfdLock recovery(attached->mapping.fd(), "segment " + names.path + " for recovery");
+    OfdLock recovery(attached->mapping.fd(), "segment " + names.path + " for recovery",
+                     options.wait_for_lock ? OfdLock::Wait::until_held : OfdLock::Wait::no);
+    if (!recovery.held()) {
+      throw WriterLockBusy("segment " + names.path + " is being recovered by another process", 0);
+    }
     if (attached->header->moved.load(std::memory_order_acquire) != 0 ||
         shm_inode(names.shm) != attached->mapping.inode()) {
       attached.reset();  // another process recovered it meanwhile
@@ -477,7 +552,11 @@ struct Publisher::Impl {
 };
 
 Publisher::Publisher(PublisherOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
-  impl_->with_writer_lock([&](Attached& a) { impl_->on_first_lock(a); });
+  try {
+    impl_->with_writer_lock([](Attached&) {});
+  } catch (const WriterLockBusy&) {
+    if (impl_->options.wait_for_lock) throw;
+  }
 }
 
 Publisher::~Publisher() = default;

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "confvisor/error.hpp"
+
 namespace confvisor {
 
 struct PublisherOptions {
@@ -26,6 +28,20 @@ struct PublisherOptions {
   std::optional<unsigned> history = std::nullopt;
   // One line per notable event the caller should log (recovery, growth).
   std::function<void(const std::string&)> on_event = {};
+  // Whether a call that needs the segment's writer lock waits while another process holds
+  // it. A publisher on an event loop sets false: such a call then throws WriterLockBusy at
+  // once, and the caller retries later (nothing of the call has happened).
+  bool wait_for_lock = true;
+};
+
+// The writer lock of a segment is held by another process (or the segment is being recovered
+// by one), and the publisher does not wait for it. The message names the segment and the
+// holder ("the writer lock of /dev/shm/confvisor.app is held by pid 4242 (confvisorctl,
+// stopped)").
+class WriterLockBusy : public Error {
+ public:
+  WriterLockBusy(const std::string& message, pid_t holder) : Error(message), holder(holder) {}
+  pid_t holder;  // 0 if not known
 };
 
 struct GenerationInfo {
@@ -45,7 +61,8 @@ class Publisher {
  public:
   // Opens /dev/shm/confvisor.NAME, or creates it. A segment left by a publisher that died
   // mid-publish is recovered (rebuilt from its verified generations; readers follow).
-  // Throws Error.
+  // Throws Error. With wait_for_lock false and the writer lock busy, what needs the lock is
+  // left to the first later call that gets it.
   explicit Publisher(PublisherOptions options);
   ~Publisher();
   Publisher(Publisher&&) noexcept;

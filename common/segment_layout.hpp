@@ -68,7 +68,12 @@ struct SegmentHeader {
   std::uint64_t heap_size;
   std::uint64_t created_at_ns;
   std::uint64_t creator_pid;
-  std::uint64_t reserved0;
+  // The pid of the process holding writer_mutex, 0 while it is free: stored by the holder
+  // right after it takes the mutex and cleared right before it releases it, so a publisher
+  // that finds the mutex taken (and does not wait) can name who has it. Read without the
+  // mutex; stale only for those two instants, or after its holder died with the mutex. It
+  // occupies a word layout version 1 reserved: sizes and offsets are unchanged.
+  std::atomic<std::uint64_t> writer_pid;
 
   // Reader-visible.
   alignas(64) std::atomic<std::uint64_t> version;
@@ -89,7 +94,9 @@ static_assert(sizeof(SegmentHeader) <= kHeaderReserve);
 static_assert(sizeof(RecordHeader) % 8 == 0);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
-[[nodiscard]] constexpr std::uint64_t round_up8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{7}; }
+[[nodiscard]] constexpr std::uint64_t round_up8(std::uint64_t n) {
+  return (n + 7) & ~std::uint64_t{7};
+}
 
 // Whether a record of `size` bytes at `offset`, as a slot or a history entry names it, lies
 // inside the heap of a mapping of `mapping_size` bytes and is aligned as the publisher writes

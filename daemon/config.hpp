@@ -103,9 +103,12 @@ struct LoadResult {
 };
 
 // Reads, parses and validates `path`, refusing files larger than `max_size` bytes (checked
-// before reading them). Never throws for a bad file: every problem is a line in `errors`:
+// before reading them). Never blocks: `path` must name a regular file, anything else (a FIFO,
+// a directory, a device) is refused unread. Never throws for a bad file: every problem is a
+// line in `errors`:
 //   "FILE: message"                      the file itself ("unable to read: No such file or
-//                                        directory", "file is N bytes, larger than ...")
+//                                        directory", "not a regular file (a FIFO)", "file is
+//                                        N bytes, larger than ...")
 //   "FILE:LINE:COL: message"             syntax (JSON, UTF-8, duplicate keys, depth, top
 //                                        level); LINE and COL are 1-based, COL counts bytes
 //   "FILE: /json/pointer: message"       meaning ("/confvisor/workers/2/restart: expected

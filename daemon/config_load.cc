@@ -90,8 +90,19 @@ void check_own_size(std::string_view text, const std::string& file, LoadResult& 
   result.config.reset();
 }
 
-// Reads at most `max_size` + 1 bytes: enough to know a stream (a pipe, /dev/stdin) is too
-// large without reading all of it.
+// "not a regular file (a FIFO)": what the file is, in an operator's words.
+std::string not_regular(mode_t mode) {
+  std::string_view kind = "of an unknown type";
+  if (S_ISFIFO(mode)) kind = "a FIFO";
+  if (S_ISDIR(mode)) kind = "a directory";
+  if (S_ISSOCK(mode)) kind = "a socket";
+  if (S_ISCHR(mode)) kind = "a character device";
+  if (S_ISBLK(mode)) kind = "a block device";
+  return "not a regular file (" + std::string(kind) + ")";
+}
+
+// Reads at most `max_size` + 1 bytes: a file that grows after its size was checked is still
+// refused without reading all of it.
 std::optional<std::string> read_limited(int fd, std::size_t max_size, std::string& text) {
   text.clear();
   char buffer[64 * 1024];
@@ -105,16 +116,23 @@ std::optional<std::string> read_limited(int fd, std::size_t max_size, std::strin
   return "file is larger than max_config_size " + std::to_string(max_size);
 }
 
-// The file's whole text, or why not. The size of a regular file is checked before reading
-// it, so a huge file costs nothing.
+// The file's whole text, or why not. The daemon reads its config on its event loop, so
+// nothing here may wait: the open does not block (a FIFO without a writer would block it
+// forever, a device could), and only a regular file is read, whose reads never wait for
+// another process. Its size is checked before reading it, so a huge file costs nothing.
 std::optional<std::string> read_file(const std::string& path, std::size_t max_size,
                                      std::string& text) {
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0) {
-    return "unable to read: " + std::string(std::strerror(errno));
+  if (!fd) {
+    // A socket cannot be opened at all (ENXIO): name what it is rather than the errno.
+    const int open_error = errno;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return not_regular(st.st_mode);
+    return "unable to read: " + std::string(std::strerror(open_error));
   }
-  if (S_ISREG(st.st_mode) && static_cast<std::uintmax_t>(st.st_size) > max_size) {
+  if (::fstat(fd.get(), &st) != 0) return "unable to read: " + std::string(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return not_regular(st.st_mode);
+  if (static_cast<std::uintmax_t>(st.st_size) > max_size) {
     return "file is " + std::to_string(st.st_size) + " bytes, larger than max_config_size " +
            std::to_string(max_size);
   }

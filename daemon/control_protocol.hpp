@@ -41,6 +41,9 @@ inline constexpr std::string_view kFailed = "failed";
 inline constexpr std::string_view kUnknownWorker = "unknown-worker";
 inline constexpr std::string_view kUnknownGeneration = "unknown-generation";
 inline constexpr std::string_view kStopping = "stopping";
+// Another process holds the segment's writer lock: the error names its pid. A reload or
+// rollback answered so waits for the lock and is published once it is free.
+inline constexpr std::string_view kBusy = "busy";
 
 // A request the daemon cannot act on, or a command that failed: the reply's code and error.
 class Failure : public Error {

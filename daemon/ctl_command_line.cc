@@ -29,7 +29,7 @@ const char* const kUsage =
     "commands on the segment itself (no daemon needed):\n"
     "  get POINTER --segment NAME      the value at a JSON pointer (also with $CONFVISOR_SEGMENT)\n"
     "  show --segment NAME             the current generation's metadata\n"
-    "  publish FILE --segment NAME [--history N] [--mode OCTAL]\n"
+    "  publish FILE --segment NAME [--history N] [--mode OCTAL] [--force]\n"
     "  remove --segment NAME           delete a segment no daemon owns (refused while one does)\n"
     "The daemon is found by --socket, else by the socket --config FILE names (read leniently:\n"
     "a broken file still leads to its daemon, which also knows its file by name), else by\n"
@@ -91,7 +91,8 @@ po::variables_map parse_options(int argc, char** argv) {
       "how long to wait for the daemon (default 30s; start/stop/restart 2m)")(
       "history", po::value<unsigned>(),
       "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
-      "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)");
+      "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)")(
+      "force", "publish: even into a segment a running confvisord serves");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args",
                                                             po::value<std::vector<std::string>>());
@@ -122,8 +123,8 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
     throw UsageError{"--json does not apply to " + cmd.name +
                      (cmd.name == "get" ? " (it prints JSON already)" : "")};
   }
-  if ((vm.count("history") || vm.count("mode")) && cmd.name != "publish") {
-    throw UsageError{"--history and --mode apply to publish only"};
+  if ((vm.count("history") || vm.count("mode") || vm.count("force")) && cmd.name != "publish") {
+    throw UsageError{"--history, --mode and --force apply to publish only"};
   }
   if (vm.count("segment") && !segment_only && cmd.name != "get") {
     throw UsageError{"--segment applies to get, show, publish and remove; " + cmd.name +
@@ -178,6 +179,7 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("timeout")) cmd.timeout = parse_timeout(vm["timeout"].as<std::string>());
   if (vm.count("history")) cmd.history = vm["history"].as<unsigned>();
   if (vm.count("mode")) cmd.mode = parse_mode(vm["mode"].as<std::string>());
+  cmd.force = vm.count("force") != 0;
   if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart")
     (void)parse_target(cmd.args[0]);
   return cmd;

@@ -39,6 +39,7 @@ struct Command {
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<unsigned> history;
   std::optional<mode_t> mode;
+  bool force = false;  // publish beside a live daemon
 
   // Commands answered from the segment itself, without a daemon.
   [[nodiscard]] bool reads_segment() const;

@@ -11,6 +11,7 @@
 
 #include "confvisor/worker.hpp"
 #include "error.hpp"
+#include "instance_lock.hpp"
 #include "json_pointer.hpp"
 #include "publisher.hpp"
 #include "time_format.hpp"
@@ -82,8 +83,25 @@ int segment_show(const Command& cmd) {
   return kExitOk;
 }
 
+namespace {
+
+// A generation published beside a running daemon is one it did not choose: its status
+// would name another config than readers see until it follows, and its next reload replaces
+// the generation. Refused unless the operator says --force.
+void refuse_beside_a_daemon(const Command& cmd) {
+  const std::optional<pid_t> daemon = daemon::InstanceLock::holder(*cmd.segment);
+  if (!daemon || cmd.force) return;
+  throw Error("segment " + *cmd.segment + " is served by confvisord (pid " +
+              (*daemon > 0 ? std::to_string(*daemon) : std::string("unknown")) +
+              "): edit its config and run `confvisorctl reload`, or publish with --force (its "
+              "next reload replaces what you publish)");
+}
+
+}  // namespace
+
 int segment_publish(const Command& cmd) {
   const std::string& file = cmd.args[0];
+  refuse_beside_a_daemon(cmd);
   const std::string text = read_file(file);
 
   json::parse_options opts;

@@ -17,6 +17,7 @@
 #include "control_server.hpp"
 #include "error.hpp"
 #include "instance_lock.hpp"
+#include "live_generation.hpp"
 #include "notifier.hpp"
 #include "publisher.hpp"
 #include "signal_fd.hpp"
@@ -45,12 +46,25 @@ class Daemon {
  private:
   // How the last attempt to change the live config ended (reload or rollback).
   struct Change {
-    std::string result = "none";  // none (yet), ok, unchanged, failed
-    std::string error;                // every error, one per line, when failed
-    std::string source;               // the file, or the kept generation rolled back to
-    std::string trigger;              // "SIGHUP", "pid 12 uid 0 gid 0" (confvisorctl)
+    std::string result = "none";  // none (yet), ok, unchanged, failed, waiting (for the lock)
+    std::string error;            // every error, one per line, when failed; why, waiting
+    std::string source;           // the file, or the kept generation rolled back to
+    std::string trigger;          // "SIGHUP", "pid 12 uid 0 gid 0" (confvisorctl)
     std::chrono::system_clock::time_point at{};
-    std::uint64_t generation = 0;     // live after it
+    std::uint64_t generation = 0;  // live after it
+  };
+
+  // A config waiting to be published while another process holds the segment's writer
+  // lock. The loop goes on meanwhile; a later reload or rollback replaces it (coalesces into
+  // it), SIGTERM abandons it.
+  struct PendingPublish {
+    std::string what;     // start, reload, rollback
+    std::string trigger;  // as in Change
+    std::string text;     // minified JSON
+    std::string source;
+    // Goes live with the text; unset for the first publish, whose config is config_ already.
+    std::optional<Config> config;
+    std::chrono::steady_clock::time_point since;  // when it began to wait
   };
 
   void wait_for_signals();
@@ -58,10 +72,22 @@ class Daemon {
   void shut_down(int sig);
   Change reload(const std::string& trigger);
   Change rollback(std::uint64_t generation, const std::string& trigger);
-  Change adopt(LoadResult loaded, bool from_file, const std::string& source);
+  Change adopt(LoadResult loaded, bool from_file, const std::string& source,
+               const std::string& what, const std::string& trigger);
   void finish_change(Change& change, const std::string& what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
+  void start_workers();
+  // Publishes pending_ if the writer lock is free, else waits for it (retry_lock_later).
+  Change publish_pending();
+  void retry_lock_later();
+  void on_lock_retry();
+  void went_live();
+  void fail_start(const std::string& why);
+  void abandon_pending(const std::string& why);
+  // Follows what readers really see (a publish from outside, with --force); nullopt if it
+  // cannot be read.
+  std::optional<LiveGeneration> sync_live();
   void apply_settings(const Settings& next);
   [[nodiscard]] std::string refuse_setting_changes(const Settings& next) const;
   [[nodiscard]] std::string status() const;
@@ -72,6 +98,7 @@ class Daemon {
   void run_worker_command(WorkerAction action, const control::Request& request,
                           ControlServer::Reply& reply);
   [[nodiscard]] boost::json::value status_json();
+  [[nodiscard]] boost::json::value pending_json() const;
   [[nodiscard]] boost::json::value history_json();
   [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
   [[nodiscard]] static boost::json::value change_json(const Change& change);
@@ -97,6 +124,13 @@ class Daemon {
   boost::asio::steady_timer watchdog_timer_;
   Supervisor supervisor_;
   bool stopping_ = false;
+
+  std::optional<PendingPublish> pending_;  // emplaced, never assigned (it holds a Config)
+  boost::asio::steady_timer lock_retry_;
+  std::chrono::milliseconds lock_retry_delay_{0};
+  std::string lock_wait_reason_;  // WriterLockBusy's message, while pending_ waits
+  bool workers_started_ = false;  // the first publish is done and the workers were started
+  int exit_code_ = 0;
 };
 
 }  // namespace confvisor::daemon

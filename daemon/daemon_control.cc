@@ -86,6 +86,11 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
       throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
                                           " stays published: " + change.error);
     }
+    if (change.result == "waiting") {
+      throw Failure(control::kBusy, command + " waits: " + change.error + "; generation " +
+                                        std::to_string(generation_) +
+                                        " stays published until the lock is free");
+    }
     json::object result = change_json(change).as_object();
     // Rolling restarts go on after the reply: say which, rather than let "ok" read as done.
     json::array restarting;
@@ -95,6 +100,8 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
     reply(control::ok_reply(std::move(result)));
   } catch (const Failure& f) {
     reply(control::error_reply(f.code, f.what()));
+  } catch (const WriterLockBusy& busy) {
+    reply(control::error_reply(control::kBusy, busy.what()));
   } catch (const std::exception& e) {
     reply(control::error_reply(control::kFailed, e.what()));
   }
@@ -142,12 +149,13 @@ json::value Daemon::change_json(const Change& change) {
                                  : json::value(format_utc(change.at))}};
 }
 
+// What readers really see, read without the writer lock: status answers whoever holds it.
 json::value Daemon::status_json() {
-  json::value source = nullptr, published_at = nullptr;
-  for (const GenerationInfo& info : publisher_.history()) {
-    if (info.generation != generation_) continue;
-    source = json::value(info.source);
-    published_at = json::value(format_utc(info.published_at));
+  json::value source = nullptr, published_at = nullptr, lock_holder = nullptr;
+  if (const std::optional<LiveGeneration> live = sync_live()) {
+    source = json::value(live->source);
+    published_at = json::value(format_utc(live->published_at));
+    if (live->writer_lock_holder > 0) lock_holder = json::value(live->writer_lock_holder);
   }
   // The file as it is now, not as it was at the last reload: an edit waiting for a reload, a
   // broken or a deleted file are what an operator asking for status needs to know.
@@ -165,11 +173,25 @@ json::value Daemon::status_json() {
                    {"stopping", stopping_},
                    {"last_reload", change_json(last_change_)},
                    {"process_tracking", supervisor_.tracking()},
+                   {"writer_lock_holder", lock_holder},
+                   {"waiting_publish", pending_json()},
                    {"workers", instances_json(supervisor_.status())}};
   return out;
 }
 
+json::value Daemon::pending_json() const {
+  if (!pending_) return nullptr;
+  return json::object{{"what", pending_->what},
+                      {"source", pending_->source},
+                      {"trigger", pending_->trigger},
+                      {"waiting_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - pending_->since)
+                                         .count()},
+                      {"reason", lock_wait_reason_}};
+}
+
 json::value Daemon::history_json() {
+  sync_live();
   json::array out;
   for (const GenerationInfo& info : publisher_.history()) {
     out.push_back(json::object{{"generation", info.generation},

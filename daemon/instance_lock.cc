@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 #include "error.hpp"
@@ -34,7 +35,8 @@ std::string holder_pid(int fd) {
 // The path may have been unlinked (by an exiting daemon) between our open and our lock;
 // a lock on an unlinked inode protects nothing.
 bool still_linked(int fd, const std::string& path) {
-  struct stat by_fd {}, by_path {};
+  struct stat by_fd {
+  }, by_path{};
   return ::fstat(fd, &by_fd) == 0 && ::stat(path.c_str(), &by_path) == 0 &&
          by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev;
 }
@@ -59,6 +61,23 @@ InstanceLock::InstanceLock(const std::string& segment) {
     return;
   }
   throw Error("unable to lock " + path_ + ": it keeps being replaced");
+}
+
+std::optional<pid_t> InstanceLock::holder(const std::string& segment) {
+  const std::string path = SegmentNames(segment).path + ".lock";
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_sys("open lock file " + path);
+  }
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_GETLK, &fl) != 0) throw_sys("test the lock of " + path);
+  if (fl.l_type == F_UNLCK) return std::nullopt;
+  // OFD locks have no owning pid (l_pid is -1): the daemon writes its own into the file.
+  const std::string pid = holder_pid(fd.get());
+  return pid == "unknown" ? 0 : static_cast<pid_t>(std::atol(pid.c_str()));
 }
 
 InstanceLock::~InstanceLock() {

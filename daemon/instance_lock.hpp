@@ -3,6 +3,9 @@
 // blocks the next one.
 #pragma once
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 
 #include "unique_fd.hpp"
@@ -18,6 +21,10 @@ class InstanceLock {
   InstanceLock& operator=(const InstanceLock&) = delete;
 
   [[nodiscard]] const std::string& path() const { return path_; }
+
+  // The pid of the confvisord holding SEGMENT's lock (0 if it wrote none yet), or nullopt if
+  // no daemon holds it. Only tests the lock: never takes it, never waits.
+  [[nodiscard]] static std::optional<pid_t> holder(const std::string& segment);
 
  private:
   std::string path_;

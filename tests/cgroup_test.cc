@@ -520,7 +520,7 @@ BOOST_AUTO_TEST_CASE(
   s.write_config({s.worker("wrap", {"/bin/sh", "-c", "/bin/sleep 4242; :"})});
   pid_t sleeper = 0;
   {
-    DaemonProcess first(s.dir, s.config_path(), env_for(Mode::cgroup), unit);
+    DaemonProcess first(s.dir, s.config_path(), env_for(Mode::cgroup), bin("confvisord"), unit);
     require_ready(first);
     BOOST_TEST(contains(first.log(),
                         "moved into cgroup " + unit + "/confvisor." + s.seg.name() + "/confvisord"),
@@ -543,7 +543,7 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST_REQUIRE(WTERMSIG(first.wait_exit()) == SIGKILL);
   }
   BOOST_TEST_REQUIRE(alive(s.recorded.front()), "the sleep died with the daemon: nothing to find");
-  DaemonProcess second(s.dir, s.config_path(), env_for(Mode::cgroup), unit);
+  DaemonProcess second(s.dir, s.config_path(), env_for(Mode::cgroup), bin("confvisord"), unit);
   require_ready(second);
   BOOST_TEST(!alive(s.recorded.front()), "the old sleep " << sleeper << " is alive at READY=1");
   BOOST_TEST(

@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(a_bad_file_on_sighup_is_one_clear_log_line_and_changes_noth
        ":4:1: "},
       {"semantic", [&](const Setup& x) { x.write(3, R"(, "history": 0)"); }, "/confvisor/history"},
       {"missing", [&](const Setup& x) { fs::remove(x.path()); }, "unable to read"},
-      {"unreadable", [&](const Setup& x) { fs::remove(x.path()); fs::create_directory(x.path()); }, "unable to read"},
+      {"a directory", [&](const Setup& x) { fs::remove(x.path()); fs::create_directory(x.path()); }, ": not a regular file (a directory)"},
       {"oversized", [&](const Setup& x) { x.dir.write("app.json", config_text(seg, 4, R"(, "max_config_size": "64KiB")") + std::string(100'000, ' ')); },
        "larger than max_config_size"},
       {"deeply nested", [&](const Setup& x) { x.dir.write("app.json", R"({"confvisor": {"segment": ")" + seg + R"("}, "deep": )" + std::string(1500, '[') + std::string(1500, ']') + "}"); },
@@ -274,7 +274,8 @@ BOOST_AUTO_TEST_CASE(a_daemon_killed_mid_publish_is_recovered_by_the_next_one) {
       BOOST_TEST(reader.current().get<std::int64_t>("/app/version") == 1);
       s.write(2);
       {
-        DaemonProcess crashing(s.dir, s.path(), {std::string("CONFVISOR_TEST_CRASH_AT=") + point});
+        DaemonProcess crashing(s.dir, s.path(), {std::string("CONFVISOR_TEST_CRASH_AT=") + point},
+                               seams_bin("confvisord"));
         const int status = crashing.wait_exit();
         BOOST_TEST_REQUIRE(WIFSIGNALED(status));
         BOOST_TEST(WTERMSIG(status) == SIGKILL);

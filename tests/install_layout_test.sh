@@ -253,6 +253,8 @@ for exe in confvisord confvisorctl confvisor-example-worker; do
   f=$usr/bin/$exe
   [[ -f "$f" && -x "$f" ]] || { fail "$exe is not an executable file"; continue; }
   if readelf -S "$f" | grep -q '\.debug_info'; then fail "$exe is not stripped"; fi
+  # Test seams do not ship (common/crash_point.hpp): nothing in a packaged program reads them.
+  if grep -qa 'CONFVISOR_TEST_' "$f"; then fail "$exe contains a test seam (CONFVISOR_TEST_*)"; fi
 done
 out=$("$usr/bin/confvisord" --version 2>&1) || fail "the packaged confvisord --version failed: $out"
 [[ "$out" == *"$version"* ]] || fail "confvisord --version says '$out', not $version"

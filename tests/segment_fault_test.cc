@@ -17,14 +17,15 @@
 #include <set>
 
 #include "confvisor/worker.hpp"
-#include "crash_point.hpp"
 #include "publisher.hpp"
 #include "segment_layout.hpp"
 #include "segment_view.hpp"
+#include "test_seams.hpp"
 #include "test_support.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;
+using confvisor::test::arm_crash_point;
 using confvisor::test::Child;
 using confvisor::test::SegmentGuard;
 namespace fs = std::filesystem;

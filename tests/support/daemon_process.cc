@@ -75,8 +75,9 @@ std::string unique_log_path(const TempDir& dir) {
 
 namespace {
 // The daemon's command line; in `cgroup`, a shell joins it and then becomes the daemon.
-std::vector<std::string> daemon_argv(const std::string& config_path, const std::string& cgroup) {
-  std::vector<std::string> argv{bin("confvisord"), "--config", config_path, "--log-level", "debug"};
+std::vector<std::string> daemon_argv(const std::string& program, const std::string& config_path,
+                                     const std::string& cgroup) {
+  std::vector<std::string> argv{program, "--config", config_path, "--log-level", "debug"};
   if (cgroup.empty()) return argv;
   argv.insert(argv.begin(),
               {"/bin/sh", "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"", cgroup});
@@ -85,15 +86,17 @@ std::vector<std::string> daemon_argv(const std::string& config_path, const std::
 }  // namespace
 
 DaemonProcess::DaemonProcess(const TempDir& dir, const std::string& config_path,
-                             const std::vector<std::string>& extra_env, const std::string& cgroup)
+                             const std::vector<std::string>& extra_env, const std::string& program,
+                             const std::string& cgroup)
     : log_path_(unique_log_path(dir)),
       notify_(log_path_ + ".notify"),
       process_(
-          daemon_argv(config_path, cgroup),
+          daemon_argv(program, config_path, cgroup),
           [&] {
-            // Nothing of the test's own environment may leak in: no crash point, no
-            // service manager but ours.
-            std::vector<std::string> env{"CONFVISOR_TEST_CRASH_AT", "WATCHDOG_USEC", "WATCHDOG_PID",
+            // Nothing of the test's own environment may leak in: no seam, no service
+            // manager but ours.
+            std::vector<std::string> env{"CONFVISOR_TEST_CRASH_AT", "CONFVISOR_TEST_STOP_AT",
+                                         "WATCHDOG_USEC", "WATCHDOG_PID",
                                          "NOTIFY_SOCKET=" + notify_.path()};
             env.insert(env.end(), extra_env.begin(), extra_env.end());
             return env;

@@ -45,10 +45,12 @@ class NotifySocket {
 
 class DaemonProcess {
  public:
-  // With `cgroup` (a cgroup2 directory), the daemon starts in that cgroup, as systemd starts
-  // a unit's main process in the unit's.
+  // Runs `program` (build/bin/confvisord unless a test needs seams_bin("confvisord")). With
+  // `cgroup` (a cgroup2 directory), the daemon starts in that cgroup, as systemd starts a
+  // unit's main process in the unit's.
   DaemonProcess(const TempDir& dir, const std::string& config_path,
-                const std::vector<std::string>& extra_env = {}, const std::string& cgroup = {});
+                const std::vector<std::string>& extra_env = {},
+                const std::string& program = bin("confvisord"), const std::string& cgroup = {});
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 

@@ -152,6 +152,10 @@ int Child::wait_for(std::chrono::milliseconds timeout) {
 
 std::string bin(std::string_view name) { return std::string(CONFVISOR_BIN_DIR) + "/" + std::string(name); }
 
+std::string seams_bin(std::string_view name) {
+  return std::string(CONFVISOR_SEAMS_BIN_DIR) + "/" + std::string(name) + "-seams";
+}
+
 int RunResult::exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
