@@ -10,6 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "error.hpp"
+#include "mapping_fault.hpp"
+
 namespace confvisor {
 
 class ShmMapping {
@@ -19,7 +22,7 @@ class ShmMapping {
   static ShmMapping open_read_only(const std::string& shm_name);
   static ShmMapping open_read_write(const std::string& shm_name);
   // create_only (EEXIST is an error), sized with posix_fallocate so a full /dev/shm is a
-  // clean ENOSPC here instead of a SIGBUS on first touch; mode is applied despite umask.
+  // clean OutOfSpace here instead of a SIGBUS on first touch; mode is applied despite umask.
   static ShmMapping create(const std::string& shm_name, std::size_t size, mode_t mode,
                            std::optional<gid_t> group);
 
@@ -30,6 +33,9 @@ class ShmMapping {
   [[nodiscard]] const std::string& path() const { return path_; }
   // Current size of the object on disk: smaller than size() means it was truncated under us.
   [[nodiscard]] std::size_t current_file_size() const;
+  // Whether the object was truncated under this mapping and an access faulted: the mapping
+  // now holds zeros (mapping_fault.hpp) and nothing read from it can be trusted.
+  [[nodiscard]] bool faulted() const noexcept { return guard_.faulted(); }
 
  private:
   ShmMapping(boost::interprocess::shared_memory_object object, std::string path, bool writable);
@@ -38,9 +44,22 @@ class ShmMapping {
   boost::interprocess::mapped_region region_;
   std::string path_;
   ino_t inode_ = 0;
+  FaultGuard guard_;  // destroyed before region_ unmaps
 };
 
 class NotFound : public std::exception {};
+
+// /dev/shm has not room for a new object of `needed` bytes.
+class OutOfSpace : public Error {
+ public:
+  OutOfSpace(const std::string& what, std::size_t needed, std::size_t available)
+      : Error(what), needed(needed), available(available) {}
+  std::size_t needed;
+  std::size_t available;
+};
+
+// Bytes free in /dev/shm for this process, or 0 if unknown.
+[[nodiscard]] std::size_t shm_space_available();
 
 // Inode of /dev/shm/<shm_name>, or nullopt if it does not exist.
 [[nodiscard]] std::optional<ino_t> shm_inode(const std::string& shm_name);

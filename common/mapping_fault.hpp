@@ -1,0 +1,50 @@
+// SIGBUS from a shared-memory object truncated while mapped, turned into something a
+// process survives.
+//
+// Truncating a tmpfs object frees its pages: a later load or store through any existing
+// mapping of them raises SIGBUS, and named shm objects cannot be sealed against shrinking
+// (F_SEAL_SHRINK is for memfds only). So every segment mapping is registered here, and one
+// process-wide SIGBUS handler, when the faulting address lies in a registered range, maps
+// private zero-filled memory over that whole range, poisons its segment header (version
+// set to kFaultedVersion, `moved` set) and returns: the faulting instruction runs again and
+// succeeds on the replacement. The range is then flagged `faulted`; nothing read from it
+// afterwards is trusted. The header poison makes every cached version compare unequal, so a
+// reader's hot path notices without any extra cost while nothing is wrong.
+//
+// A SIGBUS outside every registered range goes to the handler that was installed before
+// ours (or to the default action, which ends the process as it would have without us). A
+// program that installs its own SIGBUS handler after mapping a segment replaces ours and
+// gets these faults itself.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace confvisor {
+
+// The version word of a segment header whose mapping faulted: no publisher ever stores it.
+inline constexpr std::uint64_t kFaultedVersion = ~std::uint64_t{0};
+
+// Registers [address, address + size) (a whole MAP_SHARED mapping, page aligned, starting
+// with a SegmentHeader) for as long as it lives. Unregister before unmapping. The
+// replacement of a read-only mapping is read-only too.
+class FaultGuard {
+ public:
+  FaultGuard() = default;
+  // Throws Error if too many mappings are registered at once.
+  FaultGuard(void* address, std::size_t size, bool writable);
+  ~FaultGuard();
+  FaultGuard(FaultGuard&& other) noexcept;
+  FaultGuard& operator=(FaultGuard&& other) noexcept;
+  FaultGuard(const FaultGuard&) = delete;
+  FaultGuard& operator=(const FaultGuard&) = delete;
+
+  // Whether a SIGBUS in the range replaced it with zero-filled memory.
+  [[nodiscard]] bool faulted() const noexcept;
+
+ private:
+  void release() noexcept;
+  int index_ = -1;
+};
+
+}  // namespace confvisor
