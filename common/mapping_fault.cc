@@ -77,7 +77,15 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
   chain(sig, info, context);
 }
 
-void install_handler() {
+// Installs on_sigbus unless it is the handler already, keeping whatever was there to chain
+// to. Checked at every registration, not once: a test framework or a program may install
+// and later restore handlers of its own around ours.
+void ensure_handler() {
+  struct sigaction current {};
+  if (::sigaction(SIGBUS, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
+      current.sa_sigaction == on_sigbus) {
+    return;
+  }
   struct sigaction action {};
   action.sa_sigaction = on_sigbus;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -88,9 +96,8 @@ void install_handler() {
 }  // namespace
 
 FaultGuard::FaultGuard(void* address, std::size_t size, bool writable) {
-  static std::once_flag installed;
-  std::call_once(installed, install_handler);
   std::lock_guard lock(registry_mutex);
+  ensure_handler();
   for (int i = 0; i < kMaxRanges; ++i) {
     Range& r = ranges[i];
     if (r.begin.load(std::memory_order_relaxed) != 0) continue;

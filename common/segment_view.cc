@@ -38,8 +38,9 @@ void validate_header(const SegmentHeader& h, const ShmMapping& m) {
   }
   if (h.header_size != sizeof(SegmentHeader) || h.segment_size != m.size() ||
       h.heap_offset != kHeaderReserve || h.heap_offset + h.heap_size != h.segment_size) {
-    throw Error(where + " is corrupt or truncated: header declares " +
-                std::to_string(h.segment_size) + " bytes, object has " + std::to_string(m.size()));
+    throw SegmentDamaged(where + " is corrupt or truncated: header declares " +
+                         std::to_string(h.segment_size) + " bytes, object has " +
+                         std::to_string(m.size()));
   }
 }
 

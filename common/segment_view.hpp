@@ -39,7 +39,8 @@ class SegmentView {
 };
 
 // Throws Error unless the fixed header at the start of `mapping` is a confvisor segment of
-// this layout version whose declared sizes match the object.
+// this layout version whose declared sizes match the object (SegmentDamaged if only the
+// sizes are wrong: the magic and version say it was ours).
 void validate_header(const SegmentHeader& header, const ShmMapping& mapping);
 
 }  // namespace confvisor

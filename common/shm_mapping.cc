@@ -42,9 +42,9 @@ ShmMapping::ShmMapping(bip::shared_memory_object object, std::string path, bool 
   struct stat st = stat_fd(fd(), path_);
   inode_ = st.st_ino;
   if (static_cast<std::size_t>(st.st_size) < kHeaderReserve) {
-    throw Error("segment " + path_ +
-                " is truncated or not a confvisor segment: " + std::to_string(st.st_size) +
-                " bytes, smaller than its " + std::to_string(kHeaderReserve) + "-byte header");
+    throw SegmentDamaged("segment " + path_ + " is truncated or not a confvisor segment: " +
+                         std::to_string(st.st_size) + " bytes, smaller than its " +
+                         std::to_string(kHeaderReserve) + "-byte header");
   }
   try {
     region_ = bip::mapped_region(object_, writable ? bip::read_write : bip::read_only, 0,

@@ -17,8 +17,8 @@ namespace confvisor {
 
 class ShmMapping {
  public:
-  // Throws Error naming /dev/shm/<shm_name> and the errno text. ENOENT is reported as
-  // Error too; callers that must tell it apart use `exists` first or catch NotFound.
+  // Throws Error naming /dev/shm/<shm_name> and the errno text, NotFound if it does not
+  // exist, SegmentDamaged if it is smaller than a segment header.
   static ShmMapping open_read_only(const std::string& shm_name);
   static ShmMapping open_read_write(const std::string& shm_name);
   // create_only (EEXIST is an error), sized with posix_fallocate so a full /dev/shm is a
@@ -48,6 +48,13 @@ class ShmMapping {
 };
 
 class NotFound : public std::exception {};
+
+// The object is a confvisor segment no longer whole: smaller than its header or than the
+// size its header declares. A publisher replaces it; a reader reports it.
+class SegmentDamaged : public Error {
+ public:
+  using Error::Error;
+};
 
 // /dev/shm has not room for a new object of `needed` bytes.
 class OutOfSpace : public Error {

@@ -110,9 +110,17 @@ void Daemon::publish_initial() {
       return;
     }
   }
-  generation_ = publisher_.publish_serialized(text, config_path_);
-  published_text_ = text;
   file_text_ = text;
+  try {
+    generation_ = publisher_.publish_serialized(text, config_path_);
+  } catch (const Error& e) {  // say, no room to recover the segment: supervise all the same
+    generation_ = publisher_.current_generation();
+    if (generation_ == 0) throw;
+    log_error("publish failed: generation " + std::to_string(generation_) +
+              " stays published, the next reload tries again: " + e.what());
+    return;
+  }
+  published_text_ = text;
   log_info("publish ok: generation " + std::to_string(generation_) + ", " +
            human_size(text.size()) + ", from " + config_path_);
 }

@@ -223,7 +223,12 @@ const Snapshot& Reader::refresh(CacheSlot& slot) {
     try {
       follow_moves(s);
     } catch (const Error& e) {
-      s.last_error = std::string("unable to follow the moved segment: ") + e.what();
+      s.last_error = view->faulted()
+                         ? "segment " + s.names.path +
+                               " was truncated while mapped, and has no replacement "
+                               "yet: " +
+                               e.what()
+                         : std::string("unable to follow the moved segment: ") + e.what();
     }
   } while (s.view != view);
   if (s.latest_view != view || s.latest_version != v) {
