@@ -1,5 +1,6 @@
 #include "mapping_fault.hpp"
 
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -28,6 +29,9 @@ struct Range {
 };
 
 Range ranges[kMaxRanges];
+// The run_fault_guarded call of this thread, if any. initial-exec: the handler must not
+// reach it through __tls_get_addr.
+__attribute__((tls_model("initial-exec"))) thread_local sigjmp_buf* armed = nullptr;
 std::mutex registry_mutex;  // serialises registration, never taken by the handler
 struct sigaction previous_action {};
 
@@ -71,7 +75,10 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
       continue;
     // Another thread may be replacing it right now: returning repeats the access, which
     // faults again until the replacement is in place.
-    if (r.faulted.load(std::memory_order_acquire) || replace(r)) return;
+    if (r.faulted.load(std::memory_order_acquire) || replace(r)) {
+      if (armed != nullptr) siglongjmp(*armed, 1);
+      return;
+    }
     break;
   }
   chain(sig, info, context);
@@ -135,6 +142,23 @@ void FaultGuard::release() noexcept {
   std::lock_guard lock(registry_mutex);
   ranges[index_].begin.store(0, std::memory_order_release);
   index_ = -1;
+}
+
+}  // namespace confvisor
+
+namespace confvisor {
+
+bool run_fault_guarded(void (*fn)(void*), void* arg) {
+  sigjmp_buf env;
+  sigjmp_buf* const outer = armed;
+  if (sigsetjmp(env, 1) != 0) {
+    armed = outer;
+    return false;
+  }
+  armed = &env;
+  fn(arg);
+  armed = outer;
+  return true;
 }
 
 }  // namespace confvisor

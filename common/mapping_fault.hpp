@@ -11,6 +11,9 @@
 // afterwards is trusted. The header poison makes every cached version compare unequal, so a
 // reader's hot path notices without any extra cost while nothing is wrong.
 //
+// Code that must not go on over zeros (a heap allocator walking its own structures) runs
+// under run_fault_guarded: a fault in a registered range during it ends it at once.
+//
 // A SIGBUS outside every registered range goes to the handler that was installed before
 // ours (or to the default action, which ends the process as it would have without us). A
 // program that installs its own SIGBUS handler after mapping a segment replaces ours and
@@ -46,5 +49,14 @@ class FaultGuard {
   void release() noexcept;
   int index_ = -1;
 };
+
+// Runs fn(arg); returns false, without finishing it, if an access to a registered range
+// faulted meanwhile (sigsetjmp/siglongjmp: `fn` must own nothing that needs a destructor).
+bool run_fault_guarded(void (*fn)(void*), void* arg);
+
+template <class Fn>
+bool run_fault_guarded(Fn& fn) {
+  return run_fault_guarded([](void* f) { (*static_cast<Fn*>(f))(); }, &fn);
+}
 
 }  // namespace confvisor

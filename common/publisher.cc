@@ -187,17 +187,17 @@ Salvage salvage(int fd) {
 
 // Tells readers of the object behind `fd` that the name now leads elsewhere, through a
 // mapping of its header page of our own: the caller's mapping may have faulted into zeros.
-// Nothing to do if the header page itself is gone (readers of it fault, and look again by
-// name).
+// The page is there while the object has any byte left (past the end, within the page,
+// reads zeros and faults nothing); if not, its readers fault and look again by name.
 void tell_readers_moved(int fd) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < kHeaderReserve) return;
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) return;
   void* p = ::mmap(nullptr, kHeaderReserve, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return;
   {
     FaultGuard guard(p, kHeaderReserve, true);
-    auto* h = static_cast<SegmentHeader*>(p);
-    if (h->magic == kSegmentMagic) mark_moved(*h);
+    // Whatever its magic says now: the caller knows the object was ours.
+    mark_moved(*static_cast<SegmentHeader*>(p));
   }
   ::munmap(p, kHeaderReserve);
 }
@@ -205,6 +205,15 @@ void tell_readers_moved(int fd) {
 // Why a segment's header is not one this publisher may write through; empty if it is.
 // Every value may be hostile.
 std::string header_damage(const SegmentHeader& h, std::size_t mapping_size) {
+  if (h.magic != kSegmentMagic) return "its magic number was overwritten";
+  if (h.layout_version != kLayoutVersion || h.header_size != sizeof(SegmentHeader)) {
+    return "its layout version or header size was overwritten";
+  }
+  if (h.segment_size != mapping_size || h.heap_offset != kHeaderReserve ||
+      h.heap_offset + h.heap_size != h.segment_size) {
+    return "its header declares " + std::to_string(h.segment_size) + " bytes, the object has " +
+           std::to_string(mapping_size);
+  }
   if (h.history_count > kMaxHistory) {
     return "its history count is " + std::to_string(h.history_count);
   }
@@ -222,6 +231,29 @@ std::string header_damage(const SegmentHeader& h, std::size_t mapping_size) {
     }
   }
   return {};
+}
+
+// The segment was truncated under a write: the publish stopped before touching the heap's
+// structures again (they read zeros now); the caller replaces the segment.
+class WriteFaulted : public Error {
+ public:
+  using Error::Error;
+};
+
+// Heap calls on a mapping that a truncation may turn into zeros at any moment: stopped by
+// run_fault_guarded rather than left to walk zeros (which would crash).
+void* guarded_allocate(Heap& heap, std::size_t size, const std::string& path) {
+  void* p = nullptr;
+  auto call = [&] { p = heap.allocate(size, std::nothrow); };
+  if (!run_fault_guarded(call))
+    throw WriteFaulted("segment " + path + " was truncated during a publish");
+  return p;
+}
+
+void guarded_deallocate(Heap& heap, void* p, const std::string& path) {
+  auto call = [&] { heap.deallocate(p); };
+  if (!run_fault_guarded(call))
+    throw WriteFaulted("segment " + path + " was truncated during a publish");
 }
 
 // A recovery that found no room in /dev/shm: the old object stays, read-only.
@@ -261,6 +293,11 @@ struct Publisher::Impl {
   // The segment just replaced by a move. Kept mapped until the writer lock taken on it has
   // been released, since that lock lives in its header.
   std::unique_ptr<Attached> retired;
+  // Segments whose mapping faulted while this process may have held their writer lock: the
+  // lock's node can stay on this thread's robust-mutex list (its unlock read zeros), and
+  // glibc writes to that node at the next lock, so the range must stay mapped for good.
+  // One per truncation that hit a write: rare, and only the address range and an fd.
+  std::vector<std::unique_ptr<Attached>> faulted_keep;
   // The current generation as this process last published or verified it, and the highest
   // generation number it handed out: what a replacement of a damaged segment starts from.
   std::optional<Record> current_record;
@@ -272,6 +309,12 @@ struct Publisher::Impl {
   }
 
   unsigned history() const { return options.history.value_or(kDefaultHistory); }
+
+  // Drops the attached segment (see faulted_keep for one that faulted).
+  void let_go() {
+    if (attached && attached->mapping.faulted()) faulted_keep.push_back(std::move(attached));
+    attached.reset();
+  }
 
   static void check_history(unsigned history) {
     if (history < 1 || history > kMaxHistory) {
@@ -301,7 +344,7 @@ struct Publisher::Impl {
       }
       if (attached->header->moved.load(std::memory_order_acquire) != 0) {
         lock.reset();
-        attached.reset();
+        let_go();
         continue;
       }
       settle_prev();
@@ -335,7 +378,7 @@ struct Publisher::Impl {
     const Attached& a = *attached;
     const auto inode = shm_inode(names.shm);
     if (inode && *inode != a.mapping.inode()) {
-      attached.reset();
+      let_go();
       return false;
     }
     std::string damage;
@@ -347,12 +390,7 @@ struct Publisher::Impl {
       damage = "it was truncated to " + std::to_string(now) +
                " bytes (mapped: " + std::to_string(a.mapping.size()) + ")";
     } else {
-      try {
-        validate_header(*a.header, a.mapping);
-        damage = header_damage(*a.header, a.mapping.size());
-      } catch (const Error& e) {
-        damage = e.what();
-      }
+      damage = header_damage(*a.header, a.mapping.size());
     }
     if (damage.empty()) return true;
     replace_damaged(damage);
@@ -365,7 +403,7 @@ struct Publisher::Impl {
     OfdLock serial(attached->mapping.fd(), "segment " + names.path + " for replacement");
     const auto inode = shm_inode(names.shm);
     if (inode && *inode != attached->mapping.inode()) {
-      attached.reset();  // another process replaced it meanwhile
+      let_go();  // another process replaced it meanwhile
       return;
     }
     auto next = rebuild(attached->mapping.fd());
@@ -506,7 +544,11 @@ struct Publisher::Impl {
   void move_to(std::unique_ptr<Attached> next) {
     settle_prev();
     put_under_name(attached->mapping.fd());
-    retired = std::move(attached);
+    if (attached->mapping.faulted()) {
+      faulted_keep.push_back(std::move(attached));
+    } else {
+      retired = std::move(attached);
+    }
     attached = std::move(next);
   }
 
@@ -571,7 +613,7 @@ struct Publisher::Impl {
     OfdLock recovery(attached->mapping.fd(), "segment " + names.path + " for recovery");
     if (attached->header->moved.load(std::memory_order_acquire) != 0 ||
         shm_inode(names.shm) != attached->mapping.inode()) {
-      attached.reset();  // another process recovered it meanwhile
+      let_go();  // another process recovered it meanwhile
       return;
     }
     const SegmentHeader& h = *attached->header;
@@ -623,7 +665,8 @@ struct Publisher::Impl {
     const std::uint64_t published_at = now_realtime_ns();
     std::string bytes = make_record_bytes(generation, published_at,
                                           static_cast<std::uint64_t>(::getpid()), source, text);
-    void* p = a.heap.allocate(bytes.size(), std::nothrow);
+    if (a.mapping.faulted()) throw WriteFaulted("segment " + names.path + " was truncated");
+    void* p = guarded_allocate(a.heap, bytes.size(), names.path);
     if (p == nullptr) return grow_and_publish(a, bytes, generation);
     last_published = generation;
     crash_point("publish:allocated");
@@ -664,6 +707,9 @@ struct Publisher::Impl {
   // before its record is freed, so a crash in between leaks at most one record.
   void push_history(Attached& a, const HistoryEntry& entry) {
     SegmentHeader& h = *a.header;
+    // Overwritten since it was verified: leave it to after_write to replace the segment
+    // rather than write or free through hostile values.
+    if (!header_damage(h, a.mapping.size()).empty()) return;
     if (h.history_count == kMaxHistory) drop_oldest(a);
     h.history[h.history_count++] = entry;
     while (h.history_count > history()) drop_oldest(a);
@@ -674,7 +720,8 @@ struct Publisher::Impl {
     const HistoryEntry oldest = h.history[0];
     std::memmove(&h.history[0], &h.history[1], (h.history_count - 1) * sizeof(HistoryEntry));
     --h.history_count;
-    a.heap.deallocate(a.base() + oldest.record_offset);
+    if (a.mapping.faulted()) return;
+    guarded_deallocate(a.heap, a.base() + oldest.record_offset, names.path);
   }
 
   std::uint64_t grow_and_publish(Attached& a, const std::string& new_record,
@@ -713,10 +760,11 @@ struct Publisher::Impl {
     return records;
   }
 
-  // Replaces the segment at once if a write faulted on it (it was truncated meanwhile), so
-  // readers get the generation just published.
+  // Verifies the segment again after a write: damage done during it (a truncation that
+  // faulted, a header overwritten) is replaced at once, so readers get the generation just
+  // published.
   void after_write() {
-    if (attached && attached->mapping.faulted()) segment_intact();
+    if (attached) segment_intact();
   }
 
   // Remembers the active generation of a segment just attached, so a replacement can carry it
@@ -781,10 +829,21 @@ std::uint64_t Publisher::publish_value(const boost::json::value& json, std::stri
 }
 
 std::uint64_t Publisher::publish_serialized(std::string_view text, std::string_view source) {
-  const std::uint64_t generation =
-      impl_->with_writer_lock([&](Attached& a) { return impl_->publish_locked(a, text, source); });
-  impl_->after_write();
-  return generation;
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      const std::uint64_t generation = impl_->with_writer_lock(
+          [&](Attached& a) { return impl_->publish_locked(a, text, source); });
+      impl_->after_write();
+      return generation;
+    } catch (const WriteFaulted& e) {
+      impl_->after_write();  // replaces the truncated segment
+      if (attempt == kAttempts) {
+        throw Error(std::string("unable to publish: ") + e.what() + ", " +
+                    std::to_string(kAttempts) + " times in a row");
+      }
+    }
+  }
 }
 
 std::uint64_t Publisher::current_generation() {

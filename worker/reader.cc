@@ -60,10 +60,14 @@ struct Reader::State {
   // The view the name led to last. Older views live on only in thread cache slots.
   std::shared_ptr<const SegmentView> view;
   Snapshot latest;
+  // Which `latest` this is: a replaced segment may number its generations anew, so a change
+  // is told by the record's checksum too, and counted here for wait_until_changed.
+  std::uint32_t latest_checksum = 0;
+  std::uint64_t latest_serial = 0;
   std::shared_ptr<const SegmentView> latest_view;
   std::uint64_t latest_version = 0;
   std::string last_error;
-  // While `view` has faulted (truncated under us): when to look for a replacement next.
+  // While `view` is marked moved but could not be followed: when to look again.
   std::chrono::steady_clock::time_point next_look{};
 
   static std::uint64_t next_id() {
@@ -79,6 +83,7 @@ struct Reader::CacheSlot {
   const std::atomic<std::uint64_t>* word = &kMissWord;
   std::uint64_t version = 0;
   Snapshot snapshot;
+  std::uint64_t serial = 0;  // State::latest_serial of `snapshot`
   std::shared_ptr<const SegmentView> view;
 };
 
@@ -131,17 +136,16 @@ Reader::CacheSlot& cache_slot(std::uint64_t reader_id) {
 
 // While the current view is marked moved, map whatever now has the name. The same inode
 // means a move was begun but not finished (its publisher died): stay, its content is good.
-// A faulted view reads as moved too (mapping_fault.hpp); its name is looked at no more
-// often than kFaultedLookInterval, since until its publisher replaces it every look fails.
+// A faulted view reads as moved too (mapping_fault.hpp). A view still marked moved after a
+// look (the name led nowhere readable: a replacement was itself damaged, or not there yet)
+// is looked at again no more often than kFaultedLookInterval.
 void follow_moves(Reader::State& s) {
   for (int hop = 0; hop < 8; ++hop) {
     const SegmentView& cur = *s.view;
     if (!cur.moved()) return;
-    if (cur.faulted()) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now < s.next_look) return;
-      s.next_look = now + kFaultedLookInterval;
-    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < s.next_look) return;
+    s.next_look = now + kFaultedLookInterval;
     auto next = std::make_shared<const SegmentView>(s.names);
     if (next->mapping().inode() == cur.mapping().inode()) return;
     s.view = std::move(next);
@@ -240,8 +244,12 @@ const Snapshot& Reader::refresh(CacheSlot& slot) {
       // The copy may be of a newer version than v (a move's bump included): remember v all
       // the same, since only v was loaded before follow_moves looked at `moved`.
       if (auto record = view->read_current()) {
-        if (record->generation != s.latest.generation())
+        if (record->generation != s.latest.generation() || record->checksum != s.latest_checksum) {
+          const std::uint32_t checksum = record->checksum;
           s.latest = make_snapshot(std::move(*record));
+          s.latest_checksum = checksum;
+          ++s.latest_serial;
+        }
       }
       s.last_error.clear();
     } catch (const Error& e) {
@@ -254,10 +262,12 @@ const Snapshot& Reader::refresh(CacheSlot& slot) {
                     : s.last_error);
   }
   slot.snapshot = s.latest;
+  slot.serial = s.latest_serial;
   slot.view = view;
-  if (view->faulted()) {
-    // Its version word no longer changes: miss on every call, so each one may look for the
-    // replacement (follow_moves paces the looks).
+  if (view->moved()) {
+    // Still on a view the name has left (or that faulted): its version word may never
+    // change again, so miss on every call, and each one may look for the replacement
+    // (follow_moves paces the looks).
     slot.word = &kMissWord;
     slot.version = 0;
   } else {
@@ -275,7 +285,7 @@ bool Reader::wait_until_changed(std::chrono::nanoseconds timeout, const std::ato
   using clock = std::chrono::steady_clock;
   const bool forever = timeout.count() < 0;
   const auto deadline = forever ? clock::time_point::max() : clock::now() + timeout;
-  const std::uint64_t seen = cache_slot(state_->id).snapshot.generation();
+  const std::uint64_t seen = cache_slot(state_->id).serial;
   for (;;) {
     // Held for the whole round: the futex word below stays mapped while we sleep on it.
     const std::shared_ptr<const SegmentView> view = state_->current_view();
@@ -284,7 +294,8 @@ bool Reader::wait_until_changed(std::chrono::nanoseconds timeout, const std::ato
     // the wait below returns at once instead of missing it.
     const std::uint32_t expected = word->load(std::memory_order_acquire);
     try {
-      if (current().generation() != seen) return true;
+      current();
+      if (cache_slot(state_->id).serial != seen) return true;
     } catch (const Error&) {
       // Nothing readable yet: wait for the first publish.
     }
@@ -295,8 +306,9 @@ bool Reader::wait_until_changed(std::chrono::nanoseconds timeout, const std::ato
       left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - clock::now());
       if (left.count() <= 0) return false;
     }
-    if (view->faulted()) {
-      // Nobody wakes the futex of a truncated segment: wait for its replacement instead.
+    if (view->moved()) {
+      // Nobody wakes the futex of a segment the name has left: wait for a new entry in
+      // /dev/shm (the replacement) instead.
       const std::chrono::nanoseconds slice = kFaultedWaitSlice;
       if (wait_for_shm_entry(forever ? slice : std::min(left, slice))) {
         std::lock_guard lock(state_->mu);
