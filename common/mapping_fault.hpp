@@ -16,8 +16,9 @@
 //
 // A SIGBUS outside every registered range goes to the handler that was installed before
 // ours (or to the default action, which ends the process as it would have without us). A
-// program that installs its own SIGBUS handler after mapping a segment replaces ours and
-// gets these faults itself.
+// program that installs its own SIGBUS handler after mapping a segment replaces ours, and
+// gets these faults itself, until the next segment is mapped: each registration puts ours
+// back on top, chaining to theirs.
 #pragma once
 
 #include <cstddef>
