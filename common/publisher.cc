@@ -9,13 +9,23 @@
 //   wake and reopen the name), unlink .prev. Whoever next takes a writer lock finishes a move
 //   that a crash interrupted, so a reader of the old object is always told to move on.
 // - Recovery itself is serialised by an OFD lock on the poisoned object: the kernel drops it
-//   if the recovering process dies too.
+//   if the recovering process dies too. A recovery that finds no room in /dev/shm leaves the
+//   old object in place (readers keep its current generation), says how much room it needs,
+//   and is tried again by the next call that wants the writer lock.
+// - Before anything writes to a segment it is verified: still the object the name leads to,
+//   as large as mapped, its header sound. A damaged one (truncated, its header corrupted, its
+//   name removed) is replaced like a move, with the generations that can still be read back
+//   through its descriptor and the one this process last published. A truncation during a
+//   write faults into zero-filled memory instead of SIGBUS (mapping_fault.hpp) and is replaced
+//   right after.
 
 #include "publisher.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +44,7 @@
 #include "directory.hpp"
 #include "error.hpp"
 #include "futex.hpp"
+#include "mapping_fault.hpp"
 #include "ofd_lock.hpp"
 #include "record.hpp"
 #include "segment_layout.hpp"
@@ -96,16 +107,19 @@ std::unique_ptr<Attached> attach_mapping(ShmMapping mapping) {
   return std::unique_ptr<Attached>(new Attached{std::move(mapping), header, std::move(heap)});
 }
 
-// Copies and verifies a record this process can see without racing a writer (it holds the
-// writer lock, or the writer is dead). Returns nullopt with `why` set if it does not verify.
-std::optional<Record> read_record(const Attached& a, std::uint64_t generation, std::uint64_t offset,
-                                  std::uint64_t size, std::string& why) {
-  if (!record_in_bounds(*a.header, a.mapping.size(), offset, size)) {
+// Copies and verifies a record of the segment image at `base` (`size` bytes, header `h`)
+// that this process can see without racing a writer (it holds the writer lock, the writer
+// is dead, or the image is a private copy). Returns nullopt with `why` set if it does not
+// verify.
+std::optional<Record> read_record_at(const char* base, std::size_t size, const SegmentHeader& h,
+                                     std::uint64_t generation, std::uint64_t offset,
+                                     std::uint64_t record_size, std::string& why) {
+  if (!record_in_bounds(h, size, offset, record_size)) {
     why = "out of bounds";
     return std::nullopt;
   }
-  std::string bytes(size, '\0');
-  std::memcpy(bytes.data(), a.base() + offset, size);
+  std::string bytes(record_size, '\0');
+  std::memcpy(bytes.data(), base + offset, record_size);
   RecordHeader rh{};
   std::memcpy(&rh, bytes.data(), sizeof rh);
   Record record;
@@ -113,6 +127,140 @@ std::optional<Record> read_record(const Attached& a, std::uint64_t generation, s
   if (!why.empty()) return std::nullopt;
   return record;
 }
+
+std::optional<Record> read_record(const Attached& a, std::uint64_t generation, std::uint64_t offset,
+                                  std::uint64_t size, std::string& why) {
+  return read_record_at(a.base(), a.mapping.size(), *a.header, generation, offset, size, why);
+}
+
+// What can be read back from a damaged segment object through its descriptor: pread never
+// faults, whatever was truncated. The generations that still verify (oldest first) and the
+// highest generation number its header records.
+struct Salvage {
+  std::vector<Record> records;
+  std::uint64_t last_generation = 0;
+};
+
+Salvage salvage(int fd) {
+  Salvage out;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < kHeaderReserve) return out;
+  const std::size_t size = static_cast<std::size_t>(st.st_size);
+  // Aligned as a mapping is, so the header can be read in place.
+  std::unique_ptr<char, decltype(&std::free)> image(
+      static_cast<char*>(std::aligned_alloc(4096, page_round(size))), &std::free);
+  if (!image) return out;
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::pread(fd, image.get() + got, size - got, static_cast<off_t>(got));
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  const auto& h = *reinterpret_cast<const SegmentHeader*>(image.get());
+  if (got < kHeaderReserve || h.magic != kSegmentMagic || h.layout_version != kLayoutVersion) {
+    return out;
+  }
+  std::map<std::uint64_t, Record> kept;
+  std::string why;
+  auto keep = [&](std::uint64_t generation, std::uint64_t offset, std::uint64_t record_size) {
+    if (generation == 0 || kept.count(generation)) return;
+    if (auto r = read_record_at(image.get(), got, h, generation, offset, record_size, why)) {
+      kept.emplace(generation, std::move(*r));
+    }
+  };
+  for (const Slot& slot : h.slots) {
+    keep(slot.generation.load(std::memory_order_relaxed),
+         slot.record_offset.load(std::memory_order_relaxed),
+         slot.record_size.load(std::memory_order_relaxed));
+  }
+  const std::uint64_t count = std::min<std::uint64_t>(h.history_count, kMaxHistory);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    keep(h.history[i].generation, h.history[i].record_offset, h.history[i].record_size);
+  }
+  out.last_generation = h.last_generation;
+  for (auto& [generation, r] : kept) {
+    out.last_generation = std::max(out.last_generation, generation);
+    out.records.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Tells readers of the object behind `fd` that the name now leads elsewhere, through a
+// mapping of its header page of our own: the caller's mapping may have faulted into zeros.
+// The page is there while the object has any byte left (past the end, within the page,
+// reads zeros and faults nothing); if not, its readers fault and look again by name.
+void tell_readers_moved(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) return;
+  void* p = ::mmap(nullptr, kHeaderReserve, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return;
+  {
+    FaultGuard guard(p, kHeaderReserve, true);
+    // Whatever its magic says now: the caller knows the object was ours.
+    mark_moved(*static_cast<SegmentHeader*>(p));
+  }
+  ::munmap(p, kHeaderReserve);
+}
+
+// Why a segment's header is not one this publisher may write through; empty if it is.
+// Every value may be hostile.
+std::string header_damage(const SegmentHeader& h, std::size_t mapping_size) {
+  if (h.magic != kSegmentMagic) return "its magic number was overwritten";
+  if (h.layout_version != kLayoutVersion || h.header_size != sizeof(SegmentHeader)) {
+    return "its layout version or header size was overwritten";
+  }
+  if (h.segment_size != mapping_size || h.heap_offset != kHeaderReserve ||
+      h.heap_offset + h.heap_size != h.segment_size) {
+    return "its header declares " + std::to_string(h.segment_size) + " bytes, the object has " +
+           std::to_string(mapping_size);
+  }
+  if (h.history_count > kMaxHistory) {
+    return "its history count is " + std::to_string(h.history_count);
+  }
+  for (std::uint64_t i = 0; i < h.history_count; ++i) {
+    const HistoryEntry& e = h.history[i];
+    if (!record_in_bounds(h, mapping_size, e.record_offset, e.record_size)) {
+      return "history entry " + std::to_string(i) + " points outside the segment";
+    }
+  }
+  for (const Slot& slot : h.slots) {
+    if (slot.generation.load(std::memory_order_relaxed) != 0 &&
+        !record_in_bounds(h, mapping_size, slot.record_offset.load(std::memory_order_relaxed),
+                          slot.record_size.load(std::memory_order_relaxed))) {
+      return "a slot points outside the segment";
+    }
+  }
+  return {};
+}
+
+// The segment was truncated under a write: the publish stopped before touching the heap's
+// structures again (they read zeros now); the caller replaces the segment.
+class WriteFaulted : public Error {
+ public:
+  using Error::Error;
+};
+
+// Heap calls on a mapping that a truncation may turn into zeros at any moment: stopped by
+// run_fault_guarded rather than left to walk zeros (which would crash).
+void* guarded_allocate(Heap& heap, std::size_t size, const std::string& path) {
+  void* p = nullptr;
+  auto call = [&] { p = heap.allocate(size, std::nothrow); };
+  if (!run_fault_guarded(call))
+    throw WriteFaulted("segment " + path + " was truncated during a publish");
+  return p;
+}
+
+void guarded_deallocate(Heap& heap, void* p, const std::string& path) {
+  auto call = [&] { heap.deallocate(p); };
+  if (!run_fault_guarded(call))
+    throw WriteFaulted("segment " + path + " was truncated during a publish");
+}
+
+// A recovery that found no room in /dev/shm: the old object stays, read-only.
+class RecoveryBlocked : public Error {
+ public:
+  using Error::Error;
+};
 
 GenerationInfo info_of(const Record& r) {
   GenerationInfo info;
@@ -198,6 +346,15 @@ struct Publisher::Impl {
   // been released, since that lock lives in its header.
   std::unique_ptr<Attached> retired;
   bool first_lock_done = false;  // on_first_lock has run
+  // Segments whose mapping faulted while this process may have held their writer lock: the
+  // lock's node can stay on this thread's robust-mutex list (its unlock read zeros), and
+  // glibc writes to that node at the next lock, so the range must stay mapped for good.
+  // One per truncation that hit a write: rare, and only the address range and an fd.
+  std::vector<std::unique_ptr<Attached>> faulted_keep;
+  // The current generation as this process last published or verified it, and the highest
+  // generation number it handed out: what a replacement of a damaged segment starts from.
+  std::optional<Record> current_record;
+  std::uint64_t last_published = 0;
 
   explicit Impl(PublisherOptions o) : options(std::move(o)), names(options.segment) {
     if (options.history) check_history(*options.history);
@@ -205,6 +362,12 @@ struct Publisher::Impl {
   }
 
   unsigned history() const { return options.history.value_or(kDefaultHistory); }
+
+  // Drops the attached segment (see faulted_keep for one that faulted).
+  void let_go() {
+    if (attached && attached->mapping.faulted()) faulted_keep.push_back(std::move(attached));
+    attached.reset();
+  }
 
   static void check_history(unsigned history) {
     if (history < 1 || history > kMaxHistory) {
@@ -225,7 +388,7 @@ struct Publisher::Impl {
     for (int attempt = 0; attempt < kMaxAttachAttempts; ++attempt) {
       retired.reset();
       if (!attached) attach();
-      if (!attached) continue;
+      if (!attached || !segment_intact()) continue;
       std::optional<WriterLock> lock;
       try {
         lock.emplace(*attached->header, options.wait_for_lock);
@@ -236,7 +399,7 @@ struct Publisher::Impl {
       if (!lock->held()) throw busy(attached->header->writer_pid.load(std::memory_order_relaxed));
       if (attached->header->moved.load(std::memory_order_acquire) != 0) {
         lock.reset();
-        attached.reset();
+        let_go();
         continue;
       }
       settle_prev();
@@ -273,6 +436,106 @@ struct Publisher::Impl {
       attached = std::move(a);
     } catch (const NotFound&) {
       create_first();
+    } catch (const SegmentDamaged& e) {
+      replace_unreadable(e.what());
+    }
+  }
+
+  // Whether the attached segment may be written (see the top of the file). If not, it is
+  // replaced, or let go when the name now leads to another object, and the caller attaches
+  // again.
+  bool segment_intact() {
+    const Attached& a = *attached;
+    const auto inode = shm_inode(names.shm);
+    if (inode && *inode != a.mapping.inode()) {
+      let_go();
+      return false;
+    }
+    std::string damage;
+    if (a.mapping.faulted()) {
+      damage = "it was truncated while mapped (an access faulted)";
+    } else if (!inode) {
+      damage = "its name was removed";
+    } else if (const std::size_t now = a.mapping.current_file_size(); now < a.mapping.size()) {
+      damage = "it was truncated to " + std::to_string(now) +
+               " bytes (mapped: " + std::to_string(a.mapping.size()) + ")";
+    } else {
+      damage = header_damage(*a.header, a.mapping.size());
+    }
+    if (damage.empty()) return true;
+    replace_damaged(damage);
+    return false;
+  }
+
+  // Replaces the attached segment, found damaged, with one rebuilt from what can be read
+  // back and what this process last published; readers follow as after a move.
+  void replace_damaged(const std::string& damage) {
+    OfdLock serial(attached->mapping.fd(), "segment " + names.path + " for replacement");
+    const auto inode = shm_inode(names.shm);
+    if (inode && *inode != attached->mapping.inode()) {
+      let_go();  // another process replaced it meanwhile
+      return;
+    }
+    auto next = rebuild(attached->mapping.fd());
+    const std::uint64_t generation = current_generation_of(*next);
+    move_to(std::move(next));
+    event("replaced damaged segment " + names.path + ": " + damage + "; current generation " +
+          std::to_string(generation));
+  }
+
+  // As replace_damaged, for an object found damaged by a publisher that had not attached
+  // it (a daemon restarted after the truncation).
+  void replace_unreadable(const std::string& damage) {
+    UniqueFd fd(::open(names.path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
+      if (errno == ENOENT) return;  // gone meanwhile: the caller attaches again
+      throw_sys("open damaged segment " + names.path);
+    }
+    OfdLock serial(fd.get(), "segment " + names.path + " for replacement");
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || shm_inode(names.shm) != st.st_ino) return;
+    auto next = rebuild(fd.get());
+    const std::uint64_t generation = current_generation_of(*next);
+    settle_prev();
+    put_under_name(fd.get());
+    attached = std::move(next);
+    event("replaced damaged segment " + names.path + ": " + damage + "; current generation " +
+          std::to_string(generation));
+  }
+
+  static std::uint64_t current_generation_of(const Attached& a) {
+    const SegmentHeader& h = *a.header;
+    return h.slots[h.version.load(std::memory_order_relaxed) & 1].generation.load(
+        std::memory_order_relaxed);
+  }
+
+  // A new segment under the building name, holding the generations that still verify in
+  // the object behind `fd` and the one this process last published, numbered on from the
+  // highest generation either knows.
+  std::unique_ptr<Attached> rebuild(int fd) {
+    Salvage found = salvage(fd);
+    std::map<std::uint64_t, Record> kept;
+    for (Record& r : found.records) kept.emplace(r.generation, std::move(r));
+    if (current_record) kept.emplace(current_record->generation, *current_record);
+    std::vector<Record> records;
+    for (auto& [generation, r] : kept) records.push_back(std::move(r));
+    if (records.size() > history()) records.erase(records.begin(), records.end() - history());
+    const std::uint64_t last = std::max(found.last_generation, last_published);
+    return build_fitting(records, options.initial_size, last);
+  }
+
+  // build(), falling back to the least size that holds `records` when /dev/shm has no room
+  // for `size` (later publishes grow it as usual). Throws OutOfSpace if even that fails.
+  std::unique_ptr<Attached> build_fitting(const std::vector<Record>& records, std::size_t size,
+                                          std::uint64_t last_generation) {
+    const std::size_t least = std::max(page_round(2 * size_for(records)), kMinSegmentSize);
+    try {
+      return build(records, std::max(size, least), last_generation);
+    } catch (const OutOfSpace& e) {
+      if (std::max(size, least) == least) throw;
+      event(std::string(e.what()) + "; building it with " + std::to_string(least) +
+            " bytes instead");
+      return build(records, least, last_generation);
     }
   }
 
@@ -350,6 +613,18 @@ struct Publisher::Impl {
   // Puts `next` in place of the attached segment under the name (see the top of the file).
   void move_to(std::unique_ptr<Attached> next) {
     settle_prev();
+    put_under_name(attached->mapping.fd());
+    if (attached->mapping.faulted()) {
+      faulted_keep.push_back(std::move(attached));
+    } else {
+      retired = std::move(attached);
+    }
+    attached = std::move(next);
+  }
+
+  // Puts the building object under the name in place of the object behind `old_fd`, and
+  // tells that one's readers.
+  void put_under_name(int old_fd) {
     const std::string building_path = std::string(kShmDir) + names.building_shm(::getpid());
     if (::link(names.path.c_str(), names.prev_path.c_str()) != 0 && errno != ENOENT) {
       int err = errno;
@@ -364,11 +639,9 @@ struct Publisher::Impl {
       throw_sys("rename " + building_path + " to " + names.path, err);
     }
     crash_point("move:renamed");
-    mark_moved(*attached->header);
+    tell_readers_moved(old_fd);
     crash_point("move:marked");
     ::unlink(names.prev_path.c_str());
-    retired = std::move(attached);
-    attached = std::move(next);
   }
 
   // Finishes a move a crash interrupted: the object left at .prev must tell its readers.
@@ -414,7 +687,7 @@ struct Publisher::Impl {
     }
     if (attached->header->moved.load(std::memory_order_acquire) != 0 ||
         shm_inode(names.shm) != attached->mapping.inode()) {
-      attached.reset();  // another process recovered it meanwhile
+      let_go();  // another process recovered it meanwhile
       return;
     }
     const SegmentHeader& h = *attached->header;
@@ -443,8 +716,16 @@ struct Publisher::Impl {
     if (records.size() > history()) records.erase(records.begin(), records.end() - history());
     // Generations stay monotonic: a number the dead writer handed out is never reused.
     const std::uint64_t last = std::max(h.last_generation, active_gen);
-    const std::size_t size = std::max(attached->mapping.size(), page_round(2 * size_for(records)));
-    auto rebuilt = build(records, size, last);
+    std::unique_ptr<Attached> rebuilt;
+    try {
+      rebuilt = build_fitting(records, attached->mapping.size(), last);
+    } catch (const OutOfSpace& e) {
+      throw RecoveryBlocked("unable to recover segment " + names.path +
+                            " after its writer died: the rebuilt segment needs " +
+                            std::to_string(e.needed) + " bytes of " + std::string(kShmDir) + ", " +
+                            std::to_string(e.available) + " are free; readers keep generation " +
+                            std::to_string(active_gen) + ", and the next publish tries again");
+    }
     move_to(std::move(rebuilt));
     event("recovered segment " + names.path +
           " after its writer died mid-publish: " + std::to_string(records.size()) +
@@ -454,11 +735,14 @@ struct Publisher::Impl {
   std::uint64_t publish_locked(Attached& a, std::string_view text, std::string_view source) {
     crash_point("publish:locked");
     SegmentHeader& h = *a.header;
-    const std::uint64_t generation = h.last_generation + 1;
-    std::string bytes = make_record_bytes(generation, now_realtime_ns(),
+    const std::uint64_t generation = std::max(h.last_generation, last_published) + 1;
+    const std::uint64_t published_at = now_realtime_ns();
+    std::string bytes = make_record_bytes(generation, published_at,
                                           static_cast<std::uint64_t>(::getpid()), source, text);
-    void* p = a.heap.allocate(bytes.size(), std::nothrow);
+    if (a.mapping.faulted()) throw WriteFaulted("segment " + names.path + " was truncated");
+    void* p = guarded_allocate(a.heap, bytes.size(), names.path);
     if (p == nullptr) return grow_and_publish(a, bytes, generation);
+    last_published = generation;
     crash_point("publish:allocated");
     const std::size_t half = round_up8(bytes.size() / 2);
     copy_to_shared(p, bytes.data(), half);
@@ -483,6 +767,11 @@ struct Publisher::Impl {
     h.change_futex.fetch_add(1, std::memory_order_release);
     futex_wake_all(&h.change_futex);
     crash_point("publish:woken");
+    current_record = Record{generation, published_at, static_cast<std::uint64_t>(::getpid()),
+                            static_cast<std::uint32_t>(rh.checksum), std::move(bytes)};
+    // Truncated during this publish: the heap's structures read zeros now, so they are not
+    // touched again; the caller replaces the segment (see after_write).
+    if (a.mapping.faulted()) return generation;
     push_history(a, entry);
     crash_point("publish:pruned");
     return generation;
@@ -492,6 +781,9 @@ struct Publisher::Impl {
   // before its record is freed, so a crash in between leaks at most one record.
   void push_history(Attached& a, const HistoryEntry& entry) {
     SegmentHeader& h = *a.header;
+    // Overwritten since it was verified: leave it to after_write to replace the segment
+    // rather than write or free through hostile values.
+    if (!header_damage(h, a.mapping.size()).empty()) return;
     if (h.history_count == kMaxHistory) drop_oldest(a);
     h.history[h.history_count++] = entry;
     while (h.history_count > history()) drop_oldest(a);
@@ -502,7 +794,8 @@ struct Publisher::Impl {
     const HistoryEntry oldest = h.history[0];
     std::memmove(&h.history[0], &h.history[1], (h.history_count - 1) * sizeof(HistoryEntry));
     --h.history_count;
-    a.heap.deallocate(a.base() + oldest.record_offset);
+    if (a.mapping.faulted()) return;
+    guarded_deallocate(a.heap, a.base() + oldest.record_offset, names.path);
   }
 
   std::uint64_t grow_and_publish(Attached& a, const std::string& new_record,
@@ -513,7 +806,9 @@ struct Publisher::Impl {
     std::memcpy(&rh, new_record.data(), sizeof rh);
     std::string why = verify_record(new_record, generation, rh.checksum, fresh);
     if (!why.empty()) throw Error("internal error: new record does not verify: " + why);
-    records.push_back(std::move(fresh));
+    records.push_back(fresh);
+    last_published = generation;
+    current_record = std::move(fresh);
     while (records.size() > history()) records.erase(records.begin());
     const std::size_t size = page_round(std::max(2 * a.mapping.size(), 2 * size_for(records)));
     crash_point("grow:before-build");
@@ -539,8 +834,41 @@ struct Publisher::Impl {
     return records;
   }
 
+  // Verifies the segment again after a write: damage done during it (a truncation that
+  // faulted, a header overwritten) is replaced at once, so readers get the generation just
+  // published.
+  void after_write() {
+    if (attached) segment_intact();
+  }
+
+  // Remembers the active generation of a segment just attached, so a replacement can carry it
+  // even if the segment is truncated before this process publishes.
+  void remember_active(const Attached& a) {
+    const SegmentHeader& h = *a.header;
+    const Slot& active = h.slots[h.version.load(std::memory_order_relaxed) & 1];
+    std::string why;
+    current_record = read_record(a, active.generation.load(std::memory_order_relaxed),
+                                 active.record_offset.load(std::memory_order_relaxed),
+                                 active.record_size.load(std::memory_order_relaxed), why);
+    last_published = std::max(last_published, h.last_generation);
+  }
+
+  // Runs a call that only reads the segment. While a recovery is blocked (no room in
+  // /dev/shm), it reads the old object without the writer lock: its writer is dead, so
+  // nothing changes it.
+  template <class Fn>
+  auto reading(Fn&& fn) {
+    try {
+      return with_writer_lock(fn);
+    } catch (const RecoveryBlocked&) {
+      if (!attached) throw;
+      return fn(*attached);
+    }
+  }
+
   void on_first_lock(Attached& a) {
     remove_stale_building();
+    remember_active(a);
     if (!options.history) {
       const std::uint64_t existing = a.header->history_limit;
       options.history = existing >= 1 && existing <= kMaxHistory ? static_cast<unsigned>(existing)
@@ -556,6 +884,11 @@ Publisher::Publisher(PublisherOptions options) : impl_(std::make_unique<Impl>(st
     impl_->with_writer_lock([](Attached&) {});
   } catch (const WriterLockBusy&) {
     if (impl_->options.wait_for_lock) throw;
+  } catch (const RecoveryBlocked& e) {
+    // Still a publisher: readers keep the current generation, reads work, and every later
+    // call that wants the writer lock tries the recovery again.
+    impl_->event(e.what());
+    if (impl_->attached) impl_->remember_active(*impl_->attached);
   }
 }
 
@@ -564,9 +897,7 @@ Publisher::Publisher(Publisher&&) noexcept = default;
 Publisher& Publisher::operator=(Publisher&&) noexcept = default;
 
 std::uint64_t Publisher::publish(std::string_view json, std::string_view source) {
-  const std::string text = minify(json);
-  return impl_->with_writer_lock(
-      [&](Attached& a) { return impl_->publish_locked(a, text, source); });
+  return publish_serialized(minify(json), source);
 }
 
 std::uint64_t Publisher::publish_value(const boost::json::value& json, std::string_view source) {
@@ -574,20 +905,29 @@ std::uint64_t Publisher::publish_value(const boost::json::value& json, std::stri
 }
 
 std::uint64_t Publisher::publish_serialized(std::string_view text, std::string_view source) {
-  return impl_->with_writer_lock(
-      [&](Attached& a) { return impl_->publish_locked(a, text, source); });
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      const std::uint64_t generation = impl_->with_writer_lock(
+          [&](Attached& a) { return impl_->publish_locked(a, text, source); });
+      impl_->after_write();
+      return generation;
+    } catch (const WriteFaulted& e) {
+      impl_->after_write();  // replaces the truncated segment
+      if (attempt == kAttempts) {
+        throw Error(std::string("unable to publish: ") + e.what() + ", " +
+                    std::to_string(kAttempts) + " times in a row");
+      }
+    }
+  }
 }
 
 std::uint64_t Publisher::current_generation() {
-  return impl_->with_writer_lock([](Attached& a) {
-    const SegmentHeader& h = *a.header;
-    return h.slots[h.version.load(std::memory_order_relaxed) & 1].generation.load(
-        std::memory_order_relaxed);
-  });
+  return impl_->reading([](Attached& a) { return Impl::current_generation_of(a); });
 }
 
 std::vector<GenerationInfo> Publisher::history() {
-  return impl_->with_writer_lock([&](Attached& a) {
+  return impl_->reading([&](Attached& a) {
     std::vector<GenerationInfo> out;
     for (const Record& r : impl_->kept_records(a)) out.push_back(info_of(r));
     return out;
@@ -595,7 +935,7 @@ std::vector<GenerationInfo> Publisher::history() {
 }
 
 Generation Publisher::read(std::uint64_t generation) {
-  return impl_->with_writer_lock([&](Attached& a) {
+  return impl_->reading([&](Attached& a) {
     for (Record& r : impl_->kept_records(a)) {
       if (r.generation == generation) return Generation{info_of(r), std::string(r.text())};
     }
@@ -611,7 +951,7 @@ void Publisher::set_history(unsigned history) {
 }
 
 std::size_t Publisher::segment_size() {
-  return impl_->with_writer_lock([](Attached& a) { return a.mapping.size(); });
+  return impl_->reading([](Attached& a) { return a.mapping.size(); });
 }
 
 bool Publisher::remove(std::string_view segment) {

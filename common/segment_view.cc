@@ -20,6 +20,12 @@ ShmMapping open_mapping(const SegmentNames& names) {
 
 constexpr int kMaxReadAttempts = 10'000;
 
+[[noreturn]] void throw_truncated(const ShmMapping& m) {
+  throw Error("segment " + m.path() +
+              " was truncated while mapped: the last good generation stays in use until the "
+              "publisher replaces the segment");
+}
+
 }  // namespace
 
 void validate_header(const SegmentHeader& h, const ShmMapping& m) {
@@ -32,8 +38,9 @@ void validate_header(const SegmentHeader& h, const ShmMapping& m) {
   }
   if (h.header_size != sizeof(SegmentHeader) || h.segment_size != m.size() ||
       h.heap_offset != kHeaderReserve || h.heap_offset + h.heap_size != h.segment_size) {
-    throw Error(where + " is corrupt or truncated: header declares " +
-                std::to_string(h.segment_size) + " bytes, object has " + std::to_string(m.size()));
+    throw SegmentDamaged(where + " is corrupt or truncated: header declares " +
+                         std::to_string(h.segment_size) + " bytes, object has " +
+                         std::to_string(m.size()));
   }
 }
 
@@ -46,6 +53,7 @@ SegmentView::SegmentView(const SegmentNames& names)
 std::optional<Record> SegmentView::read_current() const {
   const SegmentHeader& h = *header_;
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
+    if (mapping_.faulted()) throw_truncated(mapping_);
     // Acquire: pairs with the publisher's release store of `version`, so the slot it names
     // is seen whole.
     const std::uint64_t v = h.version.load(std::memory_order_acquire);
@@ -62,16 +70,16 @@ std::optional<Record> SegmentView::read_current() const {
     const bool in_bounds = record_in_bounds(h, mapping_.size(), offset, size);
     std::string bytes;
     if (in_bounds) {
-      // A truncated object would SIGBUS the copy; refuse instead.
-      if (mapping_.current_file_size() < mapping_.size()) {
-        throw Error("segment " + mapping_.path() + " was truncated while mapped");
-      }
+      // A truncation during the copy is caught (mapping_fault.hpp) and seen below as
+      // faulted(); this check names one that came before it without faulting at all.
+      if (mapping_.current_file_size() < mapping_.size()) throw_truncated(mapping_);
       bytes.resize(size);
       copy_from_shared(bytes.data(), static_cast<const char*>(mapping_.address()) + offset, size);
     }
     // Acquire fence: if the copy saw any store a later publish made after its release fence,
     // the re-load below sees that publish's version and we retry.
     std::atomic_thread_fence(std::memory_order_acquire);
+    if (mapping_.faulted()) throw_truncated(mapping_);
     if (h.version.load(std::memory_order_relaxed) != v) {
       sched_yield();
       continue;
@@ -87,8 +95,8 @@ std::optional<Record> SegmentView::read_current() const {
     throw Error("segment " + mapping_.path() + " is corrupt: generation " +
                 std::to_string(generation) + ": " + why);
   }
-  throw Error("segment " + mapping_.path() + " changed during " +
-              std::to_string(kMaxReadAttempts) + " read attempts in a row");
+  throw Error("segment " + mapping_.path() + " changed during " + std::to_string(kMaxReadAttempts) +
+              " read attempts in a row");
 }
 
 }  // namespace confvisor

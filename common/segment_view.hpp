@@ -24,9 +24,13 @@ class SegmentView {
     return header_->version.load(std::memory_order_acquire);
   }
   [[nodiscard]] bool moved() const { return header_->moved.load(std::memory_order_acquire) != 0; }
+  // The object was truncated under this mapping and an access faulted: its content is gone
+  // (mapping_fault.hpp), and only a replacement under the name can be read again.
+  [[nodiscard]] bool faulted() const noexcept { return mapping_.faulted(); }
 
   // Copies and verifies the active generation. nullopt if none was ever published. Retries
-  // while a publish races the copy; throws Error if the segment is corrupt or keeps changing.
+  // while a publish races the copy; throws Error if the segment is corrupt, truncated or
+  // keeps changing. Never raises SIGBUS, even if the object is truncated during the copy.
   [[nodiscard]] std::optional<Record> read_current() const;
 
  private:
@@ -35,7 +39,8 @@ class SegmentView {
 };
 
 // Throws Error unless the fixed header at the start of `mapping` is a confvisor segment of
-// this layout version whose declared sizes match the object.
+// this layout version whose declared sizes match the object (SegmentDamaged if only the
+// sizes are wrong: the magic and version say it was ours).
 void validate_header(const SegmentHeader& header, const ShmMapping& mapping);
 
 }  // namespace confvisor

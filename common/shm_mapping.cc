@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <boost/interprocess/exceptions.hpp>
@@ -15,7 +16,9 @@ namespace bip = boost::interprocess;
 
 namespace {
 
-std::string shm_path(const std::string& shm_name) { return std::string(kShmDir) + shm_name; }
+std::string shm_path(const std::string& shm_name) {
+  return std::string(kShmDir) + shm_name;
+}
 
 bip::shared_memory_object open_object(const std::string& shm_name, bip::mode_t mode) {
   try {
@@ -39,9 +42,9 @@ ShmMapping::ShmMapping(bip::shared_memory_object object, std::string path, bool 
   struct stat st = stat_fd(fd(), path_);
   inode_ = st.st_ino;
   if (static_cast<std::size_t>(st.st_size) < kHeaderReserve) {
-    throw Error("segment " + path_ + " is truncated or not a confvisor segment: " +
-                std::to_string(st.st_size) + " bytes, smaller than its " +
-                std::to_string(kHeaderReserve) + "-byte header");
+    throw SegmentDamaged("segment " + path_ + " is truncated or not a confvisor segment: " +
+                         std::to_string(st.st_size) + " bytes, smaller than its " +
+                         std::to_string(kHeaderReserve) + "-byte header");
   }
   try {
     region_ = bip::mapped_region(object_, writable ? bip::read_write : bip::read_only, 0,
@@ -49,6 +52,7 @@ ShmMapping::ShmMapping(bip::shared_memory_object object, std::string path, bool 
   } catch (const bip::interprocess_exception& e) {
     throw_sys("map segment " + path_, e.get_native_error());
   }
+  guard_ = FaultGuard(region_.get_address(), region_.get_size(), writable);
 }
 
 ShmMapping ShmMapping::open_read_only(const std::string& shm_name) {
@@ -72,6 +76,13 @@ ShmMapping ShmMapping::create(const std::string& shm_name, std::size_t size, mod
   int fd = object.get_mapping_handle().handle;
   try {
     if (int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); err != 0) {
+      if (err == ENOSPC) {
+        const std::size_t available = shm_space_available();
+        throw OutOfSpace("unable to allocate " + std::to_string(size) + " bytes for segment " +
+                             path + ": " + std::string(kShmDir) + " has " +
+                             std::to_string(available) + " bytes free",
+                         size, available);
+      }
       throw_sys("allocate " + std::to_string(size) + " bytes for segment " + path, err);
     }
     if (::fchmod(fd, mode) != 0) throw_sys("set mode of segment " + path);
@@ -85,10 +96,18 @@ ShmMapping ShmMapping::create(const std::string& shm_name, std::size_t size, mod
   }
 }
 
-int ShmMapping::fd() const { return object_.get_mapping_handle().handle; }
+int ShmMapping::fd() const {
+  return object_.get_mapping_handle().handle;
+}
 
 std::size_t ShmMapping::current_file_size() const {
   return static_cast<std::size_t>(stat_fd(fd(), path_).st_size);
+}
+
+std::size_t shm_space_available() {
+  struct statvfs st {};
+  if (::statvfs(std::string(kShmDir).c_str(), &st) != 0) return 0;
+  return static_cast<std::size_t>(st.f_bavail) * st.f_frsize;
 }
 
 std::optional<ino_t> shm_inode(const std::string& shm_name) {

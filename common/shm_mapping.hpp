@@ -10,16 +10,19 @@
 #include <optional>
 #include <string>
 
+#include "error.hpp"
+#include "mapping_fault.hpp"
+
 namespace confvisor {
 
 class ShmMapping {
  public:
-  // Throws Error naming /dev/shm/<shm_name> and the errno text. ENOENT is reported as
-  // Error too; callers that must tell it apart use `exists` first or catch NotFound.
+  // Throws Error naming /dev/shm/<shm_name> and the errno text, NotFound if it does not
+  // exist, SegmentDamaged if it is smaller than a segment header.
   static ShmMapping open_read_only(const std::string& shm_name);
   static ShmMapping open_read_write(const std::string& shm_name);
   // create_only (EEXIST is an error), sized with posix_fallocate so a full /dev/shm is a
-  // clean ENOSPC here instead of a SIGBUS on first touch; mode is applied despite umask.
+  // clean OutOfSpace here instead of a SIGBUS on first touch; mode is applied despite umask.
   static ShmMapping create(const std::string& shm_name, std::size_t size, mode_t mode,
                            std::optional<gid_t> group);
 
@@ -30,6 +33,9 @@ class ShmMapping {
   [[nodiscard]] const std::string& path() const { return path_; }
   // Current size of the object on disk: smaller than size() means it was truncated under us.
   [[nodiscard]] std::size_t current_file_size() const;
+  // Whether the object was truncated under this mapping and an access faulted: the mapping
+  // now holds zeros (mapping_fault.hpp) and nothing read from it can be trusted.
+  [[nodiscard]] bool faulted() const noexcept { return guard_.faulted(); }
 
  private:
   ShmMapping(boost::interprocess::shared_memory_object object, std::string path, bool writable);
@@ -38,9 +44,29 @@ class ShmMapping {
   boost::interprocess::mapped_region region_;
   std::string path_;
   ino_t inode_ = 0;
+  FaultGuard guard_;  // destroyed before region_ unmaps
 };
 
 class NotFound : public std::exception {};
+
+// The object is a confvisor segment no longer whole: smaller than its header or than the
+// size its header declares. A publisher replaces it; a reader reports it.
+class SegmentDamaged : public Error {
+ public:
+  using Error::Error;
+};
+
+// /dev/shm has not room for a new object of `needed` bytes.
+class OutOfSpace : public Error {
+ public:
+  OutOfSpace(const std::string& what, std::size_t needed, std::size_t available)
+      : Error(what), needed(needed), available(available) {}
+  std::size_t needed;
+  std::size_t available;
+};
+
+// Bytes free in /dev/shm for this process, or 0 if unknown.
+[[nodiscard]] std::size_t shm_space_available();
 
 // Inode of /dev/shm/<shm_name>, or nullopt if it does not exist.
 [[nodiscard]] std::optional<ino_t> shm_inode(const std::string& shm_name);

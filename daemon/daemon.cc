@@ -137,7 +137,15 @@ void Daemon::publish_initial() {
                                   .config = std::nullopt,
                                   .since = std::chrono::steady_clock::now()});
   const Change change = publish_pending();
-  if (change.result == "failed") throw Error(change.error);
+  if (change.result == "failed") {
+    // Say, no room to recover the segment: supervise all the same, with what readers see.
+    const auto live = read_live_generation(config_->settings.segment);
+    if (!live) throw Error(change.error);
+    generation_ = live->generation;
+    log_error("publish failed: generation " + std::to_string(generation_) +
+              " stays published, the next reload tries again: " + change.error);
+    return;
+  }
   if (change.result == "waiting") {
     log_warning("publish waiting: " + change.error + "; the workers start once it is published");
     notifier_.status("waiting for the writer lock of /dev/shm/confvisor." +

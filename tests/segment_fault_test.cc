@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE segment_faults
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "confvisor/worker.hpp"
 #include "publisher.hpp"
@@ -36,7 +38,9 @@ std::string config_for(int k, std::size_t padding = 100) {
   return R"({"k":)" + std::to_string(k) + R"(,"pad":")" + std::string(padding, 'p') + R"("})";
 }
 
-std::string shm_path(const std::string& segment) { return "/dev/shm/confvisor." + segment; }
+std::string shm_path(const std::string& segment) {
+  return "/dev/shm/confvisor." + segment;
+}
 
 // A writable mapping of a segment's object: the test plays a hostile or broken publisher.
 class RawSegment {
@@ -79,10 +83,10 @@ bool contains(const std::string& haystack, const std::string& needle) {
 }
 
 const char* const kPublishPoints[] = {
-    "publish:locked", "publish:allocated", "publish:half-filled", "publish:filled",
-    "publish:slot-written", "publish:flipped", "publish:woken", "publish:pruned"};
-const char* const kMovePoints[] = {"grow:before-build", "grow:built", "move:linked",
-                                   "move:renamed", "move:marked"};
+    "publish:locked",       "publish:allocated", "publish:half-filled", "publish:filled",
+    "publish:slot-written", "publish:flipped",   "publish:woken",       "publish:pruned"};
+const char* const kMovePoints[] = {"grow:before-build", "grow:built", "move:linked", "move:renamed",
+                                   "move:marked"};
 
 // Publishes generations 1 and 2, lets a child die by SIGKILL at `point` while publishing
 // generation 3 (`big` makes that publish outgrow the segment), then checks what readers
@@ -161,7 +165,8 @@ BOOST_AUTO_TEST_CASE(recovery_after_a_dead_writer_is_logged) {
   });
   BOOST_TEST_REQUIRE(WIFSIGNALED(crasher.wait_for(30s)));
   std::vector<std::string> events;
-  Publisher next({.segment = seg.name(), .on_event = [&](const std::string& e) { events.push_back(e); }});
+  Publisher next(
+      {.segment = seg.name(), .on_event = [&](const std::string& e) { events.push_back(e); }});
   BOOST_TEST_REQUIRE(events.size() == 1u);
   BOOST_TEST(contains(events[0], "recovered segment " + shm_path(seg.name())));
   BOOST_TEST(contains(events[0], "current generation 1"));
@@ -177,7 +182,8 @@ BOOST_AUTO_TEST_CASE(foreign_empty_and_truncated_objects_are_refused_by_name) {
   }
   BOOST_TEST(contains(error_of([&] { Reader r(seg.name()); }), "is not a confvisor segment"));
   // The publisher refuses it too, rather than clobbering someone else's object.
-  BOOST_TEST(contains(error_of([&] { Publisher p({.segment = seg.name()}); }), "is not a confvisor segment"));
+  BOOST_TEST(contains(error_of([&] { Publisher p({.segment = seg.name()}); }),
+                      "is not a confvisor segment"));
 
   fs::resize_file(shm_path(seg.name()), 0);
   BOOST_TEST(contains(error_of([&] { Reader r(seg.name()); }), "is truncated"));
@@ -205,18 +211,19 @@ BOOST_AUTO_TEST_CASE(hostile_offsets_and_sizes_give_errors_and_keep_the_last_goo
   BOOST_TEST_REQUIRE(reader.current().generation() == 1u);
   RawSegment raw(seg.name());
   const std::pair<std::uint64_t, std::uint64_t> bad[] = {
-      {1ull << 62, 64},                          // far outside
+      {1ull << 62, 64},                                 // far outside
       {raw.active().record_offset.load(), 1ull << 63},  // size overflows the mapping
-      {~std::uint64_t{0} - 7, 16},               // offset + size wraps around
-      {8, 64},                                   // inside the header, not the heap
-      {raw.active().record_offset.load() + 4, 64}};  // misaligned
+      {~std::uint64_t{0} - 7, 16},                      // offset + size wraps around
+      {8, 64},                                          // inside the header, not the heap
+      {raw.active().record_offset.load() + 4, 64}};     // misaligned
   for (auto [offset, size] : bad) {
     raw.active().record_offset.store(offset);
     raw.active().record_size.store(size);
     raw.touch();
     BOOST_TEST(reader.current().generation() == 1u);  // last good, still served
     BOOST_TEST(contains(reader.last_error(), "points outside the segment"));
-    BOOST_TEST(contains(error_of([&] { Reader(seg.name()).current(); }), "points outside the segment"));
+    BOOST_TEST(
+        contains(error_of([&] { Reader(seg.name()).current(); }), "points outside the segment"));
   }
 }
 
@@ -286,7 +293,9 @@ BOOST_AUTO_TEST_CASE(a_reader_maps_the_segment_read_only_and_a_write_is_sigsegv)
 }
 
 namespace {
-bool running_as_root() { return ::geteuid() == 0; }
+bool running_as_root() {
+  return ::geteuid() == 0;
+}
 
 // Runs `body` in a child that has dropped to uid nobody with only group `gid`.
 int as_nobody_in_group(gid_t gid, const std::function<int()>& body) {
@@ -324,4 +333,121 @@ BOOST_AUTO_TEST_CASE(only_the_segments_group_can_read_it,
                           ? 0
                           : 1;
              }) == 0);
+}
+
+namespace {
+
+// One byte each way between the test and a child, so each side waits for the other's step.
+class Handshake {
+ public:
+  Handshake() {
+    BOOST_TEST_REQUIRE(::pipe(to_child_) == 0);
+    BOOST_TEST_REQUIRE(::pipe(to_parent_) == 0);
+  }
+  ~Handshake() {
+    for (int fd : {to_child_[0], to_child_[1], to_parent_[0], to_parent_[1]}) ::close(fd);
+  }
+  bool child_says() { return step(to_parent_[0]); }
+  void tell_child() { (void)!::write(to_child_[1], "x", 1); }
+  bool parent_says() { return step(to_child_[0]); }
+  void tell_parent() { (void)!::write(to_parent_[1], "x", 1); }
+
+ private:
+  // Both ends stay open on both sides, so a dead peer is seen by the timeout.
+  static bool step(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    char c;
+    return ::poll(&p, 1, 20'000) == 1 && ::read(fd, &c, 1) == 1;
+  }
+  int to_child_[2];
+  int to_parent_[2];
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_segment_truncated_to_nothing_under_busy_readers_keeps_their_generation) {
+  SegmentGuard seg("truncate-zero");
+  std::vector<std::string> events;
+  Publisher pub(
+      {.segment = seg.name(), .on_event = [&](const std::string& e) { events.push_back(e); }});
+  pub.publish(config_for(1), "a");
+  Handshake hs;
+  // The reader process: four threads call current() without pause while the object is
+  // truncated to 0 bytes (the header page too), then the main one waits for the
+  // replacement. Exit codes say what went wrong; SIGBUS would end it by signal.
+  Child reader([&] {
+    Reader r(seg.name());
+    if (r.current().generation() != 1u) return 2;
+    std::atomic<bool> stop{false};
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        while (!stop.load()) {
+          if (r.current().get<std::int64_t>("/k") != 1) ++wrong;
+        }
+      });
+    }
+    hs.tell_parent();  // threads running: truncate now
+    if (!hs.parent_says()) return 3;
+    for (int i = 0; i < 100'000; ++i) {
+      if (r.current().generation() != 1u) return 4;
+    }
+    const bool named = contains(r.last_error(), "was truncated while mapped");
+    stop = true;
+    for (auto& t : threads) t.join();
+    if (wrong.load() != 0) return 5;
+    if (!named) return 6;
+    hs.tell_parent();  // the publisher may replace it now
+    if (!r.wait_for_change(10s)) return 7;
+    if (r.current().get<std::int64_t>("/k") != 2) return 8;
+    return r.last_error().empty() ? 0 : 9;
+  });
+  if (!hs.child_says()) BOOST_FAIL("the reader did not start: wait status " << reader.wait_for(1s));
+  BOOST_TEST_REQUIRE(::truncate(shm_path(seg.name()).c_str(), 0) == 0);
+  hs.tell_child();
+  if (!hs.child_says()) BOOST_FAIL("the reader failed: wait status " << reader.wait_for(1s));
+  // The publisher checks before it writes: it replaces the truncated object, and says so.
+  BOOST_TEST(pub.publish(config_for(2), "b") == 2u);
+  const int status = reader.wait_for(20s);
+  BOOST_TEST(!WIFSIGNALED(status), "reader died of signal " << WTERMSIG(status));
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
+  BOOST_TEST(Reader(seg.name()).current().get<std::int64_t>("/k") == 2);
+  BOOST_TEST_REQUIRE(!events.empty());
+  BOOST_TEST(contains(events.back(), "replaced damaged segment " + shm_path(seg.name()) +
+                                         ": it was truncated to 0 bytes"));
+  BOOST_TEST(contains(events.back(), "current generation 1"));
+}
+
+BOOST_AUTO_TEST_CASE(a_sigbus_outside_every_segment_goes_to_the_previous_handler_or_kills) {
+  SegmentGuard seg("foreign-sigbus");
+  { Publisher(PublisherOptions{.segment = seg.name()}).publish(config_for(1), "a"); }
+  // A truncated file of the program's own: its SIGBUS is not ours to swallow.
+  auto fault_on_own_file = [] {
+    const std::string path = "/dev/shm/confvisor-test-own-" + std::to_string(::getpid());
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ::unlink(path.c_str());
+    if (fd < 0 || ::ftruncate(fd, 8192) != 0) return 80;
+    auto* p = static_cast<volatile char*>(::mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0));
+    if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) return 81;
+    return static_cast<int>(p[4096]);  // SIGBUS
+  };
+  Child with_handler([&] {
+    struct sigaction action {};
+    action.sa_handler = [](int) { ::_exit(42); };
+    ::sigaction(SIGBUS, &action, nullptr);
+    Reader reader(seg.name());  // installs ours on top
+    if (reader.current().generation() != 1u) return 2;
+    return fault_on_own_file();
+  });
+  BOOST_TEST(WIFEXITED(with_handler.wait_for(10s)));
+  Child without([&] {
+    Reader reader(seg.name());
+    if (reader.current().generation() != 1u) return 2;
+    return fault_on_own_file();
+  });
+  const int status = without.wait_for(10s);
+  BOOST_TEST(WIFSIGNALED(status));
+  BOOST_TEST(WTERMSIG(status) == SIGBUS);
 }

@@ -3,14 +3,18 @@
 #define BOOST_TEST_MODULE segment_multiprocess
 #include <sys/wait.h>
 
+#include <array>
 #include <boost/test/unit_test.hpp>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "confvisor/worker.hpp"
-#include "publisher.hpp"
 #include "numbered_config.hpp"
+#include "publisher.hpp"
 #include "test_support.hpp"
 
 using namespace confvisor;
@@ -21,7 +25,9 @@ using confvisor::test::SegmentGuard;
 
 namespace {
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int exit_code(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 // A reader process: follows generations until it sees `last`, checking every one it sees is
 // whole and that generations never go back. Exit code says what went wrong.
@@ -177,4 +183,75 @@ BOOST_AUTO_TEST_CASE(on_change_delivers_every_generation_on_a_background_thread)
   std::lock_guard lock(mu);
   BOOST_TEST(seen == (std::vector<std::uint64_t>{1, 2}), boost::test_tools::per_element());
   BOOST_TEST(callback_thread != std::this_thread::get_id());
+}
+
+namespace {
+
+// Open descriptors of this process and its read-only confvisor segment mappings (a forked
+// reader also holds its parent's read-write publisher mapping).
+std::pair<std::size_t, std::size_t> fds_and_segment_mappings() {
+  std::size_t fds = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++fds;
+  std::ifstream maps("/proc/self/maps");
+  std::size_t mappings = 0;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(" r--s ") != std::string::npos &&
+        line.find("/dev/shm/confvisor.") != std::string::npos) {
+      ++mappings;
+    }
+  }
+  return {fds, mappings};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(twenty_moves_under_a_long_lived_reader_leave_its_fds_and_mappings_constant) {
+  SegmentGuard seg("moves");
+  Publisher pub({.segment = seg.name()});
+  pub.publish(R"({"k":1})", "moves");
+  constexpr int kMoves = 20;
+  // The reader runs in a process of its own, so the publisher's mappings are not counted.
+  // Each line it writes back: generation, fds, mappings, after reading that generation.
+  int pipe_fds[2];
+  BOOST_TEST_REQUIRE(::pipe(pipe_fds) == 0);
+  Child reader([&] {
+    ::close(pipe_fds[0]);
+    Reader r(seg.name());
+    std::uint64_t seen = 0;
+    while (seen < kMoves + 1) {
+      if (r.current().generation() == seen && !r.wait_for_change(20s)) return 3;
+      seen = r.current().generation();
+      auto [fds, mappings] = fds_and_segment_mappings();
+      const std::string line =
+          std::to_string(seen) + " " + std::to_string(fds) + " " + std::to_string(mappings) + "\n";
+      if (::write(pipe_fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+        return 4;
+    }
+    return 0;
+  });
+  ::close(pipe_fds[1]);
+  FILE* from_reader = ::fdopen(pipe_fds[0], "r");
+  BOOST_TEST_REQUIRE(from_reader != nullptr);
+  auto next_line = [&] {
+    unsigned long long gen = 0, fds = 0, mappings = 0;
+    BOOST_TEST_REQUIRE(std::fscanf(from_reader, "%llu %llu %llu", &gen, &fds, &mappings) == 3);
+    return std::array<unsigned long long, 3>{gen, fds, mappings};
+  };
+  const auto first = next_line();
+  BOOST_TEST(first[0] == 1u);
+  BOOST_TEST(first[2] == 1u);  // the reader's one mapping of the segment
+  for (int move = 1; move <= kMoves; ++move) {
+    // Removing the name makes the next publish replace the segment: a move, as growth or
+    // recovery makes one, without doubling the size each time.
+    BOOST_TEST_REQUIRE(::unlink(("/dev/shm/confvisor." + seg.name()).c_str()) == 0);
+    const std::uint64_t g = pub.publish(R"({"k":)" + std::to_string(move + 1) + "}", "moves");
+    BOOST_TEST_REQUIRE(g == static_cast<std::uint64_t>(move + 1));
+    const auto now = next_line();
+    BOOST_TEST(now[0] == g);
+    BOOST_TEST(now[1] == first[1],
+               "fds after move " << move << ": " << now[1] << ", at first " << first[1]);
+    BOOST_TEST(now[2] == first[2], "segment mappings after move " << move << ": " << now[2]);
+  }
+  std::fclose(from_reader);
+  BOOST_TEST(exit_code(reader.wait_for(20s)) == 0);
 }

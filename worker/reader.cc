@@ -1,50 +1,74 @@
 // The worker's side of the segment protocol (segment_layout.hpp).
 //
-// Hot path: each thread keeps, per Reader, the (view, version) its cached Snapshot was read
-// at. current() loads the current view pointer and that view's version word and compares:
-// two loads from cache lines every core holds in shared state, so readers on any number of
-// threads never contend. Only when the version moved does a thread take the Reader's mutex
-// to copy, verify and parse the new generation, once for all threads.
+// Hot path: each thread keeps, per Reader, the snapshot it last got, the version word of the
+// view it was read from and the value that word had then. current() loads that word and
+// compares: one load from a cache line every core holds in shared state, so readers on any
+// number of threads never contend. Only when the version moved does a thread take the
+// Reader's mutex to copy, verify and parse the new generation, once for all threads.
+//
+// Mappings: the slot holds a reference to its view, so the word it loads stays mapped
+// without the hot path touching the Reader's state. A view the name no longer leads to is
+// unmapped (fd closed) when the last slot holding it moves on: every slot does at its
+// thread's next current(), since a move bumps the old view's version. Snapshots own copies
+// of their bytes and pin no mapping.
+
+#include <poll.h>
+#include <sys/inotify.h>
 
 #include <cstdlib>
 #include <mutex>
 #include <thread>
-#include <vector>
 
 #include "confvisor/worker.hpp"
 #include "error.hpp"
 #include "futex.hpp"
+#include "mapping_fault.hpp"
 #include "segment_view.hpp"
 #include "snapshot_data.hpp"
+#include "unique_fd.hpp"
 
 namespace confvisor {
 
-struct Reader::State {
-  explicit State(std::string_view segment) : names(segment) {
-    use(std::make_unique<SegmentView>(names));
-  }
+namespace {
 
-  void use(std::unique_ptr<SegmentView> next) {
-    views.push_back(std::move(next));
-    version_word.store(&views.back()->header().version, std::memory_order_release);
-    view.store(views.back().get(), std::memory_order_release);
+// The word of a slot that must miss: no version word is ever compared equal to it with the
+// slot's version 0 (kFaultedVersion is never stored by a publisher).
+constinit const std::atomic<std::uint64_t> kMissWord{kFaultedVersion};
+
+// While the segment is truncated under a reader, how often it looks for a replacement (at
+// most; only from calls the program makes anyway).
+constexpr auto kFaultedLookInterval = std::chrono::milliseconds(20);
+// While waiting for a replacement, how long one sleep lasts at most (a cancelled
+// subscription is seen within this).
+constexpr auto kFaultedWaitSlice = std::chrono::milliseconds(100);
+
+}  // namespace
+
+struct Reader::State {
+  explicit State(std::string_view segment)
+      : names(segment), view(std::make_shared<const SegmentView>(names)) {}
+
+  std::shared_ptr<const SegmentView> current_view() {
+    std::lock_guard lock(mu);
+    return view;
   }
 
   SegmentNames names;
   const std::uint64_t id = next_id();  // keys the thread-local caches; never reused
-  std::atomic<const SegmentView*> view{nullptr};
-  // The current view's version word, kept apart so the hot path is one load fewer.
-  std::atomic<const std::atomic<std::uint64_t>*> version_word{nullptr};
 
   std::mutex mu;  // guards everything below
-  // Every view this reader ever mapped, the current one last. A thread may still be reading
-  // an old view's version word after a move, so none is unmapped before the Reader dies;
-  // moves are rare (growth doubles the size, recovery follows a crash).
-  std::vector<std::unique_ptr<SegmentView>> views;
+  // The view the name led to last. Older views live on only in thread cache slots.
+  std::shared_ptr<const SegmentView> view;
   Snapshot latest;
-  const SegmentView* latest_view = nullptr;
+  // Which `latest` this is: a replaced segment may number its generations anew, so a change
+  // is told by the record's checksum too, and counted here for wait_until_changed.
+  std::uint32_t latest_checksum = 0;
+  std::uint64_t latest_serial = 0;
+  std::shared_ptr<const SegmentView> latest_view;
   std::uint64_t latest_version = 0;
   std::string last_error;
+  // While `view` is marked moved but could not be followed: when to look again.
+  std::chrono::steady_clock::time_point next_look{};
 
   static std::uint64_t next_id() {
     static std::atomic<std::uint64_t> counter{0};
@@ -53,12 +77,14 @@ struct Reader::State {
 };
 
 // A thread's cached snapshot of one reader. `word` and `version` are set only together
-// with a snapshot, so a match means the snapshot is there.
+// with a snapshot, so a match means the snapshot is there; `view` keeps `word` mapped.
 struct Reader::CacheSlot {
   std::uint64_t reader_id = 0;
-  const std::atomic<std::uint64_t>* word = nullptr;
+  const std::atomic<std::uint64_t>* word = &kMissWord;
   std::uint64_t version = 0;
   Snapshot snapshot;
+  std::uint64_t serial = 0;  // State::latest_serial of `snapshot`
+  std::shared_ptr<const SegmentView> view;
 };
 
 namespace {
@@ -110,21 +136,48 @@ Reader::CacheSlot& cache_slot(std::uint64_t reader_id) {
 
 // While the current view is marked moved, map whatever now has the name. The same inode
 // means a move was begun but not finished (its publisher died): stay, its content is good.
+// A faulted view reads as moved too (mapping_fault.hpp). A view still marked moved after a
+// look (the name led nowhere readable: a replacement was itself damaged, or not there yet)
+// is looked at again no more often than kFaultedLookInterval.
 void follow_moves(Reader::State& s) {
   for (int hop = 0; hop < 8; ++hop) {
-    const SegmentView* cur = s.views.back().get();
-    if (!cur->moved()) return;
-    auto next = std::make_unique<SegmentView>(s.names);
-    if (next->mapping().inode() == cur->mapping().inode()) return;
-    s.use(std::move(next));
+    const SegmentView& cur = *s.view;
+    if (!cur.moved()) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < s.next_look) return;
+    s.next_look = now + kFaultedLookInterval;
+    auto next = std::make_shared<const SegmentView>(s.names);
+    if (next->mapping().inode() == cur.mapping().inode()) return;
+    s.view = std::move(next);
   }
+}
+
+// Sleeps until an entry is created or renamed into /dev/shm (a publisher putting a new
+// segment under the name does one of the two) or `limit` passes. Returns whether one was.
+bool wait_for_shm_entry(std::chrono::nanoseconds limit) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit).count() + 1;
+  UniqueFd fd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!fd ||
+      ::inotify_add_watch(fd.get(), std::string(kShmDir).c_str(), IN_CREATE | IN_MOVED_TO) < 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return true;
+  }
+  pollfd p{fd.get(), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(ms)) > 0;
 }
 
 }  // namespace
 
 Reader::Reader(std::string_view segment) : state_(std::make_shared<State>(segment)) {}
 Reader::Reader(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
-Reader::~Reader() = default;
+// This thread's slot goes with the Reader, and with it the slot's hold on a mapping. Other
+// threads' slots let theirs go when evicted or when the thread exits.
+Reader::~Reader() {
+  if (!state_ || thread_cache == nullptr) return;
+  for (CacheSlot& slot : thread_cache->slots) {
+    if (slot.reader_id == state_->id) slot = CacheSlot{};
+  }
+}
 Reader::Reader(Reader&&) noexcept = default;
 Reader& Reader::operator=(Reader&&) noexcept = default;
 
@@ -136,7 +189,9 @@ Reader Reader::from_env() {
   return Reader(segment);
 }
 
-const std::string& Reader::segment() const noexcept { return state_->names.name; }
+const std::string& Reader::segment() const noexcept {
+  return state_->names.name;
+}
 
 std::string Reader::last_error() const {
   std::lock_guard lock(state_->mu);
@@ -144,18 +199,17 @@ std::string Reader::last_error() const {
 }
 
 const Snapshot& Reader::current() {
-  const State& s = *state_;
-  // Both loads could be relaxed: "equal" only says our private copy is still that version.
-  // Acquire costs nothing more on x86-64 and keeps the reasoning local.
-  const std::atomic<std::uint64_t>* word = s.version_word.load(std::memory_order_acquire);
-  const std::uint64_t version = word->load(std::memory_order_acquire);
+  const std::uint64_t id = state_->id;
   if (const ThreadCache* cache = thread_cache) [[likely]] {
     const CacheSlot& slot = cache->slots[0];
-    if (slot.reader_id == s.id && slot.word == word && slot.version == version) [[likely]] {
+    // Acquire could be relaxed: "equal" only says our private copy is still that version.
+    // It costs nothing more on x86-64 and keeps the reasoning local.
+    if (slot.reader_id == id && slot.word->load(std::memory_order_acquire) == slot.version)
+        [[likely]] {
       return slot.snapshot;
     }
   }
-  return refresh(cache_slot(s.id));
+  return refresh(cache_slot(id));
 }
 
 const Snapshot& Reader::refresh(CacheSlot& slot) {
@@ -165,17 +219,22 @@ const Snapshot& Reader::refresh(CacheSlot& slot) {
   // `version` (release), so a version that includes the bump guarantees follow_moves sees
   // `moved`. Asked the other way round, a move between the two loads would cache the moved
   // view's last version as current, and this reader would never look again.
-  const SegmentView* view = nullptr;
+  std::shared_ptr<const SegmentView> view;
   std::uint64_t v = 0;
   do {
-    view = s.views.back().get();
+    view = s.view;
     v = view->version();
     try {
       follow_moves(s);
     } catch (const Error& e) {
-      s.last_error = std::string("unable to follow the moved segment: ") + e.what();
+      s.last_error = view->faulted()
+                         ? "segment " + s.names.path +
+                               " was truncated while mapped, and has no replacement "
+                               "yet: " +
+                               e.what()
+                         : std::string("unable to follow the moved segment: ") + e.what();
     }
-  } while (s.views.back().get() != view);
+  } while (s.view != view);
   if (s.latest_view != view || s.latest_version != v) {
     // Remember the attempt either way: a corrupt generation is not re-read on every call,
     // only once the version moves again.
@@ -185,7 +244,12 @@ const Snapshot& Reader::refresh(CacheSlot& slot) {
       // The copy may be of a newer version than v (a move's bump included): remember v all
       // the same, since only v was loaded before follow_moves looked at `moved`.
       if (auto record = view->read_current()) {
-        if (record->generation != s.latest.generation()) s.latest = make_snapshot(std::move(*record));
+        if (record->generation != s.latest.generation() || record->checksum != s.latest_checksum) {
+          const std::uint32_t checksum = record->checksum;
+          s.latest = make_snapshot(std::move(*record));
+          s.latest_checksum = checksum;
+          ++s.latest_serial;
+        }
       }
       s.last_error.clear();
     } catch (const Error& e) {
@@ -197,9 +261,19 @@ const Snapshot& Reader::refresh(CacheSlot& slot) {
                     ? "segment " + s.names.path + " has no published generation yet"
                     : s.last_error);
   }
-  slot.word = &s.latest_view->header().version;
-  slot.version = s.latest_version;
   slot.snapshot = s.latest;
+  slot.serial = s.latest_serial;
+  slot.view = view;
+  if (view->moved()) {
+    // Still on a view the name has left (or that faulted): its version word may never
+    // change again, so miss on every call, and each one may look for the replacement
+    // (follow_moves paces the looks).
+    slot.word = &kMissWord;
+    slot.version = 0;
+  } else {
+    slot.word = &view->header().version;
+    slot.version = v;
+  }
   return slot.snapshot;
 }
 
@@ -211,24 +285,36 @@ bool Reader::wait_until_changed(std::chrono::nanoseconds timeout, const std::ato
   using clock = std::chrono::steady_clock;
   const bool forever = timeout.count() < 0;
   const auto deadline = forever ? clock::time_point::max() : clock::now() + timeout;
-  const std::uint64_t seen = cache_slot(state_->id).snapshot.generation();
+  const std::uint64_t seen = cache_slot(state_->id).serial;
   for (;;) {
-    const SegmentView* view = state_->view.load(std::memory_order_acquire);
+    // Held for the whole round: the futex word below stays mapped while we sleep on it.
+    const std::shared_ptr<const SegmentView> view = state_->current_view();
     const auto* word = &view->header().change_futex;
     // Load the futex word before looking: a publish after this load changes the word, so
     // the wait below returns at once instead of missing it.
     const std::uint32_t expected = word->load(std::memory_order_acquire);
     try {
-      if (current().generation() != seen) return true;
+      current();
+      if (cache_slot(state_->id).serial != seen) return true;
     } catch (const Error&) {
       // Nothing readable yet: wait for the first publish.
     }
     if (cancel && cancel->load(std::memory_order_acquire)) return false;
-    if (state_->view.load(std::memory_order_acquire) != view) continue;  // followed a move
+    if (state_->current_view() != view) continue;  // followed a move
     std::chrono::nanoseconds left{-1};
     if (!forever) {
       left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - clock::now());
       if (left.count() <= 0) return false;
+    }
+    if (view->moved()) {
+      // Nobody wakes the futex of a segment the name has left: wait for a new entry in
+      // /dev/shm (the replacement) instead.
+      const std::chrono::nanoseconds slice = kFaultedWaitSlice;
+      if (wait_for_shm_entry(forever ? slice : std::min(left, slice))) {
+        std::lock_guard lock(state_->mu);
+        state_->next_look = {};
+      }
+      continue;
     }
     futex_wait(word, expected, left);
   }
@@ -245,25 +331,25 @@ Reader::Subscription Reader::on_change(std::function<void(const Snapshot&)> call
   Subscription sub;
   sub.state_ = std::make_shared<Subscription::State>();
   sub.state_->reader = state_;
-  sub.state_->thread = std::thread([st = sub.state_.get(), reader_state = state_,
-                                    cb = std::move(callback)] {
-    Reader reader(reader_state);
-    std::uint64_t delivered = 0;
-    while (!st->stop.load(std::memory_order_acquire)) {
-      try {
-        const Snapshot& snap = reader.current();
-        if (snap.generation() != delivered) {
-          delivered = snap.generation();
-          cb(snap);
+  sub.state_->thread =
+      std::thread([st = sub.state_.get(), reader_state = state_, cb = std::move(callback)] {
+        Reader reader(reader_state);
+        std::uint64_t delivered = 0;
+        while (!st->stop.load(std::memory_order_acquire)) {
+          try {
+            const Snapshot& snap = reader.current();
+            if (snap.generation() != delivered) {
+              delivered = snap.generation();
+              cb(snap);
+            }
+          } catch (const std::exception& e) {
+            std::lock_guard lock(reader_state->mu);
+            if (reader_state->last_error.empty()) reader_state->last_error = e.what();
+          }
+          reader.wait_until_changed(std::chrono::nanoseconds(-1), &st->stop);
         }
-      } catch (const std::exception& e) {
-        std::lock_guard lock(reader_state->mu);
-        if (reader_state->last_error.empty()) reader_state->last_error = e.what();
-      }
-      reader.wait_until_changed(std::chrono::nanoseconds(-1), &st->stop);
-    }
-    st->done.store(true, std::memory_order_release);
-  });
+        st->done.store(true, std::memory_order_release);
+      });
   return sub;
 }
 
@@ -273,14 +359,16 @@ void Reader::Subscription::stop() {
   // The thread may have checked `stop` just before going to sleep on the segment's futex,
   // so wake it until it is out. This loop runs only while unsubscribing.
   while (!state_->done.load(std::memory_order_acquire)) {
-    futex_wake_all(&state_->reader->view.load(std::memory_order_acquire)->header().change_futex);
+    futex_wake_all(&state_->reader->current_view()->header().change_futex);
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (state_->thread.joinable()) state_->thread.join();
   state_.reset();
 }
 
-Reader::Subscription::~Subscription() { stop(); }
+Reader::Subscription::~Subscription() {
+  stop();
+}
 Reader::Subscription::Subscription(Subscription&&) noexcept = default;
 Reader::Subscription& Reader::Subscription::operator=(Subscription&& other) noexcept {
   if (this != &other) {
