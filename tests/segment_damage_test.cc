@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "confvisor/worker.hpp"
-#include "crash_point.hpp"
+#include "test_seams.hpp"
 #include "daemon_process.hpp"
 #include "publisher.hpp"
 #include "segment_layout.hpp"
@@ -384,7 +384,7 @@ bool fill_dev_shm_leaving(std::size_t leave) {
 // Leaves a segment whose writer died holding its lock.
 bool kill_a_writer_holding_the_lock(const std::string& segment) {
   Child crasher([&] {
-    arm_crash_point("publish:locked");
+    test::arm_crash_point("publish:locked");
     Publisher(PublisherOptions{.segment = segment}).publish(R"({"never":1})", "crasher");
     return 0;
   });
