@@ -106,7 +106,7 @@ struct TreeProcess {
 };
 
 std::optional<unsigned long long> start_time(pid_t pid) {
-  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat = proc_file(pid, "stat");
   std::size_t close = stat.rfind(')');
   if (close == std::string::npos) return std::nullopt;
   // After ") " come fields 3, 4, ...; the start time is field 22.
@@ -421,6 +421,9 @@ class Stress {
 
   // Writes the next config and tells the daemon.
   void reload() {
+    // A service manager always reads its socket: a daemon whose sd_notify queue is full
+    // waits in sendmsg.
+    daemon_->drain_notifications();
     write_config();
     daemon_->signal(SIGHUP);
     ++figures_.reloads;
@@ -458,6 +461,7 @@ class Stress {
   }
 
   void expect_answering(const std::string& during) {
+    daemon_->drain_notifications();
     if (!status_answers(socket_path(), 1s)) {
       ++figures_.freezes;
       say("during " + during + ": status not answered within 1 s");

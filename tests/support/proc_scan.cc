@@ -1,6 +1,7 @@
 #include "proc_scan.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,18 +11,36 @@
 #include <sstream>
 #include <thread>
 
+#include "unique_fd.hpp"
+
 namespace confvisor::test {
 
 namespace {
 
+// The whole file, or what could be read of it: a process that exits while its /proc files are
+// read makes read() fail with ESRCH, which a stream would throw out of its iterator.
 std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string out;
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) {
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
 }
 
 std::string proc_path(pid_t pid, const char* file) {
   return "/proc/" + std::to_string(pid) + "/" + file;
 }
+
+}  // namespace
+
+std::string proc_file(pid_t pid, const char* file) {
+  return slurp(proc_path(pid, file));
+}
+
+namespace {
 
 // Polls `done` every 10 ms until it holds or `timeout` passes; returns its last answer.
 template <typename F>

@@ -22,6 +22,9 @@ struct ProcStat {
 };
 [[nodiscard]] std::optional<ProcStat> proc_stat(pid_t pid);
 
+// /proc/PID/FILE as it could be read ("" for a process that is gone).
+[[nodiscard]] std::string proc_file(pid_t pid, const char* file);
+
 // Every pid in /proc right now.
 [[nodiscard]] std::vector<pid_t> all_pids();
 
