@@ -3,6 +3,7 @@ child: it reads, sees later publishes, waits, and subscribes; the parent's subsc
 thread does not hang the child."""
 
 import os
+import select
 import subprocess
 import threading
 import time
@@ -28,6 +29,21 @@ def run_in_child(body):
     return pid
 
 
+def wait_for_bytes(fd, count, timeout=30):
+    """Reads until `count` bytes came, every writer closed `fd` (a child died first) or
+    `timeout` seconds passed (a child hangs); the children's exit codes then tell the test."""
+    deadline = time.monotonic() + timeout
+    got = 0
+    while got < count:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return
+        chunk = os.read(fd, count - got)
+        if not chunk:
+            return
+        got += len(chunk)
+
+
 def exit_code(pid, timeout=30):
     deadline = time.monotonic() + timeout
     while True:
@@ -46,17 +62,25 @@ def test_children_read_and_follow_publishes(segment):
     reader = confvisor.Reader(segment.name)
     before = reader.current()
     r, w = os.pipe()
+    # Each child says here that it has read: only then is n=2 published, so every child's
+    # first read is of n=1 however late the scheduler runs it.
+    ready_r, ready_w = os.pipe()
 
     def child():
         os.close(w)
+        os.close(ready_r)
         cfg = reader.current()
         ok = cfg.get("/n") == 1 and cfg.generation == before.generation
+        os.write(ready_w, b"r")
         os.read(r, 1)  # the parent has published n=2
         ok = ok and reader.wait_for_change(timeout=10, since=before.generation)
         return ok and reader.current().get("/n") == 2 and before.get("/n") == 1
 
     pids = [run_in_child(child) for _ in range(4)]
     os.close(r)
+    os.close(ready_w)
+    wait_for_bytes(ready_r, len(pids))
+    os.close(ready_r)
     segment.publish({"n": 2})
     os.write(w, b"x" * 4)
     os.close(w)
