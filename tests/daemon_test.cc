@@ -199,7 +199,15 @@ BOOST_AUTO_TEST_CASE(a_sighup_storm_coalesces_and_ends_in_the_state_of_the_last_
   BOOST_TEST(::kill(d.pid(), 0) == 0);
 
   // Coalescing, made deterministic: while the daemon is stopped, 50 SIGHUPs are one pending
-  // signal, so they must give exactly one reload, of the last file.
+  // signal, so they must give exactly one reload, of the last file. The storm's last reload
+  // logs its line after readers see its generation: wait for that line before counting.
+  const std::string storm_done =
+      "reload ok: generation " + std::to_string(reader.current().generation()) + ",";
+  const auto logged = std::chrono::steady_clock::now() + 20s;
+  while (log_lines(d.log(), storm_done).empty() && std::chrono::steady_clock::now() < logged) {
+    std::this_thread::sleep_for(10ms);
+    d.drain_notifications();
+  }
   d.drain_notifications();
   const auto reloads_before = log_lines(d.log(), "reload ok: ").size();
   d.signal(SIGSTOP);
