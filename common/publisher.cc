@@ -36,6 +36,7 @@
 #include <boost/interprocess/sync/scoped_lock.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -290,12 +291,19 @@ class WriterLock {
  public:
   // Takes the mutex, waiting for it if `wait`; else only if it is free (see held()). Throws
   // bip::lock_exception if a holder died with it.
+  //
+  // Without waiting it is a timed lock whose deadline has passed, never try_lock: on a mutex
+  // made not recoverable (its holder died), glibc's pthread_mutex_trylock returns
+  // ENOTRECOVERABLE but leaves the mutex locked by the caller and off its robust list, so
+  // every later attempt of any process finds it busy (held by nobody alive) and no recovery
+  // starts. pthread_mutex_timedlock releases it as pthread_mutex_lock does, and with a past
+  // deadline it returns at once when a live process holds the mutex.
   WriterLock(SegmentHeader& h, bool wait) : h_(h) {
     if (wait) {
       h_.writer_mutex.lock();
       held_ = true;
     } else {
-      held_ = h_.writer_mutex.try_lock();
+      held_ = h_.writer_mutex.timed_lock(std::chrono::system_clock::time_point{});
     }
     if (held_)
       h_.writer_pid.store(static_cast<std::uint64_t>(::getpid()), std::memory_order_relaxed);
