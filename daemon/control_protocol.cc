@@ -5,8 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "socket_dir.hpp"
 #include "json_scan.hpp"
+#include "socket_dir.hpp"
 
 namespace confvisor::control {
 

@@ -114,8 +114,8 @@ class Daemon {
   std::unique_ptr<ControlServer> control_;
   Publisher publisher_;
   std::uint64_t generation_ = 0;
-  std::string published_text_;  // minified JSON of generation_
-  std::string file_text_;       // minified JSON last loaded from config_path_
+  std::string published_text_;   // minified JSON of generation_
+  std::string file_text_;        // minified JSON last loaded from config_path_
   ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
   Change last_change_;
 

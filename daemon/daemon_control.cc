@@ -27,18 +27,18 @@ json::value text_or_null(const std::string& s) {
 json::object instance_json(const InstanceStatus& s) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
-  return json::object{{"name", s.name},
-                      {"instance", s.instance},
-                      {"pid", s.pid > 0 ? json::value(s.pid) : json::value(nullptr)},
-                      {"state", state_name(s.state)},
-                      {"uptime_ms", duration_cast<milliseconds>(s.uptime).count()},
-                      {"restarts", s.restarts},
-                      {"last_exit", text_or_null(s.last_exit)},
-                      {"status", text_or_null(s.status_text)},
-                      {"program", text_or_null(s.program)},
-                      {"cgroup", text_or_null(s.cgroup)},
-                      {"memory_current", s.memory_current ? json::value(*s.memory_current)
-                                                          : json::value(nullptr)}};
+  return json::object{
+      {"name", s.name},
+      {"instance", s.instance},
+      {"pid", s.pid > 0 ? json::value(s.pid) : json::value(nullptr)},
+      {"state", state_name(s.state)},
+      {"uptime_ms", duration_cast<milliseconds>(s.uptime).count()},
+      {"restarts", s.restarts},
+      {"last_exit", text_or_null(s.last_exit)},
+      {"status", text_or_null(s.status_text)},
+      {"program", text_or_null(s.program)},
+      {"cgroup", text_or_null(s.cgroup)},
+      {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)}};
 }
 
 json::array instances_json(const std::vector<InstanceStatus>& statuses) {

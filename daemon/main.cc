@@ -24,13 +24,14 @@ struct Options {
 };
 
 po::options_description describe(Options& o) {
-  po::options_description d("Usage: confvisord --config FILE [--check] [--log-level LEVEL]\nOptions");
-  d.add_options()
-      ("config,c", po::value(&o.config)->value_name("FILE"), "the JSON config file (required)")
-      ("check", po::bool_switch(&o.check), "validate FILE, print every error, and exit")
-      ("log-level", po::value(&o.log_level)->value_name("LEVEL"), "debug, info (default), warning or error")
-      ("version", "print the version and exit")
-      ("help,h", "print this help and exit");
+  po::options_description d(
+      "Usage: confvisord --config FILE [--check] [--log-level LEVEL]\nOptions");
+  d.add_options()("config,c", po::value(&o.config)->value_name("FILE"),
+                  "the JSON config file (required)")("check", po::bool_switch(&o.check),
+                                                     "validate FILE, print every error, and exit")(
+      "log-level", po::value(&o.log_level)->value_name("LEVEL"),
+      "debug, info (default), warning or error")("version", "print the version and exit")(
+      "help,h", "print this help and exit");
   return d;
 }
 

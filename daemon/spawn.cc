@@ -2,9 +2,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <pwd.h>
 #include <signal.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -84,15 +84,24 @@ enum Step : int { kCgroup = 1, kPgid, kDeathSignal, kDup, kCwd, kGroups, kGid, k
 
 const char* step_name(int step) {
   switch (step) {
-    case kCgroup: return "join cgroup";
-    case kPgid: return "setpgid";
-    case kDeathSignal: return "prctl(PR_SET_PDEATHSIG)";
-    case kDup: return "dup2";
-    case kCwd: return "chdir";
-    case kGroups: return "setgroups";
-    case kGid: return "setgid";
-    case kUid: return "setuid";
-    case kExec: return "execve";
+    case kCgroup:
+      return "join cgroup";
+    case kPgid:
+      return "setpgid";
+    case kDeathSignal:
+      return "prctl(PR_SET_PDEATHSIG)";
+    case kDup:
+      return "dup2";
+    case kCwd:
+      return "chdir";
+    case kGroups:
+      return "setgroups";
+    case kGid:
+      return "setgid";
+    case kUid:
+      return "setuid";
+    case kExec:
+      return "execve";
   }
   return "start";
 }

@@ -19,17 +19,25 @@ namespace confvisor::daemon {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-std::string duration_text(std::chrono::milliseconds d) { return format_duration(d); }
+std::string duration_text(std::chrono::milliseconds d) {
+  return format_duration(d);
+}
 }  // namespace
 
 const char* state_name(State s) {
   switch (s) {
-    case State::stopped: return "STOPPED";
-    case State::starting: return "STARTING";
-    case State::running: return "RUNNING";
-    case State::backoff: return "BACKOFF";
-    case State::stopping: return "STOPPING";
-    case State::fatal: return "FATAL";
+    case State::stopped:
+      return "STOPPED";
+    case State::starting:
+      return "STARTING";
+    case State::running:
+      return "RUNNING";
+    case State::backoff:
+      return "BACKOFF";
+    case State::stopping:
+      return "STOPPING";
+    case State::fatal:
+      return "FATAL";
   }
   return "?";
 }
@@ -37,7 +45,8 @@ const char* state_name(State s) {
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
-    return "killed by " + signal_name(WTERMSIG(status)) + (WCOREDUMP(status) ? " (core dumped)" : "");
+    return "killed by " + signal_name(WTERMSIG(status)) +
+           (WCOREDUMP(status) ? " (core dumped)" : "");
   }
   return "wait status " + std::to_string(status);
 }
@@ -67,7 +76,9 @@ WorkerInstance::~WorkerInstance() {
   }
 }
 
-std::string WorkerInstance::label() const { return spec_->name + "[" + std::to_string(index_) + "]"; }
+std::string WorkerInstance::label() const {
+  return spec_->name + "[" + std::to_string(index_) + "]";
+}
 
 std::string WorkerInstance::tag() const {
   return "worker " + label() + " (generation " + std::to_string(host_.generation()) + ")";
@@ -104,10 +115,14 @@ void WorkerInstance::start() {
   watchdog_.cancel();
   stop_requested_ = false;
   if (state_ == State::fatal) recent_restarts_.clear();
-  SpawnRequest request{spec_.get(), index_, host_.segment,
-                       spec_->ready == Readiness::notify ? host_.notify_socket : "",
-                       spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
-                       -1, ""};
+  SpawnRequest request{
+      spec_.get(),
+      index_,
+      host_.segment,
+      spec_->ready == Readiness::notify ? host_.notify_socket : "",
+      spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
+      -1,
+      ""};
   Spawned spawned;
   try {
     const UniqueFd cgroup_procs = enter_cgroup();
@@ -249,7 +264,8 @@ void WorkerInstance::after_failure(const std::string& why, bool was_ready) {
               " restart(s) within " + duration_text(limit.period) + ", last: " + why + retry);
     settled_ = true;
     set_state(State::fatal);
-    if (spec_->fatal_retry_after) schedule(*spec_->fatal_retry_after, &WorkerInstance::on_fatal_retry);
+    if (spec_->fatal_retry_after)
+      schedule(*spec_->fatal_retry_after, &WorkerInstance::on_fatal_retry);
     return;
   }
   recent_restarts_.push_back(now);
@@ -258,8 +274,9 @@ void WorkerInstance::after_failure(const std::string& why, bool was_ready) {
   const std::chrono::milliseconds delay = next_backoff_;
   next_backoff_ = std::min(spec_->backoff.max, next_backoff_ * 2);
   log_warning(tag() + " failed (" + why + "); restarting in " + duration_text(delay) + " (" +
-              std::to_string(recent_restarts_.size()) + " of at most " + std::to_string(limit.count) +
-              " restart(s) within " + duration_text(limit.period) + ")");
+              std::to_string(recent_restarts_.size()) + " of at most " +
+              std::to_string(limit.count) + " restart(s) within " + duration_text(limit.period) +
+              ")");
   set_state(State::backoff);
   schedule(delay, &WorkerInstance::on_backoff_elapsed);
 }
@@ -270,7 +287,8 @@ void WorkerInstance::on_backoff_elapsed() {
 
 void WorkerInstance::on_fatal_retry() {
   if (state_ != State::fatal) return;
-  log_info(tag() + " leaves FATAL after " + duration_text(*spec_->fatal_retry_after) + ": starting it again");
+  log_info(tag() + " leaves FATAL after " + duration_text(*spec_->fatal_retry_after) +
+           ": starting it again");
   next_backoff_ = spec_->backoff.initial;
   start();
 }
@@ -327,7 +345,8 @@ void WorkerInstance::notified(const std::string& message) {
 
 void WorkerInstance::send_reload_signal() {
   if (pid_ <= 0 || (state_ != State::starting && state_ != State::running)) return;
-  log_info(tag() + " reload: " + signal_name(spec_->reload_signal) + " to pid " + std::to_string(pid_));
+  log_info(tag() + " reload: " + signal_name(spec_->reload_signal) + " to pid " +
+           std::to_string(pid_));
   ::kill(pid_, spec_->reload_signal);
 }
 

@@ -54,10 +54,11 @@ class WorkerInstance;
 struct InstanceHost {
   boost::asio::io_context& io;
   std::string segment;
-  std::string notify_socket;                     // for ready: notify workers
-  std::function<std::uint64_t()> generation;     // for log lines
-  std::function<void(pid_t, WorkerInstance*)> track_pid;  // pid is now this one's; nullptr: released
-  std::function<void()> changed;                 // state changed: readiness, rolling restarts
+  std::string notify_socket;                  // for ready: notify workers
+  std::function<std::uint64_t()> generation;  // for log lines
+  std::function<void(pid_t, WorkerInstance*)>
+      track_pid;                  // pid is now this one's; nullptr: released
+  std::function<void()> changed;  // state changed: readiness, rolling restarts
   std::function<void(const std::string&, unsigned)> sweep_leftovers;  // kill what it left
   ProcessTracking* tracking = nullptr;  // the cgroup tree, in cgroup mode
 };
@@ -67,9 +68,9 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   WorkerInstance(InstanceHost& host, std::shared_ptr<const WorkerSpec> spec, unsigned index);
   ~WorkerInstance();
 
-  void start();                  // from Stopped, Fatal or Backoff: start now
-  void stop();                   // stop and stay stopped
-  void exited(int wait_status);  // its main process was reaped
+  void start();                               // from Stopped, Fatal or Backoff: start now
+  void stop();                                // stop and stay stopped
+  void exited(int wait_status);               // its main process was reaped
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
   void send_reload_signal();
   void use_spec(std::shared_ptr<const WorkerSpec> spec);  // takes effect at the next start

@@ -753,10 +753,12 @@ BOOST_AUTO_TEST_CASE(watchdog_needs_notify) {
   BOOST_TEST(w.watchdog.has_value());
   BOOST_TEST(w.watchdog->count() == 2'000);
   BOOST_TEST(!worker_of("").watchdog.has_value());
-  BOOST_TEST(error_of(one_worker(R"("watchdog": "2s")")) ==
-             R"(t.json: /confvisor/workers/0/watchdog: needs "ready": "notify": pings come over the notify socket)");
-  BOOST_TEST(error_of(one_worker(R"("ready": "notify", "watchdog": "0s")")) ==
-             R"(t.json: /confvisor/workers/0/watchdog: expected a duration longer than 0, got "0s")");
+  BOOST_TEST(
+      error_of(one_worker(R"("watchdog": "2s")")) ==
+      R"(t.json: /confvisor/workers/0/watchdog: needs "ready": "notify": pings come over the notify socket)");
+  BOOST_TEST(
+      error_of(one_worker(R"("ready": "notify", "watchdog": "0s")")) ==
+      R"(t.json: /confvisor/workers/0/watchdog: expected a duration longer than 0, got "0s")");
 }
 
 BOOST_AUTO_TEST_CASE(restart_limit_and_durations) {
@@ -1015,9 +1017,9 @@ BOOST_AUTO_TEST_CASE(only_a_regular_file_is_read) {
                                                         {dir.path().string(), "a directory"},
                                                         {socket, "a socket"},
                                                         {"/dev/null", "a character device"}}) {
-    BOOST_TEST(load_config(path, 1 << 20).errors ==
-                   Lines{path + ": not a regular file (" + kind + ")"},
-               boost::test_tools::per_element());
+    BOOST_TEST(
+        load_config(path, 1 << 20).errors == Lines{path + ": not a regular file (" + kind + ")"},
+        boost::test_tools::per_element());
   }
   ::alarm(0);
 }

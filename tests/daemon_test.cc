@@ -28,12 +28,15 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int exit_code(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 // A config in the file format operators write: comments, trailing commas, app settings.
 std::string config_text(const std::string& segment, int version, const std::string& settings = "") {
-  return "// written by daemon_test\n{\n  \"confvisor\": {\"segment\": \"" + segment + "\"" + settings +
-         "},\n  \"app\": {\"version\": " + std::to_string(version) + ", \"name\": \"demo\",},\n}\n";
+  return "// written by daemon_test\n{\n  \"confvisor\": {\"segment\": \"" + segment + "\"" +
+         settings + "},\n  \"app\": {\"version\": " + std::to_string(version) +
+         ", \"name\": \"demo\",},\n}\n";
 }
 
 // Log lines containing `needle`.
@@ -131,7 +134,9 @@ struct BadFile {
   const char* expected;
 };
 
-std::ostream& operator<<(std::ostream& os, const BadFile& b) { return os << b.name; }
+std::ostream& operator<<(std::ostream& os, const BadFile& b) {
+  return os << b.name;
+}
 
 BOOST_AUTO_TEST_CASE(a_bad_file_on_sighup_is_one_clear_log_line_and_changes_nothing) {
   Setup s;
@@ -140,18 +145,42 @@ BOOST_AUTO_TEST_CASE(a_bad_file_on_sighup_is_one_clear_log_line_and_changes_noth
   Reader reader(s.seg.name());
   const std::string seg = s.seg.name();
   const std::vector<BadFile> cases{
-      {"syntax", [&](const Setup& x) { x.dir.write("app.json", "{\n  \"confvisor\": {\"segment\": \"" + seg + "\"},\n  \"app\": [1, 2\n}\n"); },
+      {"syntax",
+       [&](const Setup& x) {
+         x.dir.write("app.json",
+                     "{\n  \"confvisor\": {\"segment\": \"" + seg + "\"},\n  \"app\": [1, 2\n}\n");
+       },
        ":4:1: "},
       {"semantic", [&](const Setup& x) { x.write(3, R"(, "history": 0)"); }, "/confvisor/history"},
       {"missing", [&](const Setup& x) { fs::remove(x.path()); }, "unable to read"},
-      {"a directory", [&](const Setup& x) { fs::remove(x.path()); fs::create_directory(x.path()); }, ": not a regular file (a directory)"},
-      {"oversized", [&](const Setup& x) { x.dir.write("app.json", config_text(seg, 4, R"(, "max_config_size": "64KiB")") + std::string(100'000, ' ')); },
+      {"a directory",
+       [&](const Setup& x) {
+         fs::remove(x.path());
+         fs::create_directory(x.path());
+       },
+       ": not a regular file (a directory)"},
+      {"oversized",
+       [&](const Setup& x) {
+         x.dir.write("app.json", config_text(seg, 4, R"(, "max_config_size": "64KiB")") +
+                                     std::string(100'000, ' '));
+       },
        "larger than max_config_size"},
-      {"deeply nested", [&](const Setup& x) { x.dir.write("app.json", R"({"confvisor": {"segment": ")" + seg + R"("}, "deep": )" + std::string(1500, '[') + std::string(1500, ']') + "}"); },
+      {"deeply nested",
+       [&](const Setup& x) {
+         x.dir.write("app.json", R"({"confvisor": {"segment": ")" + seg + R"("}, "deep": )" +
+                                     std::string(1500, '[') + std::string(1500, ']') + "}");
+       },
        "depth"},
-      {"not UTF-8", [&](const Setup& x) { x.dir.write("app.json", R"({"confvisor": {"segment": ")" + seg + "\"}, \"name\": \"caf\xe9\"}"); },
+      {"not UTF-8",
+       [&](const Setup& x) {
+         x.dir.write("app.json",
+                     R"({"confvisor": {"segment": ")" + seg + "\"}, \"name\": \"caf\xe9\"}");
+       },
        "invalid UTF-8"},
-      {"segment changed", [&](const Setup& x) { x.dir.write("app.json", config_text(seg + "-other", 5, R"(, "max_config_size": "64KiB")")); },
+      {"segment changed",
+       [&](const Setup& x) {
+         x.dir.write("app.json", config_text(seg + "-other", 5, R"(, "max_config_size": "64KiB")"));
+       },
        "/confvisor/segment changed from"},
   };
   for (const BadFile& bad : cases) {
@@ -164,7 +193,8 @@ BOOST_AUTO_TEST_CASE(a_bad_file_on_sighup_is_one_clear_log_line_and_changes_noth
       auto failures = log_lines(d.log(), "reload failed: generation 1 stays published: ");
       BOOST_TEST_REQUIRE(!failures.empty());
       BOOST_TEST(contains(failures.back(), bad.expected), failures.back());
-      BOOST_TEST((contains(failures.back(), s.path()) || std::string(bad.name) == "segment changed"));
+      BOOST_TEST(
+          (contains(failures.back(), s.path()) || std::string(bad.name) == "segment changed"));
       BOOST_TEST(reader.current().generation() == 1u);
       BOOST_TEST(reader.current().get<std::int64_t>("/app/version") == 1);
       BOOST_TEST(::kill(d.pid(), 0) == 0);
@@ -239,14 +269,17 @@ BOOST_AUTO_TEST_CASE(sigterm_exits_0_and_a_restarted_daemon_continues_the_genera
     require_ready(d);
     d.signal(SIGTERM);
     BOOST_TEST(exit_code(d.wait_exit()) == 0);
-    BOOST_TEST(log_lines(d.log(), "stopping on SIGTERM: stopping the workers; generation 2 stays published").size() == 1u);
+    BOOST_TEST(log_lines(d.log(),
+                         "stopping on SIGTERM: stopping the workers; generation 2 stays published")
+                   .size() == 1u);
   }
   // The segment outlives the daemon: readers keep their config across a restart.
   BOOST_TEST(version_seen(s.seg.name()) == 2);
   {
     DaemonProcess d(s.dir, s.path());
     require_ready(d);
-    BOOST_TEST(log_lines(d.log(), "publish skipped: generation 2 already holds this config").size() == 1u);
+    BOOST_TEST(
+        log_lines(d.log(), "publish skipped: generation 2 already holds this config").size() == 1u);
     BOOST_TEST(Reader(s.seg.name()).current().generation() == 2u);
     d.signal(SIGINT);
     BOOST_TEST(exit_code(d.wait_exit()) == 0);
@@ -306,13 +339,19 @@ BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_never_show_a_reader_a_torn
   Setup s;
   const Numbered numbered{.base = 100, .spread = 40'000};
   auto write = [&](int k) {
-    s.dir.write("app.json", numbered.config(k, R"(,"confvisor":{"segment":")" + s.seg.name() + "\"}"));
+    s.dir.write("app.json",
+                numbered.config(k, R"(,"confvisor":{"segment":")" + s.seg.name() + "\"}"));
   };
   constexpr int kRounds = 12, kReloadsPerRound = 4;
   constexpr int kLast = 1 + kRounds * (kReloadsPerRound + 1);
   int k = 1;
   write(k);
-  { DaemonProcess first(s.dir, s.path()); require_ready(first); first.signal(SIGKILL); first.wait_exit(); }
+  {
+    DaemonProcess first(s.dir, s.path());
+    require_ready(first);
+    first.signal(SIGKILL);
+    first.wait_exit();
+  }
   Child follower([&] {
     Reader reader(s.seg.name());
     std::int64_t prev = 0;
@@ -349,9 +388,9 @@ BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_never_show_a_reader_a_torn
 
 BOOST_AUTO_TEST_CASE(an_invalid_config_at_startup_logs_every_error_and_publishes_nothing) {
   Setup s;
-  const std::string path = s.dir.write(
-      "app.json", R"({"confvisor": {"segment": ")" + s.seg.name() +
-                      R"(", "history": 0, "histroy": 3, "mode": "rwx"}})");
+  const std::string path =
+      s.dir.write("app.json", R"({"confvisor": {"segment": ")" + s.seg.name() +
+                                  R"(", "history": 0, "histroy": 3, "mode": "rwx"}})");
   DaemonProcess d(s.dir, path);
   BOOST_TEST(exit_code(d.wait_exit()) == 1);
   const auto rejected = log_lines(d.log(), "config rejected: ");

@@ -58,13 +58,12 @@ struct Setup {
   [[nodiscard]] std::string socket() const { return dir.path() + "/ctl.sock"; }
   [[nodiscard]] std::string path() const { return dir.path() + "/app.json"; }
   std::string write(int version) const {
-    return dir.write("app.json",
-                     "{\"confvisor\": {\"segment\": \"" + seg.name() + "\", \"socket\": \"" +
-                         socket() +
-                         "\",\n  \"workers\": [{\"name\": \"sleeper\", \"command\": "
-                         "[\"/bin/sleep\", \"1000\"], \"start_window\": \"100ms\"}]},\n"
-                         " \"app\": {\"version\": " +
-                         std::to_string(version) + "}}\n");
+    return dir.write("app.json", "{\"confvisor\": {\"segment\": \"" + seg.name() +
+                                     "\", \"socket\": \"" + socket() +
+                                     "\",\n  \"workers\": [{\"name\": \"sleeper\", \"command\": "
+                                     "[\"/bin/sleep\", \"1000\"], \"start_window\": \"100ms\"}]},\n"
+                                     " \"app\": {\"version\": " +
+                                     std::to_string(version) + "}}\n");
   }
   // A document for `confvisorctl publish`, told apart by /app/version.
   std::string write_other(int version) const {
@@ -144,13 +143,12 @@ class StoppedPublisher {
       : output_(s.dir.path() + "/publisher.log"),
         process_(
             [&] {
-              std::vector<std::string> argv{seams_bin("confvisorctl"), "publish", file,
-                                            "--segment", s.seg.name()};
+              std::vector<std::string> argv{seams_bin("confvisorctl"), "publish", file, "--segment",
+                                            s.seg.name()};
               if (force) argv.push_back("--force");
               return argv;
             }(),
-            {"CONFVISOR_TEST_STOP_AT=publish:locked", "CONFVISOR_TEST_CRASH_AT"}, false,
-            output_) {
+            {"CONFVISOR_TEST_STOP_AT=publish:locked", "CONFVISOR_TEST_CRASH_AT"}, false, output_) {
     // Returns once it has stopped (or exited, which fails the test).
     siginfo_t info{};
     BOOST_TEST_REQUIRE(::waitid(P_PID, static_cast<id_t>(process_.pid()), &info,
@@ -192,9 +190,9 @@ BOOST_AUTO_TEST_CASE(a_fifo_as_the_config_fails_check_and_start_at_once) {
 
   DaemonProcess d(s.dir, fifo);
   BOOST_TEST(exit_code(d.wait_exit(20s)) == 1, d.log());
-  BOOST_TEST(log_lines(d.log(), "config rejected: " + fifo + ": not a regular file (a FIFO)")
-                     .size() == 1u,
-             d.log());
+  BOOST_TEST(
+      log_lines(d.log(), "config rejected: " + fifo + ": not a regular file (a FIFO)").size() == 1u,
+      d.log());
   BOOST_TEST(!fs::exists("/dev/shm/confvisor." + s.seg.name()));
 }
 
@@ -257,15 +255,15 @@ BOOST_AUTO_TEST_CASE(a_stopped_lock_holder_stops_neither_status_nor_supervision_
   s.write(2);
   d.signal(SIGHUP);
   const std::string ready = d.wait_notify("READY=1");
-  BOOST_TEST(contains(ready, "last reload: waiting: the writer lock of /dev/shm/confvisor." +
-                                 s.seg.name() + " is held by pid " +
-                                 std::to_string(holder.pid()) + " ("),
-             ready);
-  BOOST_TEST(log_lines(d.log(), "reload waiting: generation 1 stays published until the writer "
-                                "lock is free: the writer lock of /dev/shm/confvisor." +
-                                    s.seg.name() + " is held by pid " +
-                                    std::to_string(holder.pid()))
-                 .size() == 1u,
+  BOOST_TEST(
+      contains(ready, "last reload: waiting: the writer lock of /dev/shm/confvisor." +
+                          s.seg.name() + " is held by pid " + std::to_string(holder.pid()) + " ("),
+      ready);
+  BOOST_TEST(log_lines(d.log(),
+                       "reload waiting: generation 1 stays published until the writer "
+                       "lock is free: the writer lock of /dev/shm/confvisor." +
+                           s.seg.name() + " is held by pid " + std::to_string(holder.pid()))
+                     .size() == 1u,
              d.log());
   const RunResult reload = ctl(d, s, {"reload"});
   BOOST_TEST(reload.exit_code() == 1, reload.output);
@@ -332,9 +330,9 @@ BOOST_AUTO_TEST_CASE(reloads_waiting_for_the_lock_coalesce_into_one_publish_once
 
 BOOST_AUTO_TEST_CASE(a_start_while_the_lock_is_held_waits_on_the_loop_then_starts_the_workers) {
   Setup s;
-  BOOST_TEST_REQUIRE(run_bounded({bin("confvisorctl"), "publish", s.write_other(100),
-                                  "--segment", s.seg.name()})
-                         .exit_code() == 0);
+  BOOST_TEST_REQUIRE(
+      run_bounded({bin("confvisorctl"), "publish", s.write_other(100), "--segment", s.seg.name()})
+          .exit_code() == 0);
   StoppedPublisher holder(s, s.write_other(200), false);
   s.write(1);
   {
@@ -349,10 +347,10 @@ BOOST_AUTO_TEST_CASE(a_start_while_the_lock_is_held_waits_on_the_loop_then_start
     BOOST_TEST(status.at("waiting_publish").at("what").as_string() == "start");
     BOOST_TEST(status.at("writer_lock_holder").to_number<pid_t>() == holder.pid());
     BOOST_TEST(worker_pid(status) == 0);
-    BOOST_TEST(contains(d.log(), "publish waiting: the writer lock of /dev/shm/confvisor." +
-                                     s.seg.name() + " is held by pid " +
-                                     std::to_string(holder.pid())),
-               d.log());
+    BOOST_TEST(
+        contains(d.log(), "publish waiting: the writer lock of /dev/shm/confvisor." + s.seg.name() +
+                              " is held by pid " + std::to_string(holder.pid())),
+        d.log());
     d.signal(SIGTERM);
     BOOST_TEST(exit_code(d.wait_exit(20s)) == 0, d.log());
     BOOST_TEST(version_seen(s.seg.name()) == 100);

@@ -21,10 +21,10 @@
 #include <thread>
 
 #include "confvisor/worker.hpp"
-#include "test_seams.hpp"
 #include "daemon_process.hpp"
 #include "publisher.hpp"
 #include "segment_layout.hpp"
+#include "test_seams.hpp"
 #include "test_support.hpp"
 
 using namespace confvisor;

@@ -484,7 +484,8 @@ BOOST_AUTO_TEST_CASE(a_tree_of_eight_nested_sessions_goes_with_its_worker_not_wi
   d.signal(SIGHUP);
   require_ready(d);
   require_log(d, "worker deep[0] (generation 2) stopped");
-  BOOST_TEST(wait_dead(deepest, 3s), "the deepest sleep " << deepest << " outlived its worker; log:\n"
+  BOOST_TEST(wait_dead(deepest, 3s), "the deepest sleep " << deepest
+                                                          << " outlived its worker; log:\n"
                                                           << tail(d.log()));
   // Eight shells and the sleep, each killed once it was the daemon's (a sweep may catch one
   // twice, between the SIGKILL and its death).

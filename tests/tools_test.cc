@@ -8,10 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
-#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -38,8 +38,12 @@ namespace {
 constexpr const char* kConfig =
     R"({"database":{"host":"db1","port":5432},"list":[1,"two",3.5],"on":true,"name":"demo"})";
 
-std::string ctl() { return bin("confvisorctl"); }
-std::string worker() { return bin("confvisor-example-worker"); }
+std::string ctl() {
+  return bin("confvisorctl");
+}
+std::string worker() {
+  return bin("confvisor-example-worker");
+}
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -75,7 +79,8 @@ struct Published {
 
 // Independent of confvisorctl's formatting: put_time plus the milliseconds.
 std::string iso8601(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t secs = ms / 1000;
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
@@ -140,7 +145,9 @@ class OutputPipe {
   std::string buffer_;
 };
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int exit_code(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 }  // namespace
 
@@ -313,13 +320,14 @@ BOOST_AUTO_TEST_CASE(publish_records_the_absolute_path_of_a_relative_file) {
 BOOST_AUTO_TEST_CASE(publish_creates_the_segment_with_the_given_mode) {
   SegmentGuard seg("mode");
   TempFile file("m.json", "[]");
-  auto r = run({ctl(), "publish", file.path(), "--segment", seg.name(), "--mode", "0600",
-                "--history", "2"});
+  auto r = run(
+      {ctl(), "publish", file.path(), "--segment", seg.name(), "--mode", "0600", "--history", "2"});
   BOOST_TEST_REQUIRE(r.exit_code() == 0);
   const auto perms = fs::status("/dev/shm/confvisor." + seg.name()).permissions();
   BOOST_TEST(static_cast<unsigned>(perms & fs::perms::all) == 0600u);
 
-  auto bad_history = run({ctl(), "publish", file.path(), "--segment", seg.name(), "--history", "0"});
+  auto bad_history =
+      run({ctl(), "publish", file.path(), "--segment", seg.name(), "--history", "0"});
   BOOST_TEST(bad_history.exit_code() == 1);
   BOOST_TEST(contains(bad_history.output, "history"));
 }
@@ -370,22 +378,22 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_help_exits_0) {
   ::unsetenv("CONFVISOR_SEGMENT");  // the children inherit our environment
   const std::string s = confvisor::test::unique_segment("usage");
   const std::vector<std::vector<std::string>> cases = {
-      {ctl()},                                          // no command
-      {ctl(), "frobnicate", "--segment", s},            // unknown command
-      {ctl(), "get", "--segment", s},                   // missing POINTER
-      {ctl(), "get", "/a", "/b", "--segment", s},       // one too many
-      {ctl(), "publish", "--segment", s},               // missing FILE
-      {ctl(), "show", "--segment", s, "--bogus"},       // unknown option
-      {ctl(), "show", "--segment"},                     // option without its value
-      {ctl(), "show"},                                  // no segment at all
-      {ctl(), "get", "/a", "--json", "--segment", s},   // option of another command
-      {ctl(), "publish", "f", "--mode", "9", "--segment", s},  // not octal
-      {ctl(), "restart", "api:x"},                      // instance not a number
-      {ctl(), "restart", ":1"},                         // no worker name
+      {ctl()},                                                        // no command
+      {ctl(), "frobnicate", "--segment", s},                          // unknown command
+      {ctl(), "get", "--segment", s},                                 // missing POINTER
+      {ctl(), "get", "/a", "/b", "--segment", s},                     // one too many
+      {ctl(), "publish", "--segment", s},                             // missing FILE
+      {ctl(), "show", "--segment", s, "--bogus"},                     // unknown option
+      {ctl(), "show", "--segment"},                                   // option without its value
+      {ctl(), "show"},                                                // no segment at all
+      {ctl(), "get", "/a", "--json", "--segment", s},                 // option of another command
+      {ctl(), "publish", "f", "--mode", "9", "--segment", s},         // not octal
+      {ctl(), "restart", "api:x"},                                    // instance not a number
+      {ctl(), "restart", ":1"},                                       // no worker name
       {ctl(), "rollback", "seven", "--socket", "/nonexistent.sock"},  // not a generation
       {ctl(), "status", "--socket", "a.sock", "--config", "b.json"},  // two ways to one daemon
-      {ctl(), "status", "--segment", s},                // status asks the daemon, not a segment
-      {ctl(), "status", "--timeout", "soon"},           // not a duration
+      {ctl(), "status", "--segment", s},       // status asks the daemon, not a segment
+      {ctl(), "status", "--timeout", "soon"},  // not a duration
   };
   for (const auto& argv : cases) {
     auto r = run(argv);
@@ -404,8 +412,8 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2_and_help_exits_0) {
   auto help = run({ctl(), "--help"});
   BOOST_TEST(help.exit_code() == 0);
   for (const char* command : {"status", "reload", "start|stop|restart NAME[:INSTANCE]", "history",
-                              "rollback GENERATION", "get POINTER", "show --segment NAME", "publish FILE",
-                              "remove --segment NAME", "--version"}) {
+                              "rollback GENERATION", "get POINTER", "show --segment NAME",
+                              "publish FILE", "remove --segment NAME", "--version"}) {
     BOOST_TEST(contains(help.output, command), command);
   }
   BOOST_TEST(contains(help.output, "--segment"));
@@ -460,7 +468,8 @@ BOOST_AUTO_TEST_CASE(example_worker_prints_the_whole_document_by_default) {
   Published p;
   auto r = run({worker(), "--once"}, {"CONFVISOR_SEGMENT=" + p.seg.name()});
   BOOST_TEST(r.exit_code() == 0);
-  BOOST_TEST(r.output == "generation 1:  = " + std::string(Reader(p.seg.name()).current().text()) + "\n");
+  BOOST_TEST(r.output ==
+             "generation 1:  = " + std::string(Reader(p.seg.name()).current().text()) + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(example_worker_exits_0_on_sigterm_and_sigint) {

@@ -56,7 +56,9 @@ NotifySocket::NotifySocket(const std::string& path) : path_(path) {
   }
 }
 
-NotifySocket::~NotifySocket() { ::unlink(path_.c_str()); }
+NotifySocket::~NotifySocket() {
+  ::unlink(path_.c_str());
+}
 
 std::string NotifySocket::receive(std::chrono::milliseconds timeout) {
   pollfd p{fd_.get(), POLLIN, 0};
@@ -110,7 +112,8 @@ void DaemonProcess::signal(int sig) const {
 std::string DaemonProcess::wait_notify(std::string_view needle, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return {};
     std::string m = notify_.receive(left);
     if (m.empty()) continue;
@@ -126,8 +129,12 @@ void DaemonProcess::drain_notifications() {
   }
 }
 
-std::string DaemonProcess::log() const { return read_file(log_path_); }
+std::string DaemonProcess::log() const {
+  return read_file(log_path_);
+}
 
-int DaemonProcess::wait_exit(std::chrono::milliseconds timeout) { return process_.wait_for(timeout); }
+int DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
+  return process_.wait_for(timeout);
+}
 
 }  // namespace confvisor::test

@@ -1,7 +1,5 @@
 #include "test_support.hpp"
 
-#include "proc_scan.hpp"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,11 +7,12 @@
 
 #include <atomic>
 #include <cstdio>
-#include <iostream>
 #include <cstdlib>
+#include <iostream>
 #include <stdexcept>
 #include <thread>
 
+#include "proc_scan.hpp"
 #include "publisher.hpp"
 
 extern char** environ;
@@ -105,7 +104,9 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     reset_signals();
-    const char* out = silence_output ? "/dev/null" : output_file.empty() ? nullptr : output_file.c_str();
+    const char* out = silence_output        ? "/dev/null"
+                      : output_file.empty() ? nullptr
+                                            : output_file.c_str();
     if (out != nullptr) {
       int fd = ::open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
       ::dup2(fd, 1);
@@ -116,7 +117,9 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
   }
 }
 
-Child::Child(Child&& other) noexcept : pid_(other.pid_) { other.pid_ = -1; }
+Child::Child(Child&& other) noexcept : pid_(other.pid_) {
+  other.pid_ = -1;
+}
 
 Child::~Child() {
   if (pid_ > 0) {
@@ -150,13 +153,17 @@ int Child::wait_for(std::chrono::milliseconds timeout) {
   return wait();
 }
 
-std::string bin(std::string_view name) { return std::string(CONFVISOR_BIN_DIR) + "/" + std::string(name); }
+std::string bin(std::string_view name) {
+  return std::string(CONFVISOR_BIN_DIR) + "/" + std::string(name);
+}
 
 std::string seams_bin(std::string_view name) {
   return std::string(CONFVISOR_SEAMS_BIN_DIR) + "/" + std::string(name) + "-seams";
 }
 
-int RunResult::exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int RunResult::exit_code() const {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   int pipefd[2];
