@@ -689,8 +689,12 @@ BOOST_AUTO_TEST_CASE(a_worker_writing_100_mb_is_drained_rate_limited_and_cut_at_
   const long peak = std::atol(proc_status_field(d.pid(), "VmHWM").value_or("0").c_str());
   BOOST_TEST_MESSAGE("confvisord VmRSS peaked at " << peak << " KiB");
   BOOST_TEST(peak > 0);
+#if !defined(__SANITIZE_ADDRESS__)
+  // Under ASan the daemon's freed memory sits in the allocator's quarantine (up to 256 MiB),
+  // so the bound holds only for the programs as they ship.
   BOOST_TEST(peak < 64 * 1024);
   BOOST_TEST(vm_rss_kib(d.pid()).value_or(0) < 64 * 1024);
+#endif
 
   // Rate limited: most lines were counted, not logged, and every line is one or the other.
   const std::string log = d.log();
