@@ -53,6 +53,7 @@
 #include "segment_view.hpp"
 #include "shared_copy.hpp"
 #include "shm_mapping.hpp"
+#include "small_file.hpp"
 #include "unique_fd.hpp"
 
 namespace confvisor {
@@ -323,19 +324,11 @@ class WriterLock {
   bool held_ = false;
 };
 
-// The first 4 KiB of a /proc file, or "" if it cannot be read.
-std::string read_proc_file(const std::string& path) {
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  char buffer[4096];
-  const ssize_t n = fd ? ::read(fd.get(), buffer, sizeof buffer) : -1;
-  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
-}
-
 // "4242 (confvisorctl, stopped)": the pid, with its command name and whether it is stopped
 // when /proc says (the usual reason a writer lock stays held: a publish suspended by Ctrl-Z).
 std::string describe_process(pid_t pid) {
   std::string out = std::to_string(pid);
-  const std::string stat = read_proc_file("/proc/" + out + "/stat");
+  const std::string stat = read_small_file("/proc/" + out + "/stat").value_or("");
   const auto open = stat.find('('), close = stat.rfind(')');
   if (open == std::string::npos || close == std::string::npos || close < open) return out;
   out += " (" + stat.substr(open + 1, close - open - 1);

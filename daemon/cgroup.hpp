@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "small_file.hpp"
 #include "unique_fd.hpp"
 
 namespace confvisor::daemon {
@@ -60,10 +61,6 @@ class Cgroup {
  private:
   std::string path_;
 };
-
-// Reads a small file whole (a /proc or cgroup file), or nullopt. A process that exits while
-// it is read is an answer, not an error.
-[[nodiscard]] std::optional<std::string> read_small_file(const std::string& path);
 
 // The words of a cgroup list file ("cpu memory pids").
 [[nodiscard]] std::set<std::string> words_of(const std::string& text);

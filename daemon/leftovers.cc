@@ -7,28 +7,12 @@
 #include <cstdlib>
 
 #include "directory.hpp"
+#include "small_file.hpp"
 #include "unique_fd.hpp"
 
 namespace confvisor::daemon {
 
 namespace {
-
-// The whole of a file under /proc, or nullopt. A process may exit between the listing and
-// this read, and then read() fails with ESRCH: that is an answer (nothing to adopt), not an
-// error. (std::ifstream would throw it out of istreambuf_iterator instead.)
-std::optional<std::string> read_proc_file(const std::string& path) {
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    if (n == 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-}
 
 // Fields 3 (state) and 4 (parent) of /proc/PID/stat. The command name (field 2) may hold
 // spaces and parentheses, so parse after its last ')': ") S PPID ...".
@@ -38,7 +22,7 @@ struct Stat {
 };
 
 std::optional<Stat> stat_of(pid_t pid) {
-  const std::optional<std::string> text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+  const std::optional<std::string> text = read_small_file("/proc/" + std::to_string(pid) + "/stat");
   if (!text) return std::nullopt;
   const std::string& stat = *text;
   const auto close = stat.rfind(')');
@@ -48,7 +32,7 @@ std::optional<Stat> stat_of(pid_t pid) {
 
 std::optional<Owner> owner_of(pid_t pid) {
   const std::optional<std::string> environ =
-      read_proc_file("/proc/" + std::to_string(pid) + "/environ");
+      read_small_file("/proc/" + std::to_string(pid) + "/environ");
   if (!environ) return std::nullopt;
   std::optional<std::string> worker, instance;
   for (std::size_t begin = 0, end; begin < environ->size(); begin = end + 1) {
@@ -80,7 +64,7 @@ void append_pids(const std::string& text, std::vector<pid_t>& out) {
 std::vector<pid_t> children_of_our_threads() {
   std::vector<pid_t> pids;
   for (const std::string& tid : directory_entries("/proc/self/task")) {
-    if (auto text = read_proc_file("/proc/self/task/" + tid + "/children"))
+    if (auto text = read_small_file("/proc/self/task/" + tid + "/children"))
       append_pids(*text, pids);
   }
   return pids;

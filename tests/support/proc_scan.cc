@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "unique_fd.hpp"
+#include "small_file.hpp"
 
 namespace confvisor::test {
 
@@ -20,14 +20,7 @@ namespace {
 // The whole file, or what could be read of it: a process that exits while its /proc files are
 // read makes read() fail with ESRCH, which a stream would throw out of its iterator.
 std::string slurp(const std::string& path) {
-  std::string out;
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) {
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
+  return read_small_file(path).value_or("");
 }
 
 std::string proc_path(pid_t pid, const char* file) {
