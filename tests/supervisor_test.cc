@@ -267,8 +267,11 @@ void stop_and_check(DaemonProcess& d, const Setup& s) {
 
 BOOST_AUTO_TEST_CASE(a_crashing_worker_restarts_with_a_doubling_backoff_capped_at_max) {
   Setup s;
+  // A long start window: a loaded machine that takes 100ms to run `exit 1` must not count a
+  // start as settled, which would reset the backoff and hide what this test measures.
   s.write_config({s.worker("crash", sh("exit 1"),
-                           {{"restart_limit", json::object{{"count", 100}, {"period", "1m"}}}})});
+                           {{"restart_limit", json::object{{"count", 100}, {"period", "1m"}}},
+                            {"start_window", "1m"}})});
   DaemonProcess d(s.dir, s.config_path());
   require_log(d, "worker crash[0] (generation 1) started", 10s, 7);
 
