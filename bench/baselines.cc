@@ -1,4 +1,4 @@
-#include "baselines.hpp"
+#include "bench/baselines.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <new>
 #include <stdexcept>
 
-#include "unique_fd.hpp"
+#include "common/os/unique_fd.hpp"
 
 namespace confvisor::bench {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "cleanup.hpp"
-#include "shared_mapping.hpp"
+#include "bench/cleanup.hpp"
+#include "bench/shared_mapping.hpp"
 
 namespace confvisor::bench {
 

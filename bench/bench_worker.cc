@@ -1,4 +1,4 @@
-#include "bench_worker.hpp"
+#include "bench/bench_worker.hpp"
 
 #include <unistd.h>
 
@@ -8,8 +8,8 @@
 #include <cstring>
 #include <sstream>
 
-#include "clock.hpp"
-#include "datagram_socket.hpp"
+#include "bench/clock.hpp"
+#include "bench/datagram_socket.hpp"
 
 namespace confvisor::bench {
 

@@ -1,4 +1,4 @@
-#include "child_process.hpp"
+#include "bench/child_process.hpp"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,7 +13,7 @@
 #include <thread>
 #include <utility>
 
-#include "proc_stats.hpp"
+#include "bench/proc_stats.hpp"
 
 namespace confvisor::bench {
 

@@ -1,4 +1,4 @@
-#include "cleanup.hpp"
+#include "bench/cleanup.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,8 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "publisher.hpp"
-#include "segment_name.hpp"
+#include "common/publish/publisher.hpp"
+#include "common/segment/name.hpp"
 
 namespace confvisor::bench {
 

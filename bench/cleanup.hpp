@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "publisher.hpp"
+#include "common/publish/publisher.hpp"
 
 namespace confvisor::bench {
 
@@ -74,13 +74,13 @@ class BenchSegment {
   void add_publisher(pid_t pid);
 
  private:
-  // daemon/instance_lock.cc: the lock a confvisord holds while it publishes the segment.
+  // common/publish/owner_lock.cc: the lock a confvisord holds while it publishes the segment.
   [[nodiscard]] std::string lock_path() const;
 
   std::string name_;
   // The current name, the name of a replaced segment, this process' building name and the
   // daemon's instance lock: every object a Publisher or a confvisord can leave behind
-  // (publisher.cc, daemon/instance_lock.cc).
+  // (common/publish/publisher.cc, common/publish/owner_lock.cc).
   UnlinkOnSignal current_, prev_, building_, lock_;
   UnlinkOnSignal other_building_;  // add_publisher
 };

@@ -1,4 +1,4 @@
-#include "config_gen.hpp"
+#include "bench/config_gen.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

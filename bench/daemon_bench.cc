@@ -1,16 +1,16 @@
-#include "daemon_bench.hpp"
+#include "bench/daemon_bench.hpp"
 
 #include <signal.h>
 
 #include <cstdlib>
 #include <vector>
 
-#include "clock.hpp"
-#include "config_gen.hpp"
+#include "bench/clock.hpp"
+#include "bench/config_gen.hpp"
+#include "bench/daemon_config.hpp"
+#include "bench/daemon_process.hpp"
+#include "bench/temp_dir.hpp"
 #include "confvisor/worker.hpp"
-#include "daemon_config.hpp"
-#include "daemon_process.hpp"
-#include "temp_dir.hpp"
 
 namespace confvisor::bench {
 

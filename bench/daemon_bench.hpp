@@ -16,9 +16,9 @@
 #include <optional>
 #include <string>
 
-#include "distribution.hpp"
-#include "idle_window.hpp"
-#include "proc_stats.hpp"
+#include "bench/distribution.hpp"
+#include "bench/idle_window.hpp"
+#include "bench/proc_stats.hpp"
 
 namespace confvisor::bench {
 

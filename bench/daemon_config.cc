@@ -1,6 +1,6 @@
-#include "daemon_config.hpp"
+#include "bench/daemon_config.hpp"
 
-#include "bench_worker.hpp"
+#include "bench/bench_worker.hpp"
 
 namespace confvisor::bench {
 

@@ -24,7 +24,7 @@ struct DaemonSection {
 
 // The supervision figures' worker: confvisor-bench itself in --as-worker mode
 // (bench_worker.hpp), reporting to `report_socket`. Its supervision settings are the
-// fastest the validator accepts (daemon/config_validate.cc): restart at once ("backoff"
+// fastest the validator accepts (daemon/config/validate.cc): restart at once ("backoff"
 // 0ms/0ms), a start that counts at once ("start_window" 0ms: so READY=1 waits for no
 // timer), and a restart limit that never makes it FATAL during a run (the largest count
 // accepted, 1000000, within 1h).

@@ -1,4 +1,4 @@
-#include "daemon_process.hpp"
+#include "bench/daemon_process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,9 +15,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "child_process.hpp"
-#include "clock.hpp"
-#include "fd_wait.hpp"
+#include "bench/child_process.hpp"
+#include "bench/clock.hpp"
+#include "bench/fd_wait.hpp"
 
 extern char** environ;
 

@@ -15,10 +15,10 @@
 #include <string>
 #include <string_view>
 
-#include "cleanup.hpp"
-#include "datagram_socket.hpp"
-#include "temp_dir.hpp"
-#include "unique_fd.hpp"
+#include "bench/cleanup.hpp"
+#include "bench/datagram_socket.hpp"
+#include "bench/temp_dir.hpp"
+#include "common/os/unique_fd.hpp"
 
 namespace confvisor::bench {
 

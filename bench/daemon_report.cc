@@ -1,4 +1,4 @@
-#include "daemon_report.hpp"
+#include "bench/daemon_report.hpp"
 
 #include <algorithm>
 #include <boost/json/array.hpp>

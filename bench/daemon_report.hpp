@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "report.hpp"
-#include "report_format.hpp"
+#include "bench/report.hpp"
+#include "bench/report_format.hpp"
 
 namespace confvisor::bench {
 

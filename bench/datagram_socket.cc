@@ -1,4 +1,4 @@
-#include "datagram_socket.hpp"
+#include "bench/datagram_socket.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "clock.hpp"
+#include "bench/clock.hpp"
 
 namespace confvisor::bench {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "unique_fd.hpp"
+#include "common/os/unique_fd.hpp"
 
 namespace confvisor::bench {
 

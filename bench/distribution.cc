@@ -1,4 +1,4 @@
-#include "distribution.hpp"
+#include "bench/distribution.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "fd_wait.hpp"
+#include "bench/fd_wait.hpp"
 
 #include <poll.h>
 

@@ -1,4 +1,4 @@
-#include "idle_window.hpp"
+#include "bench/idle_window.hpp"
 
 #include <stdexcept>
 

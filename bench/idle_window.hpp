@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "daemon_process.hpp"
-#include "proc_stats.hpp"
+#include "bench/daemon_process.hpp"
+#include "bench/proc_stats.hpp"
 
 namespace confvisor::bench {
 

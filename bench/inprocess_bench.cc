@@ -1,4 +1,4 @@
-#include "inprocess_bench.hpp"
+#include "bench/inprocess_bench.hpp"
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>

@@ -8,11 +8,11 @@
 #include <memory>
 #include <string>
 
-#include "baselines.hpp"
-#include "cleanup.hpp"
-#include "config_gen.hpp"
+#include "bench/baselines.hpp"
+#include "bench/cleanup.hpp"
+#include "bench/config_gen.hpp"
+#include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
-#include "publisher.hpp"
 
 namespace confvisor::bench {
 

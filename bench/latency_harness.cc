@@ -1,4 +1,4 @@
-#include "latency_harness.hpp"
+#include "bench/latency_harness.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,14 +9,14 @@
 #include <stdexcept>
 #include <thread>
 
-#include "child_process.hpp"
-#include "cleanup.hpp"
-#include "clock.hpp"
+#include "bench/child_process.hpp"
+#include "bench/cleanup.hpp"
+#include "bench/clock.hpp"
+#include "bench/distribution.hpp"
+#include "bench/shared_mapping.hpp"
+#include "common/publish/publisher.hpp"
+#include "common/segment/futex.hpp"
 #include "confvisor/worker.hpp"
-#include "distribution.hpp"
-#include "futex.hpp"
-#include "publisher.hpp"
-#include "shared_mapping.hpp"
 
 namespace confvisor::bench {
 

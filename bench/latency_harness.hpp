@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "config_gen.hpp"
+#include "bench/config_gen.hpp"
 
 namespace confvisor::bench {
 

@@ -25,14 +25,14 @@
 #include <string>
 #include <vector>
 
-#include "bench_worker.hpp"
-#include "cleanup.hpp"
-#include "config_gen.hpp"
-#include "daemon_bench.hpp"
-#include "inprocess_bench.hpp"
-#include "latency_harness.hpp"
-#include "report.hpp"
-#include "supervision_bench.hpp"
+#include "bench/bench_worker.hpp"
+#include "bench/cleanup.hpp"
+#include "bench/config_gen.hpp"
+#include "bench/daemon_bench.hpp"
+#include "bench/inprocess_bench.hpp"
+#include "bench/latency_harness.hpp"
+#include "bench/report.hpp"
+#include "bench/supervision_bench.hpp"
 
 namespace cb = confvisor::bench;
 

@@ -1,4 +1,4 @@
-#include "proc_stats.hpp"
+#include "bench/proc_stats.hpp"
 
 #include <dirent.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "bench/report.hpp"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -15,8 +15,8 @@
 #include <iomanip>
 #include <stdexcept>
 
-#include "daemon_report.hpp"
-#include "report_format.hpp"
+#include "bench/daemon_report.hpp"
+#include "bench/report_format.hpp"
 
 namespace confvisor::bench {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "daemon_bench.hpp"
-#include "inprocess_bench.hpp"
-#include "latency_harness.hpp"
-#include "supervision_bench.hpp"
+#include "bench/daemon_bench.hpp"
+#include "bench/inprocess_bench.hpp"
+#include "bench/latency_harness.hpp"
+#include "bench/supervision_bench.hpp"
 
 namespace confvisor::bench {
 

@@ -1,4 +1,4 @@
-#include "report_format.hpp"
+#include "bench/report_format.hpp"
 
 #include <cstdio>
 #include <iomanip>

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "distribution.hpp"
-#include "report.hpp"
+#include "bench/distribution.hpp"
+#include "bench/report.hpp"
 
 namespace confvisor::bench {
 

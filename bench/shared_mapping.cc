@@ -1,4 +1,4 @@
-#include "shared_mapping.hpp"
+#include "bench/shared_mapping.hpp"
 
 #include <sys/mman.h>
 

@@ -1,4 +1,4 @@
-#include "supervision_bench.hpp"
+#include "bench/supervision_bench.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -8,16 +8,16 @@
 #include <stdexcept>
 #include <vector>
 
-#include "bench_worker.hpp"
-#include "child_process.hpp"
-#include "cleanup.hpp"
-#include "clock.hpp"
-#include "daemon_config.hpp"
-#include "daemon_process.hpp"
-#include "datagram_socket.hpp"
-#include "fd_wait.hpp"
-#include "proc_stats.hpp"
-#include "temp_dir.hpp"
+#include "bench/bench_worker.hpp"
+#include "bench/child_process.hpp"
+#include "bench/cleanup.hpp"
+#include "bench/clock.hpp"
+#include "bench/daemon_config.hpp"
+#include "bench/daemon_process.hpp"
+#include "bench/datagram_socket.hpp"
+#include "bench/fd_wait.hpp"
+#include "bench/proc_stats.hpp"
+#include "bench/temp_dir.hpp"
 
 namespace confvisor::bench {
 

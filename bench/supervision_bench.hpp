@@ -13,8 +13,8 @@
 #include <optional>
 #include <string>
 
-#include "distribution.hpp"
-#include "idle_window.hpp"
+#include "bench/distribution.hpp"
+#include "bench/idle_window.hpp"
 
 namespace confvisor::bench {
 

@@ -1,4 +1,4 @@
-#include "temp_dir.hpp"
+#include "bench/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "unique_fd.hpp"
+#include "common/os/unique_fd.hpp"
 
 namespace confvisor::bench {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cleanup.hpp"
+#include "bench/cleanup.hpp"
 
 namespace confvisor::bench {
 

@@ -54,8 +54,10 @@ install(CODE "
                     \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/$<TARGET_FILE_NAME:confvisor>\"
                     COMMAND_ERROR_IS_FATAL ANY)
   endif()" COMPONENT development)
+# The worker API and the public error type it throws, which all of confvisor shares.
 file(GLOB _confvisor_headers ${PROJECT_SOURCE_DIR}/worker/include/confvisor/*.hpp
-                             ${PROJECT_SOURCE_DIR}/worker/include/confvisor/*.h)
+                             ${PROJECT_SOURCE_DIR}/worker/include/confvisor/*.h
+                             ${PROJECT_SOURCE_DIR}/common/include/confvisor/*.hpp)
 install(FILES ${_confvisor_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/confvisor
         COMPONENT development)
 

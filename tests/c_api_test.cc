@@ -12,10 +12,10 @@
 #include <string>
 #include <thread>
 
+#include "common/publish/publisher.hpp"
 #include "confvisor/worker.h"
 #include "confvisor/worker.hpp"
-#include "publisher.hpp"
-#include "test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using confvisor::test::Child;

@@ -1,4 +1,4 @@
-# Process tracking on cgroup v2 (daemon/process_tracking.hpp), on the real daemon: a daemon
+# Process tracking on cgroup v2 (daemon/supervise/process_tracking.hpp), on the real daemon: a daemon
 # SIGKILLed under a tree of workers, and the next one of the segment; limits; both modes.
 confvisor_test(cgroup_test)
 target_link_libraries(cgroup_test PRIVATE confvisord_core)

@@ -1,4 +1,4 @@
-// Process tracking (daemon/process_tracking.hpp) on the real daemon: workers that leave
+// Process tracking (daemon/supervise/process_tracking.hpp) on the real daemon: workers that leave
 // their process group, their session or their environment, a daemon SIGKILLed under them,
 // and the next daemon of the segment, which must end all of it before it is ready; limits
 // and how they are refused. Each case that both modes share runs in both: cgroup v2 where
@@ -19,10 +19,10 @@
 #include <sstream>
 #include <thread>
 
-#include "config.hpp"
-#include "daemon_process.hpp"
-#include "proc_scan.hpp"
-#include "test_support.hpp"
+#include "daemon/config/model.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/proc_scan.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor::test;
 using namespace std::chrono_literals;

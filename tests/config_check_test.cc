@@ -15,10 +15,10 @@
 #include <sstream>
 #include <thread>
 
-#include "command_path.hpp"
-#include "config.hpp"
-#include "daemon_process.hpp"
-#include "test_support.hpp"
+#include "daemon/config/command_path.hpp"
+#include "daemon/config/model.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor::test;
 using namespace confvisor::daemon;

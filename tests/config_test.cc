@@ -2,8 +2,6 @@
 // pointers, every error at once), the value parsers behind it, the examples in config/ and
 // the JSON Schema that describes the section.
 #define BOOST_TEST_MODULE config
-#include "config.hpp"
-
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,15 +17,16 @@
 #include <fstream>
 #include <set>
 
+#include "common/json/describe.hpp"
+#include "common/json/pointer.hpp"
+#include "common/json/text.hpp"
+#include "common/json/units.hpp"
+#include "common/json/utf8.hpp"
+#include "common/os/signal_names.hpp"
+#include "common/os/unique_fd.hpp"
 #include "confvisor/error.hpp"
-#include "json_describe.hpp"
-#include "json_pointer.hpp"
-#include "json_text.hpp"
-#include "signal_names.hpp"
-#include "suggest.hpp"
-#include "unique_fd.hpp"
-#include "units.hpp"
-#include "utf8.hpp"
+#include "daemon/config/model.hpp"
+#include "daemon/config/suggest.hpp"
 
 using namespace confvisor;
 using namespace confvisor::daemon;

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "confvisor/worker.hpp"
-#include "daemon_process.hpp"
-#include "test_support.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;

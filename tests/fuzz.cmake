@@ -11,7 +11,8 @@ if(CONFVISOR_FUZZ AND TARGET confvisord_core)
   endif()
   set(_fuzz_sanitizers -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   # The code under test needs libFuzzer's coverage instrumentation, not just the entry point.
-  foreach(_lib confvisor_common confvisor_control confvisord_core)
+  foreach(_lib confvisor_common confvisor_control confvisord_config confvisord_supervise
+                confvisord_core)
     target_compile_options(${_lib} PRIVATE -fsanitize=fuzzer-no-link ${_fuzz_sanitizers})
   endforeach()
   function(confvisor_fuzz_target name)

@@ -253,7 +253,7 @@ for exe in confvisord confvisorctl confvisor-example-worker; do
   f=$usr/bin/$exe
   [[ -f "$f" && -x "$f" ]] || { fail "$exe is not an executable file"; continue; }
   if readelf -S "$f" | grep -q '\.debug_info'; then fail "$exe is not stripped"; fi
-  # Test seams do not ship (common/crash_point.hpp): nothing in a packaged program reads them.
+  # Test seams do not ship (common/publish/crash_point.hpp): nothing in a packaged program reads them.
   if grep -qa 'CONFVISOR_TEST_' "$f"; then fail "$exe contains a test seam (CONFVISOR_TEST_*)"; fi
 done
 out=$("$usr/bin/confvisord" --version 2>&1) || fail "the packaged confvisord --version failed: $out"
@@ -277,7 +277,7 @@ if readelf -S "$so" | grep -q '\.debug_info'; then fail "libconfvisor.so is not 
 
 # The static library stands alone: the reader's part of the segment code is inside it.
 members=$(ar t "$usr/$libdir/libconfvisor.a")
-for member in reader.cc.o c_api.cc.o snapshot.cc.o segment_view.cc.o shm_mapping.cc.o record.cc.o; do
+for member in reader.cc.o c_api.cc.o snapshot.cc.o view.cc.o error.cc.o shm_mapping.cc.o record.cc.o; do
   grep -qx "$member" <<<"$members" || fail "libconfvisor.a lacks $member"
 done
 

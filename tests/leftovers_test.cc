@@ -1,9 +1,9 @@
-// The subreaper's scan of /proc for adopted children (daemon/leftovers.cc), in process: it
-// runs while the children it looks at come and go, and a child that exits between the listing
-// of /proc and the read of its files is an answer, never an exception (one once escaped the
-// scan and leaked its directory stream under ASan).
+// The subreaper's scan of /proc for adopted children (daemon/supervise/leftovers.cc), in process:
+// it runs while the children it looks at come and go, and a child that exits between the listing of
+// /proc and the read of its files is an answer, never an exception (one once escaped the scan and
+// leaked its directory stream under ASan).
 #define BOOST_TEST_MODULE leftovers
-#include "leftovers.hpp"
+#include "daemon/supervise/leftovers.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@
 #include <ostream>
 #include <thread>
 
-#include "test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 using confvisor::daemon::adopted_children;
 using confvisor::daemon::ChildScan;

@@ -19,11 +19,11 @@
 #include <sstream>
 #include <thread>
 
+#include "common/os/unique_fd.hpp"
+#include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
-#include "daemon_process.hpp"
-#include "publisher.hpp"
-#include "test_support.hpp"
-#include "unique_fd.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;

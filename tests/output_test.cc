@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "daemon_process.hpp"
-#include "test_support.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor::test;
 using namespace std::chrono_literals;

@@ -1,5 +1,5 @@
 # Test-only twins of the programs that publish, with the fault-injection seams of
-# common/crash_point.hpp wired to CONFVISOR_TEST_CRASH_AT and CONFVISOR_TEST_STOP_AT:
+# common/publish/crash_point.hpp wired to CONFVISOR_TEST_CRASH_AT and CONFVISOR_TEST_STOP_AT:
 # build/tests/confvisord-seams and build/tests/confvisorctl-seams. The programs in build/bin,
 # which the tests run everywhere else and which `cmake --install` and cpack ship, have no
 # seams (event_loop_test checks that they ignore both variables).

@@ -20,12 +20,12 @@
 #include <sstream>
 #include <thread>
 
+#include "common/publish/publisher.hpp"
+#include "common/segment/layout.hpp"
 #include "confvisor/worker.hpp"
-#include "daemon_process.hpp"
-#include "publisher.hpp"
-#include "segment_layout.hpp"
-#include "test_seams.hpp"
-#include "test_support.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/test_seams.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;

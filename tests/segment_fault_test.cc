@@ -18,12 +18,12 @@
 #include <set>
 #include <thread>
 
+#include "common/publish/publisher.hpp"
+#include "common/segment/layout.hpp"
+#include "common/segment/view.hpp"
 #include "confvisor/worker.hpp"
-#include "publisher.hpp"
-#include "segment_layout.hpp"
-#include "segment_view.hpp"
-#include "test_seams.hpp"
-#include "test_support.hpp"
+#include "tests/support/test_seams.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;

@@ -12,10 +12,10 @@
 #include <mutex>
 #include <thread>
 
+#include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
-#include "numbered_config.hpp"
-#include "publisher.hpp"
-#include "test_support.hpp"
+#include "tests/support/numbered_config.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;

@@ -8,10 +8,10 @@
 #include <optional>
 #include <thread>
 
-#include "checksum.hpp"
+#include "common/publish/publisher.hpp"
+#include "common/segment/checksum.hpp"
 #include "confvisor/worker.hpp"
-#include "publisher.hpp"
-#include "test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using confvisor::test::SegmentGuard;

@@ -25,9 +25,9 @@
 #include <sstream>
 #include <thread>
 
-#include "daemon_process.hpp"
-#include "proc_scan.hpp"
-#include "test_support.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/proc_scan.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor::test;
 using namespace std::chrono_literals;
@@ -38,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kMark = "CONFVISOR_TEST_MARK";
-// The base PATH every worker gets (daemon/spawn.cc, the same as systemd's default).
+// The base PATH every worker gets (daemon/supervise/spawn.cc, the same as systemd's default).
 constexpr const char* kBasePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 bool contains(const std::string& haystack, const std::string& needle) {

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
+#include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
-#include "publisher.hpp"
-#include "test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using confvisor::test::bin;

@@ -88,7 +88,9 @@ confvisor_reader* confvisor_open(const char* segment) {
   }
 }
 
-void confvisor_close(confvisor_reader* reader) { delete reader; }
+void confvisor_close(confvisor_reader* reader) {
+  delete reader;
+}
 
 uint64_t confvisor_generation(confvisor_reader* r) {
   if (r == nullptr) return 0;
@@ -135,8 +137,12 @@ int confvisor_wait(confvisor_reader* r, int64_t timeout_ms) {
   }
 }
 
-const char* confvisor_last_error(void) { return last_error.c_str(); }
+const char* confvisor_last_error(void) {
+  return last_error.c_str();
+}
 
-void confvisor_free(void* p) { std::free(p); }
+void confvisor_free(void* p) {
+  std::free(p);
+}
 
 }  // extern "C"

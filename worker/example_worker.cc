@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   try {
-    confvisor::Reader reader = segment ? confvisor::Reader(*segment) : confvisor::Reader::from_env();
+    confvisor::Reader reader =
+        segment ? confvisor::Reader(*segment) : confvisor::Reader::from_env();
     if (once) {
       print(reader.current(), pointers);  // throws if nothing was ever published
       return 0;

@@ -1,4 +1,4 @@
-// The worker's side of the segment protocol (segment_layout.hpp).
+// The worker's side of the segment protocol (common/segment/layout.hpp).
 //
 // Hot path: each thread keeps, per Reader, the snapshot it last got, the version word of the
 // view it was read from and the value that word had then. current() loads that word and
@@ -19,13 +19,13 @@
 #include <mutex>
 #include <thread>
 
+#include "common/base/error.hpp"
+#include "common/os/unique_fd.hpp"
+#include "common/segment/futex.hpp"
+#include "common/segment/mapping_fault.hpp"
+#include "common/segment/view.hpp"
 #include "confvisor/worker.hpp"
-#include "error.hpp"
-#include "futex.hpp"
-#include "mapping_fault.hpp"
-#include "segment_view.hpp"
-#include "snapshot_data.hpp"
-#include "unique_fd.hpp"
+#include "worker/snapshot_data.hpp"
 
 namespace confvisor {
 
@@ -136,8 +136,8 @@ Reader::CacheSlot& cache_slot(std::uint64_t reader_id) {
 
 // While the current view is marked moved, map whatever now has the name. The same inode
 // means a move was begun but not finished (its publisher died): stay, its content is good.
-// A faulted view reads as moved too (mapping_fault.hpp). A view still marked moved after a
-// look (the name led nowhere readable: a replacement was itself damaged, or not there yet)
+// A faulted view reads as moved too (common/segment/mapping_fault.hpp). A view still marked moved
+// after a look (the name led nowhere readable: a replacement was itself damaged, or not there yet)
 // is looked at again no more often than kFaultedLookInterval.
 void follow_moves(Reader::State& s) {
   for (int hop = 0; hop < 8; ++hop) {

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "confvisor/worker.hpp"
-#include "snapshot_data.hpp"
+#include "worker/snapshot_data.hpp"
 
 namespace confvisor {
 

@@ -3,8 +3,8 @@
 
 #include <boost/json/value.hpp>
 
+#include "common/segment/record.hpp"
 #include "confvisor/worker.hpp"
-#include "record.hpp"
 
 namespace confvisor {
 

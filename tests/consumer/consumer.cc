@@ -3,9 +3,8 @@
 //
 //   CONFVISOR_SEGMENT=NAME consumer [N]   prints the database address of the current
 //                                         generation, then of the next N generations
-#include <confvisor/worker.hpp>
-
 #include <chrono>
+#include <confvisor/worker.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -16,9 +15,8 @@ int main(int argc, char** argv) try {
   confvisor::Reader reader = confvisor::Reader::from_env();  // CONFVISOR_SEGMENT
   for (int i = 0;; ++i) {
     const confvisor::Snapshot& cfg = reader.current();  // cheap when nothing changed
-    std::cout << "generation " << cfg.generation() << ": "
-              << cfg.get<std::string>("/database/host") << ':'
-              << cfg.get<std::int64_t>("/database/port") << std::endl;
+    std::cout << "generation " << cfg.generation() << ": " << cfg.get<std::string>("/database/host")
+              << ':' << cfg.get<std::int64_t>("/database/port") << std::endl;
     if (i == more) return 0;
     if (!reader.wait_for_change(std::chrono::seconds(10))) {  // futex wait, no polling
       std::cerr << "consumer: no new generation within 10 s\n";

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "config.hpp"
+#include "daemon/config/model.hpp"
 
 namespace {
 

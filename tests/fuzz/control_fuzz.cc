@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "control_protocol.hpp"
-#include "json_scan.hpp"
+#include "common/json/scan.hpp"
+#include "daemon/control/protocol.hpp"
 
 namespace {
 

@@ -16,11 +16,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/os/unique_fd.hpp"
+#include "common/publish/publisher.hpp"
+#include "common/segment/name.hpp"
+#include "common/segment/view.hpp"
 #include "confvisor/error.hpp"
-#include "publisher.hpp"
-#include "segment_name.hpp"
-#include "segment_view.hpp"
-#include "unique_fd.hpp"
 
 namespace {
 

@@ -44,14 +44,14 @@
 #include <thread>
 #include <vector>
 
+#include "common/os/unique_fd.hpp"
+#include "common/segment/layout.hpp"
+#include "common/segment/name.hpp"
 #include "confvisor/worker.hpp"
-#include "daemon_process.hpp"
-#include "numbered_config.hpp"
-#include "proc_scan.hpp"
-#include "segment_layout.hpp"
-#include "segment_name.hpp"
-#include "test_support.hpp"
-#include "unique_fd.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/numbered_config.hpp"
+#include "tests/support/proc_scan.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;

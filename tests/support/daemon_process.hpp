@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "test_support.hpp"
-#include "unique_fd.hpp"
+#include "common/os/unique_fd.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace confvisor::test {
 

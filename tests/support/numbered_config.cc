@@ -1,11 +1,12 @@
-#include "numbered_config.hpp"
+#include "tests/support/numbered_config.hpp"
 
 namespace confvisor::test {
 
 std::string Numbered::payload(std::int64_t k) const {
   std::size_t len = base + static_cast<std::size_t>(k * 7919) % spread;
   std::string p(len, 'a');
-  for (std::size_t i = 0; i < len; ++i) p[i] = static_cast<char>('a' + (k + static_cast<std::int64_t>(i)) % 26);
+  for (std::size_t i = 0; i < len; ++i)
+    p[i] = static_cast<char>('a' + (k + static_cast<std::int64_t>(i)) % 26);
   return p;
 }
 

@@ -11,7 +11,7 @@
 namespace confvisor::test {
 
 struct Numbered {
-  std::size_t base = 50;     // payload length is base + (k * 7919) % spread
+  std::size_t base = 50;  // payload length is base + (k * 7919) % spread
   std::size_t spread = 3000;
 
   [[nodiscard]] std::string payload(std::int64_t k) const;

@@ -1,4 +1,4 @@
-#include "proc_scan.hpp"
+#include "tests/support/proc_scan.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "small_file.hpp"
+#include "common/os/small_file.hpp"
 
 namespace confvisor::test {
 

@@ -1,11 +1,11 @@
-#include "test_seams.hpp"
+#include "tests/support/test_seams.hpp"
 
 #include <signal.h>
 
 #include <atomic>
 #include <cstdlib>
 
-#include "crash_point.hpp"
+#include "common/publish/crash_point.hpp"
 
 namespace confvisor::test {
 

@@ -1,4 +1,4 @@
-// The test side of common/crash_point.hpp: what a seam does in a test program. Linking this
+// The test side of common/publish/crash_point.hpp: what a seam does in a test program. Linking this
 // file's object installs, before main, a hook that SIGKILLs the process at the point named by
 // CONFVISOR_TEST_CRASH_AT and SIGSTOPs it at the point named by CONFVISOR_TEST_STOP_AT.
 #pragma once

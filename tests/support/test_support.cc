@@ -1,4 +1,4 @@
-#include "test_support.hpp"
+#include "tests/support/test_support.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,8 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "proc_scan.hpp"
-#include "publisher.hpp"
+#include "common/publish/publisher.hpp"
+#include "tests/support/proc_scan.hpp"
 
 extern char** environ;
 

@@ -56,7 +56,7 @@ class Child {
 // Path of a binary built by this project (build/bin/NAME).
 [[nodiscard]] std::string bin(std::string_view name);
 // Path of the test-only twin of build/bin/NAME that obeys CONFVISOR_TEST_CRASH_AT and
-// CONFVISOR_TEST_STOP_AT (build/tests/NAME-seams; see common/crash_point.hpp).
+// CONFVISOR_TEST_STOP_AT (build/tests/NAME-seams; see common/publish/crash_point.hpp).
 [[nodiscard]] std::string seams_bin(std::string_view name);
 
 // Runs a command, returns {exit status (raw), stdout+stderr}.

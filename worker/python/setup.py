@@ -2,7 +2,8 @@
 
 The extension is compiled together with libconfvisor's own sources, the same files the CMake
 build makes libconfvisor.a from: their list is read from worker/CMakeLists.txt
-(confvisor_objects) and common/CMakeLists.txt (confvisor_segment), so there is one list.
+(confvisor_objects) and common/CMakeLists.txt (confvisor_base, confvisor_segment), so there
+is one list.
 """
 
 import os
@@ -16,12 +17,17 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def object_library_sources(cmake_dir: str, target: str) -> list[str]:
+    """The sources of TARGET, an add_library(TARGET OBJECT ...) or a
+    confvisor_common_part(TARGET ...) in CMAKE_DIR/CMakeLists.txt."""
     path = os.path.join(ROOT, cmake_dir, "CMakeLists.txt")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    match = re.search(r"add_library\(\s*" + target + r"\s+OBJECT\s+([^)]*)\)", text)
+    match = re.search(
+        r"(?:add_library\(\s*" + target + r"\s+OBJECT|confvisor_common_part\(\s*" + target + r")\s+([^)]*)\)",
+        text,
+    )
     if match is None:
-        raise RuntimeError(f"{path}: no add_library({target} OBJECT ...) to take sources from")
+        raise RuntimeError(f"{path}: no OBJECT library {target} to take sources from")
     # Relative to this directory, as setuptools requires (BuildExt places their objects).
     return [os.path.relpath(os.path.join(ROOT, cmake_dir, name), HERE) for name in match.group(1).split()]
 
@@ -48,8 +54,9 @@ native = Extension(
     "confvisor._native",
     sources=native_sources
     + object_library_sources("worker", "confvisor_objects")
+    + object_library_sources("common", "confvisor_base")
     + object_library_sources("common", "confvisor_segment"),
-    include_dirs=[os.path.join(ROOT, d) for d in ("worker/include", "worker", "common")],
+    include_dirs=[ROOT] + [os.path.join(ROOT, d) for d in ("worker/include", "common/include")],
     libraries=["boost_json", "rt"],
     language="c++",
     extra_compile_args=["-std=c++20", "-O2", "-fvisibility=hidden", "-Wno-missing-field-initializers"],

@@ -13,10 +13,10 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,8 +40,8 @@ class Snapshot {
   // copy of a part of it (`boost::json::value v = snapshot.json().at("db")`) shares that
   // arena and keeps all of it alive; `boost::json::value v(part, {})` makes a standalone copy.
   [[nodiscard]] const boost::json::value& json() const noexcept;
-  [[nodiscard]] std::string_view text() const noexcept;           // minified JSON
-  [[nodiscard]] std::string_view source() const noexcept;         // file it was loaded from
+  [[nodiscard]] std::string_view text() const noexcept;    // minified JSON
+  [[nodiscard]] std::string_view source() const noexcept;  // file it was loaded from
   [[nodiscard]] std::chrono::system_clock::time_point published_at() const noexcept;
   [[nodiscard]] pid_t publisher_pid() const noexcept;
 

@@ -1,6 +1,6 @@
-#include "errors.hpp"
+#include "worker/python/src/errors.hpp"
 
-#include "py_ref.hpp"
+#include "worker/python/src/py_ref.hpp"
 
 namespace confvisor::python {
 

@@ -1,4 +1,4 @@
-#include "fork_epoch.hpp"
+#include "worker/python/src/fork_epoch.hpp"
 
 #include <pthread.h>
 

@@ -4,11 +4,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "errors.hpp"
-#include "fork_epoch.hpp"
-#include "notifier_object.hpp"
-#include "reader_object.hpp"
-#include "snapshot_object.hpp"
+#include "worker/python/src/errors.hpp"
+#include "worker/python/src/fork_epoch.hpp"
+#include "worker/python/src/notifier_object.hpp"
+#include "worker/python/src/reader_object.hpp"
+#include "worker/python/src/snapshot_object.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "notifier_object.hpp"
+#include "worker/python/src/notifier_object.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <string>
 
 #include "confvisor/worker.hpp"
-#include "errors.hpp"
-#include "fork_epoch.hpp"
-#include "reader_object.hpp"
+#include "worker/python/src/errors.hpp"
+#include "worker/python/src/fork_epoch.hpp"
+#include "worker/python/src/reader_object.hpp"
 
 namespace confvisor::python {
 

@@ -1,4 +1,4 @@
-#include "pointer_walk.hpp"
+#include "worker/python/src/pointer_walk.hpp"
 
 namespace confvisor::python {
 

@@ -1,13 +1,13 @@
-#include "reader_object.hpp"
+#include "worker/python/src/reader_object.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <string>
 
-#include "errors.hpp"
-#include "fork_epoch.hpp"
-#include "py_ref.hpp"
-#include "snapshot_object.hpp"
+#include "worker/python/src/errors.hpp"
+#include "worker/python/src/fork_epoch.hpp"
+#include "worker/python/src/py_ref.hpp"
+#include "worker/python/src/snapshot_object.hpp"
 
 namespace confvisor::python {
 

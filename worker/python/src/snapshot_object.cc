@@ -1,14 +1,14 @@
-#include "snapshot_object.hpp"
+#include "worker/python/src/snapshot_object.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <new>
 #include <string>
 
-#include "errors.hpp"
-#include "pointer_walk.hpp"
-#include "py_ref.hpp"
-#include "to_python.hpp"
+#include "worker/python/src/errors.hpp"
+#include "worker/python/src/pointer_walk.hpp"
+#include "worker/python/src/py_ref.hpp"
+#include "worker/python/src/to_python.hpp"
 
 namespace confvisor::python {
 

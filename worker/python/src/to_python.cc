@@ -1,6 +1,6 @@
-#include "to_python.hpp"
+#include "worker/python/src/to_python.hpp"
 
-#include "py_ref.hpp"
+#include "worker/python/src/py_ref.hpp"
 
 namespace confvisor::python {
 

@@ -1,0 +1,191 @@
+// Reading a config file and turning its text into a document: every syntax-level check
+// (size, UTF-8, JSON, duplicate keys, depth, the top level) with FILE:LINE:COL errors, then
+// validate_config for the meaning.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "common/json/describe.hpp"
+#include "common/json/pointer.hpp"
+#include "common/json/scan.hpp"
+#include "common/json/text.hpp"
+#include "common/json/utf8.hpp"
+#include "common/os/unique_fd.hpp"
+#include "daemon/config/model.hpp"
+
+namespace confvisor::daemon {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
+
+json::parse_options config_parse_options() {
+  json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.max_depth = kMaxConfigDepth;
+  return options;
+}
+
+// "FILE:LINE:COL: " for byte `offset` of `text`.
+std::string position_prefix(const std::string& file, std::string_view text, std::size_t offset) {
+  const TextPosition position = position_of(text, offset);
+  return file + ":" + std::to_string(position.line) + ":" + std::to_string(position.column) + ": ";
+}
+
+// Boost.JSON's words for its errors are terse ("syntax error", "too deep"): say what was
+// found, and name the limit when there is one.
+std::string syntax_message(const json::error_code& error, std::string_view text,
+                           std::size_t offset) {
+  if (error == json::error::too_deep) {
+    return "nested deeper than " + std::to_string(kMaxConfigDepth) +
+           " levels (the depth limit of config files)";
+  }
+  if (error == json::error::extra_data) {
+    return "unexpected " + describe_text_at(text, offset) + " after the end of the document";
+  }
+  if (error == json::error::incomplete) return "unexpected end of file";
+  if (error == json::error::syntax) return "syntax error at " + describe_text_at(text, offset);
+  return error.message() + " at " + describe_text_at(text, offset);
+}
+
+LoadResult failure(std::vector<std::string> errors) {
+  return {std::nullopt, std::move(errors)};
+}
+
+// The second pass builds the value; after scan_json accepted the text it cannot fail, but if
+// it ever did, its error is reported the same way instead of being trusted away.
+std::optional<json::value> build_document(std::string_view text, const std::string& file,
+                                          std::vector<std::string>& errors) {
+  json::parser parser({}, config_parse_options());
+  // The document is read, never edited, and replaced whole by the next reload: its nodes
+  // come from one arena of its own (no malloc and free per node), counted so that copies of
+  // its parts stay valid. Whoever keeps the document must move-construct it: a
+  // move-assignment would copy it, node by node, into the target's storage.
+  parser.reset(json::make_shared_resource<json::monotonic_resource>(2 * text.size() + 1024));
+  json::error_code error;
+  const std::size_t consumed = parser.write_some(text.data(), text.size(), error);
+  if (!error && consumed < text.size()) error = json::error::extra_data;
+  if (error) {
+    errors.push_back(position_prefix(file, text, consumed) + syntax_message(error, text, consumed));
+    return std::nullopt;
+  }
+  return parser.release();
+}
+
+// A config that is valid now but larger than the max_config_size it sets would be refused
+// by the next reload: say so while the author is still looking at it.
+void check_own_size(std::string_view text, const std::string& file, LoadResult& result) {
+  if (!result.config || text.size() <= result.config->settings.max_config_size) return;
+  result.errors.push_back(file + ": /confvisor/max_config_size: " +
+                          std::to_string(result.config->settings.max_config_size) +
+                          " bytes is less than the size of this file (" +
+                          std::to_string(text.size()) + " bytes): the next reload would refuse it");
+  result.config.reset();
+}
+
+// "not a regular file (a FIFO)": what the file is, in an operator's words.
+std::string not_regular(mode_t mode) {
+  std::string_view kind = "of an unknown type";
+  if (S_ISFIFO(mode)) kind = "a FIFO";
+  if (S_ISDIR(mode)) kind = "a directory";
+  if (S_ISSOCK(mode)) kind = "a socket";
+  if (S_ISCHR(mode)) kind = "a character device";
+  if (S_ISBLK(mode)) kind = "a block device";
+  return "not a regular file (" + std::string(kind) + ")";
+}
+
+// Reads at most `max_size` + 1 bytes: a file that grows after its size was checked is still
+// refused without reading all of it.
+std::optional<std::string> read_limited(int fd, std::size_t max_size, std::string& text) {
+  text.clear();
+  char buffer[64 * 1024];
+  while (text.size() <= max_size) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return "unable to read: " + std::string(std::strerror(errno));
+    if (n == 0) return std::nullopt;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return "file is larger than max_config_size " + std::to_string(max_size);
+}
+
+// The file's whole text, or why not. The daemon reads its config on its event loop, so
+// nothing here may wait: the open does not block (a FIFO without a writer would block it
+// forever, a device could), and only a regular file is read, whose reads never wait for
+// another process. Its size is checked before reading it, so a huge file costs nothing.
+std::optional<std::string> read_file(const std::string& path, std::size_t max_size,
+                                     std::string& text) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  struct stat st {};
+  if (!fd) {
+    // A socket cannot be opened at all (ENXIO): name what it is rather than the errno.
+    const int open_error = errno;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return not_regular(st.st_mode);
+    return "unable to read: " + std::string(std::strerror(open_error));
+  }
+  if (::fstat(fd.get(), &st) != 0) return "unable to read: " + std::string(std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return not_regular(st.st_mode);
+  if (static_cast<std::uintmax_t>(st.st_size) > max_size) {
+    return "file is " + std::to_string(st.st_size) + " bytes, larger than max_config_size " +
+           std::to_string(max_size);
+  }
+  return read_limited(fd.get(), max_size, text);
+}
+
+}  // namespace
+
+LoadResult load_config(const std::string& path, std::size_t max_size) {
+  std::string text;
+  if (auto problem = read_file(path, max_size, text)) return failure({path + ": " + *problem});
+  return load_config_text(text, path);
+}
+
+LoadResult load_config_text(std::string_view text, const std::string& file) {
+  // Every later check would only repeat an encoding error in other words: stop at the first.
+  if (const auto bad = find_invalid_utf8(text)) {
+    return failure({position_prefix(file, text, *bad) + "invalid UTF-8"});
+  }
+  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+
+  std::vector<std::string> errors;
+  const JsonScan scan = scan_json(text, config_parse_options());
+  for (const DuplicateKey& duplicate : scan.duplicates) {
+    const std::string where = duplicate.object_pointer.empty()
+                                  ? "the top-level object"
+                                  : printable_pointer(duplicate.object_pointer);
+    errors.push_back(position_prefix(file, text, duplicate.offset) + "duplicate key " +
+                     quote_text(duplicate.key) + " in " + where);
+  }
+  if (scan.error) {
+    errors.push_back(position_prefix(file, text, scan.error_offset) +
+                     syntax_message(scan.error, text, scan.error_offset));
+    return failure(std::move(errors));
+  }
+
+  std::optional<json::value> document = build_document(text, file, errors);
+  if (!document) return failure(std::move(errors));
+  if (!document->is_object()) {
+    errors.push_back(position_prefix(file, text, skip_blank(text, 0)) +
+                     "the top level must be a JSON object, found " +
+                     std::string(kind_name(*document)));
+    return failure(std::move(errors));
+  }
+
+  // Duplicate keys do not stop validation: the rest of the file's mistakes are reported too.
+  LoadResult result = validate_config(file, std::move(*document));
+  check_own_size(text, file, result);
+  if (!errors.empty()) {
+    errors.insert(errors.end(), result.errors.begin(), result.errors.end());
+    return failure(std::move(errors));
+  }
+  return result;
+}
+
+}  // namespace confvisor::daemon

@@ -1,0 +1,90 @@
+#include "daemon/config/on_disk.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/serialize.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/os/unique_fd.hpp"
+#include "daemon/config/model.hpp"
+
+namespace confvisor::daemon {
+
+namespace {
+
+ConfigOnDisk::Reading refusal(std::string why) {
+  return {std::nullopt, std::move(why)};
+}
+
+// Worded as load_config words it, for the errno of the call that just failed.
+ConfigOnDisk::Reading unreadable(const std::string& path) {
+  return refusal(path + ": unable to read: " + std::strerror(errno));
+}
+
+std::chrono::system_clock::time_point time_of(const timespec& t) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec)));
+}
+
+// File timestamps come from a coarse clock (a tick of up to 10 ms): a second write within
+// the tick of the one we read would leave them as they were. A reading is trusted only once
+// the file's last change is older than this before it was taken (git's "racy" entries).
+constexpr std::chrono::seconds kTimestampSlack{1};
+
+}  // namespace
+
+bool ConfigOnDisk::Identity::operator==(const Identity& o) const {
+  return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+         mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec &&
+         ctime.tv_nsec == o.ctime.tv_nsec;
+}
+
+const ConfigOnDisk::Reading& ConfigOnDisk::read(const std::string& path, std::size_t max_size) {
+  struct stat st {};
+  if (identity_ && path == path_ && ::stat(path.c_str(), &st) == 0 &&
+      *identity_ == Identity{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim}) {
+    return last_;
+  }
+  path_ = path;
+  identity_.reset();
+  last_ = read_now(path, max_size);
+  return last_;
+}
+
+ConfigOnDisk::Reading ConfigOnDisk::read_now(const std::string& path, std::size_t max_size) {
+  const auto taken = std::chrono::system_clock::now();
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) return unreadable(path);
+  if (!S_ISREG(st.st_mode)) return refusal(path + ": not a regular file");
+  if (static_cast<std::uintmax_t>(st.st_size) > max_size) {
+    return refusal(path + ": file is " + std::to_string(st.st_size) +
+                   " bytes, larger than max_config_size " + std::to_string(max_size));
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return unreadable(path);
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
+
+  const Identity identity{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+  const auto changed = std::max(time_of(st.st_mtim), time_of(st.st_ctim));
+  if (changed + kTimestampSlack < taken) identity_ = identity;
+
+  LoadResult loaded = load_config_text(text, path);
+  if (!loaded.config)
+    return refusal(loaded.errors.empty() ? path + ": refused" : loaded.errors.front());
+  return {boost::json::serialize(loaded.config->document), {}};
+}
+
+}  // namespace confvisor::daemon

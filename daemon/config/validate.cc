@@ -1,0 +1,405 @@
+// The meaning of a config document: the "confvisor" section read into Settings, with every
+// mistake reported (not just the first) as "FILE: /json/pointer: message".
+//
+// Each object of the section is a table of fields below: key, required or not, and where its
+// value goes through which reader. The tables are the one list of known keys: unknown keys,
+// suggestions and the schema test all come from them.
+#include <sys/un.h>
+
+#include <algorithm>
+#include <array>
+
+#include "common/json/units.hpp"
+#include "common/os/accounts.hpp"
+#include "common/os/signal_names.hpp"
+#include "common/segment/name.hpp"
+#include "common/segment/socket_dir.hpp"
+#include "daemon/config/command_path.hpp"
+#include "daemon/config/json_reader.hpp"
+#include "daemon/config/model.hpp"
+
+namespace confvisor::daemon {
+namespace {
+
+using Value = boost::json::value;
+
+// ---- Values of the config's own kinds.
+
+std::uint64_t size_of(const Value& v) {
+  if (v.is_string()) return parse_size(v.get_string());
+  if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
+  if (v.is_uint64()) return v.get_uint64();
+  expected(kSizeForms, v);
+}
+
+Duration duration_of(const Value& v) {
+  if (!v.is_string()) expected(kDurationForms, v);
+  return parse_duration(v.get_string());
+}
+
+Duration positive_duration_of(const Value& v) {
+  const Duration duration = duration_of(v);
+  if (duration.count() == 0) expected("a duration longer than 0", v);
+  return duration;
+}
+
+// "0640" or "640": permission bits only (no file type, no setuid/setgid/sticky bits, which
+// make no sense for a shm object or a umask). A string, because JSON numbers are decimal.
+mode_t octal_mode_of(const Value& v) {
+  constexpr std::string_view kForm = R"(an octal string of permission bits like "0640")";
+  if (!v.is_string()) expected(kForm, v);
+  std::string_view text = v.get_string();
+  if (text.size() == 4 && text.front() == '0') text.remove_prefix(1);
+  const bool octal = text.size() == 3 && std::all_of(text.begin(), text.end(),
+                                                     [](char c) { return c >= '0' && c <= '7'; });
+  if (!octal) expected(kForm, v);
+  return static_cast<mode_t>(((text[0] - '0') << 6) | ((text[1] - '0') << 3) | (text[2] - '0'));
+}
+
+int signal_of(const Value& v) {
+  constexpr std::string_view kForm =
+      R"(a signal name like "SIGTERM" or "TERM", or a number from 1 to 64)";
+  if (v.is_string()) {
+    if (const auto number = signal_number(v.get_string())) return *number;
+  } else if (v.is_int64() && v.get_int64() >= 1 && v.get_int64() <= kMaxSignal) {
+    return static_cast<int>(v.get_int64());
+  }
+  expected(kForm, v);
+}
+
+std::string absolute_path_of(const Value& v) {
+  std::string path = os_string(v);
+  if (!path.starts_with('/')) expected("an absolute path", v);
+  return path;
+}
+
+std::string user_of(const Value& v) {
+  std::string name = os_string(v);
+  if (!find_user(name)) throw Error("no user " + describe_value(v) + " on this machine");
+  return name;
+}
+
+std::string group_of(const Value& v) {
+  std::string name = os_string(v);
+  if (!find_group(name)) throw Error("no group " + describe_value(v) + " on this machine");
+  return name;
+}
+
+// ---- A worker.
+
+constexpr std::array kRestartPolicies{
+    Choice<RestartPolicy>{"always", RestartPolicy::always},
+    Choice<RestartPolicy>{"on-failure", RestartPolicy::on_failure},
+    Choice<RestartPolicy>{"never", RestartPolicy::never},
+};
+constexpr std::array kReloadActions{
+    Choice<ReloadAction>{"signal", ReloadAction::signal},
+    Choice<ReloadAction>{"restart", ReloadAction::restart},
+    Choice<ReloadAction>{"none", ReloadAction::none},
+};
+constexpr std::array kReadiness{
+    Choice<Readiness>{"started", Readiness::started},
+    Choice<Readiness>{"notify", Readiness::notify},
+};
+
+// The variables the daemon gives every worker itself (DESIGN.md, "Supervision").
+constexpr std::array<std::string_view, 3> kReservedEnv{"CONFVISOR_SEGMENT", "CONFVISOR_WORKER",
+                                                       "CONFVISOR_INSTANCE"};
+
+std::string worker_name_of(const Value& v) {
+  std::string name = string_of(v);
+  const bool ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+  if (!ok) expected("a name of A-Z a-z 0-9 _ . - characters", v);
+  return name;
+}
+
+// supervisord's command is one string that it splits; here it is the argv itself, so a
+// string gets the array it most likely means: its words, or a shell running it when it uses
+// the shell's syntax.
+[[noreturn]] void command_string(const Value& v) {
+  const std::string_view line = v.get_string();
+  std::string argv = "[";
+  if (line.find_first_of("'\"\\$|&;<>()*?~`!{}[]#") != std::string_view::npos) {
+    argv += "\"/bin/sh\", \"-c\", " + quote_text(line, 200);
+  } else {
+    for (std::size_t begin = line.find_first_not_of(" \t"); begin != std::string_view::npos;) {
+      const std::size_t end = std::min(line.find_first_of(" \t", begin), line.size());
+      argv += (argv.size() > 1 ? ", " : "") + quote_text(line.substr(begin, end - begin), 200);
+      begin = line.find_first_not_of(" \t", end);
+    }
+  }
+  throw Error(
+      "expected an array of strings (the program and its arguments, run without a "
+      "shell), got " +
+      describe_value(v) + ": write " + argv + "]");
+}
+
+std::vector<std::string> command_of(const Value& v, const Place& at) {
+  if (v.is_string()) command_string(v);
+  const boost::json::array& argv = array_of(v);
+  if (argv.empty()) expected("a non-empty array of strings (the program and its arguments)", v);
+  std::vector<std::string> command;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string argument = os_string(argv[i]);
+      if (argument.empty()) expected("a non-empty string", argv[i]);
+      command.push_back(std::move(argument));
+    });
+  }
+  return command;
+}
+
+void check_env_name(std::string_view name) {
+  if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string_view::npos) {
+    throw Error("invalid variable name " + quote_text(name) +
+                ": expected a non-empty name without '=' or NUL");
+  }
+  if (std::find(kReservedEnv.begin(), kReservedEnv.end(), name) != kReservedEnv.end()) {
+    throw Error(quote_text(name) + " is set by confvisord for every worker");
+  }
+}
+
+std::map<std::string, std::string> env_of(const Value& v, const Place& at) {
+  std::map<std::string, std::string> env;
+  for (const auto& member : object_of(v)) {
+    at.child(member.key()).attempt([&] {
+      check_env_name(member.key());
+      env.emplace(member.key(), os_string(member.value()));
+    });
+  }
+  return env;
+}
+
+std::vector<int> exit_codes_of(const Value& v, const Place& at) {
+  std::vector<int> codes;
+  const boost::json::array& list = array_of(v);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] { codes.push_back(static_cast<int>(integer_in(list[i], 0, 255))); });
+  }
+  return codes;
+}
+
+std::optional<Duration> retry_after_of(const Value& v) {
+  if (v.is_null()) return std::nullopt;
+  return positive_duration_of(v);
+}
+
+// "initial": "0ms" means restart at once, every time (doubling 0 stays 0); the restart
+// limit still stops a crash loop.
+constexpr std::array<Field<Backoff>, 2> kBackoffFields{{
+    {"initial", kOptional, set<&Backoff::initial, duration_of>},
+    {"max", kOptional, set<&Backoff::max, duration_of>},
+}};
+
+constexpr std::array<Field<RestartLimit>, 2> kRestartLimitFields{{
+    {"count", kOptional, set<&RestartLimit::count, count_in<1, 1'000'000>>},
+    {"period", kOptional, set<&RestartLimit::period, positive_duration_of>},
+}};
+
+Backoff backoff_of(const Value& v, const Place& at) {
+  const std::size_t errors_before = at.errors.count();
+  const auto backoff = object_with<Backoff, kBackoffFields>(v, at);
+  // Only values that were read are compared: a bad one was left at its default.
+  if (at.errors.count() == errors_before && backoff.initial > backoff.max) {
+    at.error("initial (" + format_duration(backoff.initial) + ") is longer than max (" +
+             format_duration(backoff.max) + ")");
+  }
+  return backoff;
+}
+
+std::optional<Duration> watchdog_of(const Value& v) {
+  return positive_duration_of(v);
+}
+
+// ---- A worker's cgroup limits. Only their values are checked here; whether this host can
+// apply them is the supervisor's to say (refuse_unavailable_limits in
+// daemon/supervise/process_tracking.hpp).
+
+std::optional<std::uint64_t> memory_max_of(const Value& v) {
+  const std::uint64_t size = size_of(v);
+  if (size < 4096) expected("a size of at least 4KiB", v);
+  return size;
+}
+
+constexpr std::array<Field<Limits>, 3> kLimitsFields{{
+    {"memory_max", kOptional, set<&Limits::memory_max, memory_max_of>},
+    {"tasks_max", kOptional, set<&Limits::tasks_max, count_in<1, 4'194'304>>},
+    {"cpu_weight", kOptional, set<&Limits::cpu_weight, count_in<1, 10'000>>},
+}};
+
+Limits limits_of(const Value& v, const Place& at) {
+  return object_with<Limits, kLimitsFields>(v, at);
+}
+
+constexpr std::array<Field<WorkerSpec>, 21> kWorkerFields{{
+    {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
+    {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
+    {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
+    {"env", kOptional, set_nested<&WorkerSpec::env, env_of>},
+    {"cwd", kOptional, set<&WorkerSpec::cwd, absolute_path_of>},
+    {"user", kOptional, set<&WorkerSpec::user, user_of>},
+    {"group", kOptional, set<&WorkerSpec::group, group_of>},
+    {"umask", kOptional, set<&WorkerSpec::umask, octal_mode_of>},
+    {"restart", kOptional, set<&WorkerSpec::restart, one_of<kRestartPolicies>>},
+    {"success_exit_codes", kOptional, set_nested<&WorkerSpec::success_exit_codes, exit_codes_of>},
+    {"backoff", kOptional, set_nested<&WorkerSpec::backoff, backoff_of>},
+    {"start_window", kOptional, set<&WorkerSpec::start_window, duration_of>},
+    {"restart_limit", kOptional,
+     set_nested<&WorkerSpec::restart_limit, object_with<RestartLimit, kRestartLimitFields>>},
+    {"fatal_retry_after", kOptional, set<&WorkerSpec::fatal_retry_after, retry_after_of>},
+    {"stop_signal", kOptional, set<&WorkerSpec::stop_signal, signal_of>},
+    {"stop_timeout", kOptional, set<&WorkerSpec::stop_timeout, duration_of>},
+    {"on_reload", kOptional, set<&WorkerSpec::on_reload, one_of<kReloadActions>>},
+    {"reload_signal", kOptional, set<&WorkerSpec::reload_signal, signal_of>},
+    {"ready", kOptional, set<&WorkerSpec::ready, one_of<kReadiness>>},
+    {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
+    {"limits", kOptional, set_nested<&WorkerSpec::limits, limits_of>},
+}};
+
+// A worker that reads well but can never start is refused too: its program must be found
+// and executable, its cwd a directory it may enter, both as the user it runs as (see
+// daemon/config/command_path.hpp for how). Checked again before every start, since files change.
+void check_can_start(const WorkerSpec& worker, const Place& at) {
+  Credentials as;
+  at.attempt([&] { as = credentials_of(worker); });
+  at.child("command").child(std::size_t{0}).attempt([&] {
+    (void)resolve_program(worker, search_path_of(worker), as);
+  });
+  at.child("cwd").attempt([&] { check_working_directory(worker, as); });
+}
+
+// ---- The section.
+
+std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
+  const boost::json::array& list = array_of(v);
+  std::vector<WorkerSpec> workers;
+  std::map<std::string, std::size_t> first_with_name;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Place place = at.child(i);
+    WorkerSpec worker;
+    const std::size_t errors_before = at.errors.count();
+    place.attempt([&] { worker = object_with<WorkerSpec, kWorkerFields>(list[i], place); });
+    if (worker.name.empty()) continue;  // missing or invalid: already reported
+    if (at.errors.count() == errors_before) check_can_start(worker, place);
+    if (worker.watchdog && worker.ready != Readiness::notify) {
+      place.child("watchdog")
+          .error("needs \"ready\": \"notify\": pings come over the notify socket");
+    }
+    const auto [first, inserted] = first_with_name.emplace(worker.name, i);
+    if (!inserted) {
+      place.child("name").error("duplicate worker name " + quote_text(worker.name) + ": " +
+                                at.child(first->second).pointer + " has it too");
+    }
+    workers.push_back(std::move(worker));
+  }
+  return workers;
+}
+
+std::string segment_of(const Value& v) {
+  std::string name = string_of(v);
+  validate_segment_name(name);
+  return name;
+}
+
+std::size_t segment_size_of(const Value& v) {
+  constexpr std::uint64_t kMinimum = 64u << 10;
+  const std::uint64_t size = size_of(v);
+  if (size < kMinimum) expected("a size of at least 64KiB", v);
+  return static_cast<std::size_t>(size);
+}
+
+// sockaddr_un::sun_path holds 108 bytes with the terminating NUL.
+constexpr std::size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+
+std::string socket_of(const Value& v) {
+  std::string path = absolute_path_of(v);
+  if (path.size() > kMaxSocketPath) {
+    throw Error("socket path is " + std::to_string(path.size()) + " bytes, longer than the " +
+                std::to_string(kMaxSocketPath) + " a Unix socket address holds");
+  }
+  return path;
+}
+
+constexpr std::array<Field<Settings>, 9> kSettingsFields{{
+    {"segment", kRequired, set<&Settings::segment, segment_of>},
+    {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
+    {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
+    {"group", kOptional, set<&Settings::group, group_of>},
+    {"socket", kOptional, set<&Settings::socket, socket_of>},
+    {"history", kOptional, set<&Settings::history, count_in<1, 64>>},
+    {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
+    {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
+    {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
+}};
+
+// Every instance is a process, two pipes and timers on the daemon's one loop: thousands of
+// them make the daemon itself unresponsive, so their total is bounded. The error names the
+// worker that goes past the bound.
+void check_total_instances(const Settings& settings, const Place& at) {
+  if (at.errors.count() != 0) return;  // the workers' indexes may not match the array
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < settings.workers.size(); ++i) {
+    total += settings.workers[i].instances;
+    if (total <= settings.max_instances) continue;
+    at.child("workers").child(i).error("its " + std::to_string(settings.workers[i].instances) +
+                                       " instance(s) bring the total to " + std::to_string(total) +
+                                       ", more than " + "/confvisor/max_instances (" +
+                                       std::to_string(settings.max_instances) +
+                                       "): run fewer, or raise the limit");
+    return;
+  }
+}
+
+Settings settings_of(const Value& v, const Place& at) {
+  auto settings = object_with<Settings, kSettingsFields>(v, at);
+  check_total_instances(settings, at);
+  if (settings.socket.empty() && !settings.segment.empty()) {
+    settings.socket = default_socket_path(settings.segment);
+    if (settings.socket.size() > kMaxSocketPath) {
+      at.child("socket").error("the default " + quote_text(settings.socket, 256) +
+                               " is too long for a Unix socket address: set a shorter one");
+    }
+  }
+  return settings;
+}
+
+}  // namespace
+
+LoadResult validate_config(const std::string& file, boost::json::value document) {
+  if (!document.is_object()) {
+    return {std::nullopt,
+            {file + ": the top level must be a JSON object, found " +
+             std::string(kind_name(document))}};
+  }
+  Errors errors(file);
+  const Place at{errors, "/confvisor"};
+  Settings settings;
+  if (const Value* section = document.get_object().if_contains("confvisor")) {
+    at.attempt([&] { settings = settings_of(*section, at); });
+  } else {
+    at.error("missing: the daemon's settings live under this key");
+  }
+  if (errors.count() != 0) return {std::nullopt, errors.take()};
+  return {Config{file, std::move(document), std::move(settings)}, {}};
+}
+
+std::vector<std::string_view> settings_keys() {
+  return keys_of<Settings>(kSettingsFields);
+}
+std::vector<std::string_view> worker_keys() {
+  return keys_of<WorkerSpec>(kWorkerFields);
+}
+std::vector<std::string_view> backoff_keys() {
+  return keys_of<Backoff>(kBackoffFields);
+}
+std::vector<std::string_view> restart_limit_keys() {
+  return keys_of<RestartLimit>(kRestartLimitFields);
+}
+std::vector<std::string_view> limits_keys() {
+  return keys_of<Limits>(kLimitsFields);
+}
+
+}  // namespace confvisor::daemon

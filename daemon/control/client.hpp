@@ -1,0 +1,44 @@
+// confvisorctl's end of the control socket: one connection, requests answered in order.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <string>
+
+#include "common/os/unique_fd.hpp"
+#include "confvisor/error.hpp"
+
+namespace confvisor::control {
+
+class ClientError : public Error {
+ public:
+  enum class Kind {
+    not_running,  // nothing listens on the socket (no file, connection refused)
+    denied,       // the socket's permissions or the daemon's credential check refused us
+    timeout,      // no reply in time
+    broken,       // the daemon hung up or answered something that is not a reply
+  };
+  ClientError(Kind kind, const std::string& message) : Error(message), kind(kind) {}
+  Kind kind;
+};
+
+class Client {
+ public:
+  // Connects to the daemon's socket at `path`; throws ClientError.
+  explicit Client(std::string path);
+
+  // Sends `request` and returns the daemon's reply object (with "ok", and "result" or
+  // "error"); throws ClientError if none comes within `timeout`.
+  [[nodiscard]] boost::json::object call(const boost::json::object& request,
+                                         std::chrono::milliseconds timeout);
+
+ private:
+  void send_all(const std::string& line);
+  [[nodiscard]] std::string read_line(std::chrono::steady_clock::time_point deadline);
+
+  std::string path_;
+  UniqueFd fd_;
+  std::string pending_;  // read past the last line
+};
+
+}  // namespace confvisor::control

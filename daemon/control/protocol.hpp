@@ -1,0 +1,73 @@
+// The control protocol between confvisorctl and confvisord, over the daemon's Unix stream
+// socket: newline-delimited JSON, one request per line, one reply per request, in order.
+//
+//   request:  {"version": 1, "command": "restart", "worker": "api", "instance": 0}
+//   reply:    {"version": 1, "ok": true, "result": {...}}
+//             {"version": 1, "ok": false, "code": "unknown-worker", "error": "no worker
+//             \"apj\"..."}
+//
+// A request without "version", or with a version this daemon does not speak, is answered
+// with code "bad-request" (its error names the versions), and so is one with an unknown
+// command, a field its command does not take, or a key given twice. The README documents
+// each command.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "confvisor/error.hpp"
+
+namespace confvisor::control {
+
+inline constexpr std::int64_t kProtocolVersion = 1;
+// Longest request line a daemon reads; a longer one closes the connection.
+inline constexpr std::size_t kMaxRequest = 64 * 1024;
+
+// The config the packaged systemd unit runs with: confvisorctl's default daemon.
+inline constexpr std::string_view kDefaultConfig = "/etc/confvisor/confvisor.json";
+
+// Reply codes a client acts on (confvisorctl turns "denied" into exit code 4).
+inline constexpr std::string_view kBadRequest = "bad-request";
+inline constexpr std::string_view kDenied = "denied";
+inline constexpr std::string_view kFailed = "failed";
+inline constexpr std::string_view kUnknownWorker = "unknown-worker";
+inline constexpr std::string_view kUnknownGeneration = "unknown-generation";
+inline constexpr std::string_view kStopping = "stopping";
+// Another process holds the segment's writer lock: the error names its pid. A reload or
+// rollback answered so waits for the lock and is published once it is free.
+inline constexpr std::string_view kBusy = "busy";
+
+// A request the daemon cannot act on, or a command that failed: the reply's code and error.
+class Failure : public Error {
+ public:
+  Failure(std::string_view code, const std::string& message) : Error(message), code(code) {}
+  std::string code;
+};
+
+struct Request {
+  std::string command;
+  boost::json::object fields;  // the whole request object
+
+  // Typed access to a field; a missing or mistyped one throws Failure(kBadRequest).
+  [[nodiscard]] std::string string_field(std::string_view key) const;
+  [[nodiscard]] std::optional<std::uint64_t> optional_count(std::string_view key) const;
+  [[nodiscard]] std::uint64_t count(std::string_view key) const;
+};
+
+// One request line (without its newline), checked against the command table. Throws
+// Failure(kBadRequest) naming what is wrong.
+[[nodiscard]] Request parse_request(std::string_view line);
+
+// A request object for `command`, with the version set.
+[[nodiscard]] boost::json::object make_request(std::string_view command);
+
+// Reply lines, newline included.
+[[nodiscard]] std::string ok_reply(boost::json::value result);
+[[nodiscard]] std::string error_reply(std::string_view code, std::string_view message);
+
+}  // namespace confvisor::control

@@ -1,0 +1,381 @@
+#include "daemon/control/server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <filesystem>
+#include <istream>
+
+#include "common/base/error.hpp"
+#include "common/base/log.hpp"
+#include "common/os/unique_fd.hpp"
+
+namespace confvisor::daemon {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+namespace {
+
+// The pid of whatever listens on `path`, or nullopt if nothing does (connection refused).
+std::optional<pid_t> listener_on(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_sys("create a socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == ECONNREFUSED) return std::nullopt;
+    throw_sys("connect to the existing socket " + path);
+  }
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
+  return cred.pid;
+}
+
+// What an operator can do about a path this user may not create.
+std::string permission_hint(const std::error_code& ec) {
+  if (ec != std::errc::permission_denied && ec != std::errc::operation_not_permitted) return "";
+  return " (set /confvisor/socket to a path this user may create; without it, a daemon that is"
+         " not root listens in $XDG_RUNTIME_DIR/confvisor when XDG_RUNTIME_DIR is set)";
+}
+
+// Makes `path` free to bind: its directory exists, and a socket left by a crashed daemon
+// (nobody accepts on it any more) is removed. A live one, or a non-socket, is an error.
+void prepare_path(const std::string& path) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      throw Error("unable to create the control socket's directory " + dir.string() + ": " +
+                  ec.message() + permission_hint(ec));
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw_sys("stat the control socket " + path);
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    throw Error("control socket " + path +
+                " exists and is not a socket: remove it or set /confvisor/socket");
+  }
+  if (auto pid = listener_on(path)) {
+    throw Error("control socket " + path + " is in use by another daemon (pid " +
+                std::to_string(*pid) + "): stop it, or give this one another /confvisor/socket");
+  }
+  log_info("control socket " + path + " was left by a daemon that is gone: replacing it");
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_sys("remove the stale socket " + path);
+}
+
+// Binds with a umask that gives the file mode 0660 from the start: a chmod after bind() would
+// leave a moment where the umask's wider mode applies.
+void bind_private(stream::acceptor& acceptor, const std::string& path, gid_t group) {
+  const mode_t old_umask = ::umask(0117);
+  boost::system::error_code ec;
+  acceptor.bind(stream::endpoint(path), ec);
+  ::umask(old_umask);
+  if (ec) {
+    throw Error("unable to bind the control socket " + path + ": " + ec.message() +
+                permission_hint(ec));
+  }
+  if (::chown(path.c_str(), static_cast<uid_t>(-1), group) != 0) {
+    throw_sys("give the control socket " + path + " to group " + std::to_string(group));
+  }
+}
+
+}  // namespace
+
+class ControlServer::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ControlServer& server, stream::socket socket, PeerCredentials peer, bool admitted)
+      : server_(&server),
+        socket_(std::move(socket)),
+        peer_(std::move(peer)),
+        admitted_(admitted),
+        in_(control::kMaxRequest + 1),
+        deadline_(socket_.get_executor()) {}
+
+  [[nodiscard]] const PeerCredentials& peer() const { return peer_; }
+  [[nodiscard]] bool admitted() const { return admitted_; }
+
+  void read_request() {
+    arm_deadline(server_->limits_.read_timeout, "sent no whole request");
+    asio::async_read_until(socket_, in_, '\n',
+                           [self = shared_from_this()](const boost::system::error_code& ec,
+                                                       std::size_t n) { self->on_request(ec, n); });
+  }
+
+  void send_and_close(const std::string& line) {
+    write(line, [self = shared_from_this()](const boost::system::error_code&) { self->close(); });
+  }
+
+  void detach() {
+    server_ = nullptr;
+    boost::system::error_code ignored;
+    deadline_.cancel();
+    socket_.close(ignored);
+  }
+
+ private:
+  // One timer serves both directions: a connection is either waiting for a request, running
+  // one (no deadline: the command bounds itself), or writing its reply. The epoch tells a
+  // wait that expired from one that was replaced after its completion was already queued.
+  void arm_deadline(std::chrono::milliseconds after, const char* what) {
+    const std::uint64_t epoch = ++deadline_epoch_;
+    deadline_.expires_after(after);
+    deadline_.async_wait([weak = weak_from_this(), after, what,
+                          epoch](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->server_ == nullptr || self->deadline_epoch_ != epoch) return;
+      self->server_->log_throttled(what, "control: closing the connection of " +
+                                             self->peer_.describe() + ": it " + what + " within " +
+                                             std::to_string(after.count()) + " ms");
+      self->close();
+    });
+  }
+
+  void cancel_deadline() {
+    ++deadline_epoch_;
+    deadline_.cancel();
+  }
+
+  void on_request(const boost::system::error_code& ec, std::size_t n) {
+    cancel_deadline();
+    if (ec == asio::error::not_found) {  // the buffer filled without a newline
+      log_warning("control: request from " + peer_.describe() + " longer than " +
+                  std::to_string(control::kMaxRequest) + " bytes: connection closed");
+      send_and_close(control::error_reply(control::kBadRequest, "request line too long"));
+      return;
+    }
+    if (ec || server_ == nullptr) {  // the client hung up, or the daemon is stopping
+      close();
+      return;
+    }
+    std::string line(asio::buffers_begin(in_.data()),
+                     asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(n - 1));
+    in_.consume(n);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    control::Request request;
+    try {
+      request = control::parse_request(line);
+    } catch (const control::Failure& f) {
+      write_reply(control::error_reply(f.code, f.what()));
+      return;
+    }
+    server_->handler_(request, peer_, [weak = weak_from_this()](const std::string& reply) {
+      if (auto self = weak.lock()) self->write_reply(reply);
+    });
+  }
+
+  void write_reply(const std::string& line) {
+    if (server_ == nullptr) return;
+    const auto next = [self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return self->close();
+      self->read_request();
+    };
+    if (std::string why = server_->refusal_of_output(*this, line.size()); !why.empty()) {
+      server_->log_throttled("output",
+                             "control: reply to " + peer_.describe() + " refused: " + why);
+      return write(control::error_reply(control::kFailed, why), next);
+    }
+    write(line, next);
+  }
+
+  // Writes `line` whole within the write timeout, its bytes counted against the peer's
+  // output until then; `done` runs unless the connection was closed meanwhile.
+  template <typename Done>
+  void write(const std::string& line, Done done) {
+    auto buffer = std::make_shared<std::string>(line);
+    set_pending_output(buffer->size());
+    arm_deadline(server_->limits_.write_timeout, "did not read its reply");
+    asio::async_write(socket_, asio::buffer(*buffer),
+                      [self = shared_from_this(), buffer, done = std::move(done)](
+                          const boost::system::error_code& ec, std::size_t) {
+                        if (self->server_ == nullptr) return;
+                        self->cancel_deadline();
+                        self->set_pending_output(0);
+                        done(ec);
+                      });
+  }
+
+  void set_pending_output(std::size_t bytes) {
+    if (server_ != nullptr) server_->account_output(*this, pending_output_, bytes);
+    pending_output_ = bytes;
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    cancel_deadline();
+    socket_.close(ignored);
+    if (server_ == nullptr) return;
+    set_pending_output(0);
+    server_->release(shared_from_this());
+    server_ = nullptr;
+  }
+
+  ControlServer* server_;  // null once closed: the server may be gone
+  stream::socket socket_;
+  PeerCredentials peer_;
+  bool admitted_;  // counted in the server's limits (a refused one is only told why)
+  std::size_t pending_output_ = 0;
+  asio::streambuf in_;
+  asio::steady_timer deadline_;
+  std::uint64_t deadline_epoch_ = 0;
+};
+
+ControlServer::ControlServer(asio::io_context& io, std::string path, ControlAccess access,
+                             Handler handler, ControlLimits limits)
+    : path_(std::move(path)),
+      access_(access),
+      handler_(std::move(handler)),
+      limits_(limits),
+      acceptor_(io),
+      retry_(io) {
+  prepare_path(path_);
+  acceptor_.open();
+  bind_private(acceptor_, path_, access_.group);
+  acceptor_.listen();
+  log_info("control socket listening on " + path_);
+  accept();
+}
+
+ControlServer::~ControlServer() {
+  close();
+}
+
+void ControlServer::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  retry_.cancel();
+  for (const auto& c : connections_) c->detach();
+  connections_.clear();
+  uids_.clear();
+  admitted_ = 0;
+  ::unlink(path_.c_str());
+}
+
+void ControlServer::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, stream::socket socket) {
+    if (ec == asio::error::operation_aborted || closed_) return;
+    if (!ec) {
+      admit(std::move(socket));
+      accept();
+      return;
+    }
+    // EMFILE and the like fail again at once: retry later instead of spinning.
+    log_error("control: accept failed: " + ec.message() + "; retrying in 1s");
+    retry_.expires_after(std::chrono::seconds(1));
+    retry_.async_wait([this](const boost::system::error_code& timer_ec) {
+      if (!timer_ec && !closed_) accept();
+    });
+  });
+}
+
+void ControlServer::admit(stream::socket socket) {
+  PeerCredentials peer;
+  try {
+    peer = peer_credentials(socket.native_handle());
+  } catch (const Error& e) {
+    log_error(std::string("control: connection dropped: ") + e.what());
+    return;
+  }
+  if (std::string why = access_.refusal(peer); !why.empty()) {
+    log_throttled("access", "control: refused " + why);
+    auto refused = std::make_shared<Connection>(*this, std::move(socket), peer, false);
+    connections_.insert(refused);
+    refused->send_and_close(control::error_reply(control::kDenied, "permission denied: " + why));
+    return;
+  }
+  if (auto [kind, why] = refusal_by_limits(peer); !why.empty()) {
+    log_throttled(kind, "control: refused " + peer.describe() + ": " + why);
+    auto refused = std::make_shared<Connection>(*this, std::move(socket), peer, false);
+    connections_.insert(refused);
+    refused->send_and_close(control::error_reply(control::kFailed, why));
+    return;
+  }
+  auto connection = std::make_shared<Connection>(*this, std::move(socket), peer, true);
+  connections_.insert(connection);
+  ++admitted_;
+  if (!privileged(peer)) ++uids_[peer.uid].connections;
+  connection->read_request();
+}
+
+bool ControlServer::privileged(const PeerCredentials& peer) const {
+  return peer.uid == 0 || peer.uid == access_.daemon_uid;
+}
+
+std::pair<const char*, std::string> ControlServer::refusal_by_limits(
+    const PeerCredentials& peer) const {
+  if (admitted_ >= limits_.connections) {
+    return {"all",
+            "all " + std::to_string(limits_.connections) + " control connections are in use"};
+  }
+  if (privileged(peer)) return {};
+  const std::size_t shared = limits_.connections - std::min(limits_.reserved, limits_.connections);
+  if (admitted_ >= shared) {
+    return {"reserved", std::to_string(admitted_) + " control connections are in use; the last " +
+                            std::to_string(limits_.connections - shared) +
+                            " are kept for root and uid " + std::to_string(access_.daemon_uid)};
+  }
+  const auto use = uids_.find(peer.uid);
+  if (use != uids_.end() && use->second.connections >= limits_.per_uid) {
+    return {"per-uid", "uid " + std::to_string(peer.uid) + " already has " +
+                           std::to_string(use->second.connections) +
+                           " control connections open (the most one user may)"};
+  }
+  return {"", ""};
+}
+
+std::string ControlServer::refusal_of_output(const Connection& c, std::size_t bytes) const {
+  if (!c.admitted() || privileged(c.peer())) return {};
+  const auto use = uids_.find(c.peer().uid);
+  const std::size_t others = use == uids_.end() ? 0 : use->second.pending_output;
+  if (others == 0 || others + bytes <= limits_.per_uid_output) return {};
+  return "uid " + std::to_string(c.peer().uid) + " has " + std::to_string(others) +
+         " bytes of replies unread; a reply of " + std::to_string(bytes) +
+         " bytes would pass the limit of " + std::to_string(limits_.per_uid_output) +
+         ": read the replies you asked for";
+}
+
+void ControlServer::account_output(const Connection& c, std::size_t before, std::size_t after) {
+  if (!c.admitted() || privileged(c.peer())) return;
+  auto use = uids_.find(c.peer().uid);
+  if (use == uids_.end()) return;
+  use->second.pending_output = use->second.pending_output - before + after;
+}
+
+void ControlServer::release(const std::shared_ptr<Connection>& c) {
+  if (connections_.erase(c) == 0 || !c->admitted()) return;
+  --admitted_;
+  if (privileged(c->peer())) return;
+  auto use = uids_.find(c->peer().uid);
+  if (use != uids_.end() && --use->second.connections == 0) uids_.erase(use);
+}
+
+void ControlServer::log_throttled(const std::string& kind, const std::string& line) {
+  const auto now = std::chrono::steady_clock::now();
+  Throttle& t = throttles_[kind];
+  if (t.last != std::chrono::steady_clock::time_point{} && now - t.last < std::chrono::seconds(1)) {
+    ++t.unlogged;
+    return;
+  }
+  std::string suffix;
+  if (t.unlogged > 0) {
+    suffix = " (and " + std::to_string(t.unlogged) + " more such line(s) not logged)";
+  }
+  log_warning(line + suffix);
+  t.last = now;
+  t.unlogged = 0;
+}
+
+}  // namespace confvisor::daemon

@@ -1,0 +1,106 @@
+// The daemon's control socket: a Unix stream listener on the event loop. Each connection is
+// checked against ControlAccess by its peer credentials, then reads request lines one at a
+// time and hands each to the handler; the next line is read once the reply has been written,
+// so replies come in request order and a slow command (restart) holds only its own client.
+//
+// No client can lock the others out (ControlLimits): a request line must arrive within the
+// read timeout and a reply must be taken within the write timeout, or the connection is
+// closed; one uid other than root and the daemon's own holds a bounded number of
+// connections and of unread reply bytes; and the last slots are kept for root and the
+// daemon's user, so an operator always gets in while others exhaust the rest.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "daemon/control/peer_credentials.hpp"
+#include "daemon/control/protocol.hpp"
+
+namespace confvisor::daemon {
+
+// The README's control socket section documents these defaults.
+struct ControlLimits {
+  std::size_t connections = 64;  // open at once, in all
+  std::size_t reserved = 8;      // of those, only for root and the daemon's own user
+  std::size_t per_uid = 16;      // open at once for one uid other than those two
+  // Unsent reply bytes one such uid may have pending; a reply past it is refused, unless it
+  // is the uid's only one (a client that reads always gets its answer, however large).
+  std::size_t per_uid_output = 4u << 20;
+  // From the moment the daemon waits for a request until its whole line has arrived:
+  // covers idle connections and clients that dribble a byte at a time.
+  std::chrono::milliseconds read_timeout{10'000};
+  // From the moment a reply is ready until the client has taken all of it.
+  std::chrono::milliseconds write_timeout{10'000};
+};
+
+class ControlServer {
+ public:
+  // Sends one reply line; callable once, from the loop, at any later time (a reply to a
+  // connection that has gone is dropped).
+  using Reply = std::function<void(const std::string& line)>;
+  using Handler = std::function<void(const control::Request&, const PeerCredentials&, Reply)>;
+
+  // Binds `path` (mode 0660, group access.group), creating its directory if missing and
+  // replacing a stale socket a crashed daemon left. Throws Error if a live daemon answers on
+  // it or the path is something else.
+  ControlServer(boost::asio::io_context& io, std::string path, ControlAccess access,
+                Handler handler, ControlLimits limits = {});
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Stops accepting, drops every connection and removes the socket file.
+  void close();
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  class Connection;
+  friend class Connection;
+
+  // What one uid other than root and the daemon's holds.
+  struct UidUse {
+    std::size_t connections = 0;
+    std::size_t pending_output = 0;
+  };
+
+  void accept();
+  void admit(boost::asio::local::stream_protocol::socket socket);
+  [[nodiscard]] bool privileged(const PeerCredentials& peer) const;
+  // {"", ""} if `peer` may have one more connection, else the limit's kind and why not.
+  [[nodiscard]] std::pair<const char*, std::string> refusal_by_limits(
+      const PeerCredentials& peer) const;
+  // "" if `c` may have a reply of `bytes` pending, else why not.
+  [[nodiscard]] std::string refusal_of_output(const Connection& c, std::size_t bytes) const;
+  void account_output(const Connection& c, std::size_t before, std::size_t after);
+  void release(const std::shared_ptr<Connection>& c);
+  // Refusals and timeouts: at most one line a second of each `kind`, with how many were
+  // left out since.
+  void log_throttled(const std::string& kind, const std::string& line);
+
+  std::string path_;
+  ControlAccess access_;
+  Handler handler_;
+  ControlLimits limits_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer retry_;                    // after a failed accept
+  std::set<std::shared_ptr<Connection>> connections_;  // admitted, and refused until told why
+  std::size_t admitted_ = 0;
+  std::map<uid_t, UidUse> uids_;  // unprivileged uids with an admitted connection
+  struct Throttle {
+    std::chrono::steady_clock::time_point last{};
+    std::size_t unlogged = 0;
+  };
+  std::map<std::string, Throttle> throttles_;
+  bool closed_ = false;
+};
+
+}  // namespace confvisor::daemon

@@ -1,0 +1,219 @@
+// The daemon's side of the control socket: each command of daemon/control/protocol.hpp, answered
+// from the loop. Commands that change something are refused while the daemon stops.
+#include <unistd.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "common/base/log.hpp"
+#include "common/base/time_format.hpp"
+#include "common/json/pointer.hpp"
+#include "common/json/units.hpp"
+#include "daemon/core/daemon.hpp"
+
+namespace confvisor::daemon {
+
+namespace json = boost::json;
+using control::Failure;
+
+namespace {
+
+constexpr const char* kCommands = "status, reload, start, stop, restart, history, rollback, get";
+
+json::value text_or_null(const std::string& s) {
+  return s.empty() ? json::value(nullptr) : json::value(s);
+}
+
+json::object instance_json(const InstanceStatus& s) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return json::object{
+      {"name", s.name},
+      {"instance", s.instance},
+      {"pid", s.pid > 0 ? json::value(s.pid) : json::value(nullptr)},
+      {"state", state_name(s.state)},
+      {"uptime_ms", duration_cast<milliseconds>(s.uptime).count()},
+      {"restarts", s.restarts},
+      {"last_exit", text_or_null(s.last_exit)},
+      {"status", text_or_null(s.status_text)},
+      {"program", text_or_null(s.program)},
+      {"cgroup", text_or_null(s.cgroup)},
+      {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)}};
+}
+
+json::array instances_json(const std::vector<InstanceStatus>& statuses) {
+  json::array out;
+  for (const auto& s : statuses) out.push_back(instance_json(s));
+  return out;
+}
+
+}  // namespace
+
+void Daemon::on_control(const control::Request& request, const PeerCredentials& peer,
+                        ControlServer::Reply reply) {
+  try {
+    const std::string& command = request.command;
+    if (command == "status") return reply(control::ok_reply(status_json()));
+    if (command == "history") return reply(control::ok_reply(history_json()));
+    if (command == "get")
+      return reply(control::ok_reply(get_json(request.string_field("pointer"))));
+
+    const auto action = parse_worker_action(command);
+    if (command != "reload" && command != "rollback" && !action) {
+      throw Failure(control::kBadRequest,
+                    "unknown command \"" + command + "\" (commands: " + kCommands + ")");
+    }
+    if (stopping_)
+      throw Failure(control::kStopping, "confvisord is stopping: " + command + " refused");
+    log_info("control: " + command + " requested by " + peer.describe());
+    if (action) return run_worker_command(*action, request, reply);
+
+    const std::string trigger = "confvisorctl, " + peer.describe();
+    Change change;
+    if (command == "reload") {
+      change = reload(trigger);
+    } else {
+      const std::uint64_t generation = request.count("generation");
+      bool kept = false;
+      for (const auto& info : publisher_.history()) kept = kept || info.generation == generation;
+      if (!kept) {
+        throw Failure(control::kUnknownGeneration, "generation " + std::to_string(generation) +
+                                                       " is not kept (see confvisorctl history)");
+      }
+      change = rollback(generation, trigger);
+    }
+    if (change.result == "failed") {
+      throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
+                                          " stays published: " + change.error);
+    }
+    if (change.result == "waiting") {
+      throw Failure(control::kBusy, command + " waits: " + change.error + "; generation " +
+                                        std::to_string(generation_) +
+                                        " stays published until the lock is free");
+    }
+    json::object result = change_json(change).as_object();
+    // Rolling restarts go on after the reply: say which, rather than let "ok" read as done.
+    json::array restarting;
+    for (const std::string& name : supervisor_.restarting())
+      restarting.push_back(json::value(name));
+    result["restarting"] = std::move(restarting);
+    reply(control::ok_reply(std::move(result)));
+  } catch (const Failure& f) {
+    reply(control::error_reply(f.code, f.what()));
+  } catch (const WriterLockBusy& busy) {
+    reply(control::error_reply(control::kBusy, busy.what()));
+  } catch (const std::exception& e) {
+    reply(control::error_reply(control::kFailed, e.what()));
+  }
+}
+
+// `reply` is taken only once the command has begun: until then, a Failure thrown here is
+// answered by on_control with it.
+void Daemon::run_worker_command(WorkerAction action, const control::Request& request,
+                                ControlServer::Reply& reply) {
+  const std::string name = request.string_field("worker");
+  const auto instance = request.optional_count("instance");
+  std::vector<std::shared_ptr<WorkerInstance>> targets;
+  try {
+    targets = supervisor_.instances_of(
+        name, instance ? std::optional<unsigned>(
+                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
+                       : std::nullopt);
+  } catch (const Error& e) {
+    throw Failure(control::kUnknownWorker, e.what());
+  }
+  const std::string what = request.command;
+  supervisor_.run(std::make_unique<WorkerCommand>(
+      action, std::move(targets),
+      [reply = std::move(reply), what](bool ok, std::vector<InstanceStatus> done) {
+        json::object result{{"instances", instances_json(done)}};
+        if (ok) return reply(control::ok_reply(std::move(result)));
+        std::string why;
+        for (const auto& s : done) {
+          why += (why.empty() ? "" : "\n") + s.name + ":" + std::to_string(s.instance) + " is " +
+                 state_name(s.state);
+          if (!s.last_exit.empty()) why += " (last exit: " + s.last_exit + ")";
+        }
+        reply(control::error_reply(control::kFailed, what + " did not complete: " + why));
+      }));
+}
+
+json::value Daemon::change_json(const Change& change) {
+  return json::object{{"result", change.result},
+                      {"generation", change.generation},
+                      {"source", change.source},
+                      {"error", text_or_null(change.error)},
+                      {"trigger", change.trigger},
+                      {"at", change.at == std::chrono::system_clock::time_point{}
+                                 ? json::value(nullptr)
+                                 : json::value(format_utc(change.at))}};
+}
+
+// What readers really see, read without the writer lock: status answers whoever holds it.
+json::value Daemon::status_json() {
+  json::value source = nullptr, published_at = nullptr, lock_holder = nullptr;
+  if (const std::optional<LiveGeneration> live = sync_live()) {
+    source = json::value(live->source);
+    published_at = json::value(format_utc(live->published_at));
+    if (live->writer_lock_holder > 0) lock_holder = json::value(live->writer_lock_holder);
+  }
+  // The file as it is now, not as it was at the last reload: an edit waiting for a reload, a
+  // broken or a deleted file are what an operator asking for status needs to know.
+  const ConfigOnDisk::Reading& on_disk =
+      config_on_disk_.read(config_path_, config_->settings.max_config_size);
+  json::object out{{"generation", generation_},
+                   {"source", source},
+                   {"published_at", published_at},
+                   {"segment", config_->settings.segment},
+                   {"config", config_path_},
+                   {"live_matches_file", on_disk.text && *on_disk.text == published_text_},
+                   {"file_changed", !on_disk.text || *on_disk.text != file_text_},
+                   {"file_error", text_or_null(on_disk.error)},
+                   {"pid", ::getpid()},
+                   {"stopping", stopping_},
+                   {"last_reload", change_json(last_change_)},
+                   {"process_tracking", supervisor_.tracking()},
+                   {"writer_lock_holder", lock_holder},
+                   {"waiting_publish", pending_json()},
+                   {"workers", instances_json(supervisor_.status())}};
+  return out;
+}
+
+json::value Daemon::pending_json() const {
+  if (!pending_) return nullptr;
+  return json::object{{"what", pending_->what},
+                      {"source", pending_->source},
+                      {"trigger", pending_->trigger},
+                      {"waiting_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - pending_->since)
+                                         .count()},
+                      {"reason", lock_wait_reason_}};
+}
+
+json::value Daemon::history_json() {
+  sync_live();
+  json::array out;
+  for (const GenerationInfo& info : publisher_.history()) {
+    out.push_back(json::object{{"generation", info.generation},
+                               {"published_at", format_utc(info.published_at)},
+                               {"size", info.size},
+                               {"source", info.source},
+                               {"live", info.generation == generation_}});
+  }
+  return out;
+}
+
+json::value Daemon::get_json(const std::string& pointer) const {
+  json::error_code ec;  // find_pointer throws without one
+  const json::value* v = config_->document.find_pointer(pointer, ec);
+  if (v == nullptr) {
+    if (pointer_is_malformed(config_->document, pointer)) {
+      throw Failure(control::kBadRequest, pointer_miss(config_->document, pointer));
+    }
+    throw Failure(control::kFailed, pointer_miss(config_->document, pointer) + " in generation " +
+                                        std::to_string(generation_));
+  }
+  return json::object{{"generation", generation_}, {"pointer", pointer}, {"value", *v}};
+}
+
+}  // namespace confvisor::daemon

@@ -1,0 +1,477 @@
+#include "daemon/core/daemon.hpp"
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json/serialize.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/base/log.hpp"
+#include "common/json/units.hpp"
+#include "common/os/accounts.hpp"
+
+namespace confvisor::daemon {
+
+namespace {
+
+std::string absolute(const std::string& path) {
+  return std::filesystem::absolute(path).string();
+}
+
+// A config file as the daemon applies it: valid, and with limits this host can apply.
+LoadResult load_file(const std::string& path, std::size_t max_size) {
+  return refuse_unavailable_limits(load_config(path, max_size), path);
+}
+
+// A kept generation's text, checked as a file is.
+LoadResult load_generation(const std::string& text, std::uint64_t generation) {
+  const std::string name = "generation " + std::to_string(generation);
+  return refuse_unavailable_limits(load_config_text(text, name), name);
+}
+
+Config load_or_throw(const std::string& path, std::size_t max_size) {
+  LoadResult result = load_file(path, max_size);
+  if (!result.config) throw ConfigRejected(std::move(result.errors));
+  return std::move(*result.config);
+}
+
+std::optional<gid_t> resolve_group(const std::optional<std::string>& name) {
+  if (!name) return std::nullopt;
+  if (auto gid = find_group(*name)) return gid;
+  throw Error("unknown group \"" + *name + "\" for the segment");
+}
+
+PublisherOptions publisher_options(const Settings& s) {
+  return PublisherOptions{.segment = s.segment,
+                          .mode = s.mode,
+                          .group = resolve_group(s.group),
+                          .initial_size = s.segment_size,
+                          .history = s.history,
+                          .on_event = [](const std::string& line) { log_info(line); },
+                          // The loop never waits for another process: a busy lock is
+                          // retried later (Daemon::publish_pending).
+                          .wait_for_lock = false};
+}
+
+// The writer lock is retried after 5 ms, then twice as late each time up to once a second:
+// a publisher beside us holds it for microseconds, a stopped one for as long as it stays
+// stopped, and an idle daemon must not spin on it.
+constexpr std::chrono::milliseconds kFirstLockRetry{5};
+constexpr std::chrono::milliseconds kLastLockRetry{1000};
+
+std::string seconds_since(std::chrono::steady_clock::time_point since) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - since);
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms.count()) / 1000.0);
+  return text;
+}
+
+std::string join(const std::vector<std::string>& lines, std::string_view sep) {
+  std::string out;
+  for (const auto& l : lines) {
+    if (!out.empty()) out += sep;
+    out += l;
+  }
+  return out;
+}
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGCHLD:
+      return "SIGCHLD";
+  }
+  return "signal";
+}
+
+}  // namespace
+
+ConfigRejected::ConfigRejected(std::vector<std::string> e)
+    : Error(e.empty() ? "config rejected" : e.front()), errors(std::move(e)) {}
+
+Daemon::Daemon(const std::string& config_path)
+    : signals_{SIGHUP, SIGTERM, SIGINT, SIGCHLD},
+      config_path_(absolute(config_path)),
+      config_(load_or_throw(config_path_, Settings{}.max_config_size)),
+      lock_(config_->settings.segment),
+      control_(std::make_unique<ControlServer>(
+          io_, config_->settings.socket,
+          ControlAccess{::geteuid(), resolve_group(config_->settings.group).value_or(::getegid())},
+          [this](const control::Request& request, const PeerCredentials& peer,
+                 ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
+      publisher_(publisher_options(config_->settings)),
+      signal_events_(io_, signals_.fd()),
+      watchdog_timer_(io_),
+      supervisor_(io_, config_->settings.segment, [this] { return generation_; }),
+      lock_retry_(io_) {
+  // Descendants that leave a worker's process group are reparented to us, not to init, so
+  // a stopped worker leaves nothing running behind it.
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) throw_sys("become a child subreaper");
+  log_info("starting: pid " + std::to_string(::getpid()) + ", config " + config_path_ +
+           ", segment " + config_->settings.segment + " (/dev/shm/confvisor." +
+           config_->settings.segment + ")");
+  publish_initial();
+}
+
+Daemon::~Daemon() {
+  // The signalfd belongs to signals_; the descriptor object must not close it.
+  signal_events_.release();
+}
+
+// Publishes the config unless readers already see exactly it. If another process holds the
+// writer lock, the publish waits on the loop (run() starts the workers once it is done); any
+// other failure throws: the daemon does not start.
+void Daemon::publish_initial() {
+  const std::string text = boost::json::serialize(config_->document);
+  file_text_ = text;
+  if (const auto live = read_live_generation(config_->settings.segment);
+      live && live->text == text) {
+    generation_ = live->generation;
+    published_text_ = text;
+    log_info("publish skipped: generation " + std::to_string(generation_) +
+             " already holds this config (" + human_size(text.size()) + ")");
+    return;
+  }
+  pending_.emplace(PendingPublish{.what = "start",
+                                  .trigger = "start",
+                                  .text = text,
+                                  .source = config_path_,
+                                  .config = std::nullopt,
+                                  .since = std::chrono::steady_clock::now()});
+  const Change change = publish_pending();
+  if (change.result == "failed") {
+    // Say, no room to recover the segment: supervise all the same, with what readers see.
+    const auto live = read_live_generation(config_->settings.segment);
+    if (!live) throw Error(change.error);
+    generation_ = live->generation;
+    log_error("publish failed: generation " + std::to_string(generation_) +
+              " stays published, the next reload tries again: " + change.error);
+    return;
+  }
+  if (change.result == "waiting") {
+    log_warning("publish waiting: " + change.error + "; the workers start once it is published");
+    notifier_.status("waiting for the writer lock of /dev/shm/confvisor." +
+                     config_->settings.segment + ": " + change.error);
+    return;
+  }
+  log_info("publish ok: generation " + std::to_string(generation_) + ", " +
+           human_size(text.size()) + ", from " + config_path_);
+}
+
+int Daemon::run() {
+  if (!pending_) start_workers();
+  wait_for_signals();
+  wait_for_watchdog();
+  // From here on the daemon must not die: workers and readers depend on it. A handler that
+  // throws is a bug to log loudly; the loop then goes on with the next event.
+  for (;;) {
+    try {
+      io_.run();
+      return exit_code_;
+    } catch (const std::exception& e) {
+      log_error(std::string("internal error in an event handler (the daemon carries on): ") +
+                e.what());
+    }
+  }
+}
+
+// Once the first publish is done: the workers then read the config they are started with.
+void Daemon::start_workers() {
+  workers_started_ = true;
+  supervisor_.apply(config_->settings.workers, false);
+  // READY=1 once every worker's first start has come to an end (ready, or failed for good).
+  supervisor_.when_settled([this] {
+    log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
+    notifier_.ready(status());
+  });
+}
+
+void Daemon::wait_for_signals() {
+  signal_events_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                            [this](const boost::system::error_code& ec) {
+                              if (ec) return;
+                              on_signals(signals_.drain());
+                            });
+}
+
+void Daemon::on_signals(const std::vector<int>& signals) {
+  bool reload_requested = false;
+  for (int sig : signals) {
+    if (sig == SIGCHLD) supervisor_.reap();
+    if (sig == SIGHUP) reload_requested = true;
+    if (sig == SIGTERM || sig == SIGINT) shut_down(sig);
+  }
+  // However many SIGHUPs arrived, one reload reads the file as it is now.
+  if (reload_requested && !stopping_) reload("SIGHUP");
+  wait_for_signals();
+}
+
+// Stops every worker gracefully (each within its stop_timeout), then leaves the loop. The
+// segment stays: readers keep their config across a restart of the daemon.
+void Daemon::shut_down(int sig) {
+  if (stopping_) {
+    log_info(std::string(signal_name(sig)) + " again: already stopping the workers");
+    return;
+  }
+  stopping_ = true;
+  abandon_pending("stopping on " + std::string(signal_name(sig)));
+  notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
+  log_info(std::string("stopping on ") + signal_name(sig) + ": stopping the workers; generation " +
+           std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
+           config_->settings.segment);
+  supervisor_.stop_all([this] {
+    log_info("stopped: every worker has exited");
+    control_->close();
+    io_.stop();
+  });
+}
+
+Daemon::Change Daemon::reload(const std::string& trigger) {
+  notifier_.reloading("reloading " + config_path_);
+  Change change = adopt(load_file(config_path_, config_->settings.max_config_size), true,
+                        config_path_, "reload", trigger);
+  finish_change(change, "reload", trigger);
+  return change;
+}
+
+// Republishes a kept generation as a new one. It goes through the same checks as a reload:
+// the config it holds must still be valid here and keep the segment's settings.
+Daemon::Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
+  const Generation kept = publisher_.read(generation);  // throws if not kept
+  notifier_.reloading("rolling back to generation " + std::to_string(generation));
+  const std::string source =
+      kept.info.source + " (rollback to generation " + std::to_string(generation) + ")";
+  Change change = adopt(load_generation(kept.text, generation), false, source, "rollback", trigger);
+  finish_change(change, "rollback", trigger);
+  return change;
+}
+
+// The one way a new config goes live: refused whole if anything is wrong with it, else
+// published, then the workers reconciled to it. It is compared with what readers really see,
+// whoever published that. A config still waiting for the writer lock is replaced by this one:
+// the last request wins, as it would have had the first been published at once.
+Daemon::Change Daemon::adopt(LoadResult loaded, bool from_file, const std::string& source,
+                             const std::string& what, const std::string& trigger) {
+  Change change;
+  change.source = source;
+  auto fail = [&](std::string why) {
+    change.result = "failed";
+    change.error = std::move(why);
+    return change;
+  };
+  if (!loaded.config) return fail(join(loaded.errors, "\n"));
+  if (std::string refusal = refuse_setting_changes(loaded.config->settings); !refusal.empty()) {
+    return fail(refusal);
+  }
+  std::string text = boost::json::serialize(loaded.config->document);
+  if (from_file) file_text_ = text;
+  sync_live();
+  if (text == published_text_) {
+    abandon_pending("readers already see the config of this " + what);
+    config_.emplace(std::move(*loaded.config));
+    change.result = "unchanged";
+    if (!workers_started_) start_workers();
+    return change;
+  }
+  const auto since = pending_ ? pending_->since : std::chrono::steady_clock::now();
+  pending_.reset();
+  pending_.emplace(PendingPublish{.what = what,
+                                  .trigger = trigger,
+                                  .text = std::move(text),
+                                  .source = source,
+                                  .config = std::move(loaded.config),
+                                  .since = since});
+  change = publish_pending();
+  if (change.result == "ok") went_live();
+  if (change.result == "failed" && !workers_started_) fail_start(change.error);
+  return change;
+}
+
+// One attempt, on the loop, never waiting: ok (published; the caller reconciles the workers),
+// waiting (another process holds the writer lock: a retry is scheduled), or failed (dropped).
+Daemon::Change Daemon::publish_pending() {
+  PendingPublish& p = *pending_;
+  Change change;
+  change.source = p.source;
+  try {
+    if (p.config) apply_settings(p.config->settings);
+    generation_ = publisher_.publish_serialized(p.text, p.source);
+  } catch (const WriterLockBusy& busy) {
+    change.result = "waiting";
+    change.error = busy.what();
+    lock_wait_reason_ = busy.what();
+    retry_lock_later();
+    return change;
+  } catch (const Error& e) {
+    pending_.reset();
+    lock_retry_.cancel();
+    change.result = "failed";
+    change.error = e.what();
+    return change;
+  }
+  if (p.config) config_.emplace(std::move(*p.config));
+  published_text_ = std::move(p.text);
+  pending_.reset();
+  lock_retry_.cancel();
+  lock_retry_delay_ = std::chrono::milliseconds(0);
+  lock_wait_reason_.clear();
+  change.result = "ok";
+  return change;
+}
+
+void Daemon::retry_lock_later() {
+  lock_retry_delay_ = lock_retry_delay_.count() == 0
+                          ? kFirstLockRetry
+                          : std::min(2 * lock_retry_delay_, kLastLockRetry);
+  lock_retry_.expires_after(lock_retry_delay_);  // replaces an earlier wait
+  lock_retry_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_lock_retry();
+  });
+}
+
+void Daemon::on_lock_retry() {
+  if (!pending_ || stopping_) return;
+  const std::string what = pending_->what, trigger = pending_->trigger;
+  const std::string waited = seconds_since(pending_->since);
+  Change change = publish_pending();
+  if (change.result == "waiting") return;
+  if (!workers_started_ && change.result == "failed") return fail_start(change.error);
+  log_info("writer lock free after " + waited + ": the waiting " + what + " went on");
+  if (change.result == "ok") went_live();
+  if (what == "start") {
+    log_info("publish ok: generation " + std::to_string(generation_) + ", " +
+             human_size(published_text_.size()) + ", from " + change.source);
+  } else {
+    finish_change(change, what, trigger);
+  }
+}
+
+// The first publish waited for the writer lock, then failed: the daemon ends as it would have
+// had the publish failed at once, with nothing started.
+void Daemon::fail_start(const std::string& why) {
+  log_error("unable to start: " + why);
+  exit_code_ = 1;
+  stopping_ = true;
+  control_->close();
+  io_.stop();
+}
+
+// After a publish: a worker started, restarted or signalled now reads the new generation.
+void Daemon::went_live() {
+  if (!workers_started_) {
+    start_workers();
+  } else {
+    supervisor_.apply(config_->settings.workers, true);
+  }
+}
+
+void Daemon::abandon_pending(const std::string& why) {
+  if (!pending_) return;
+  log_info("the " + pending_->what + " waiting " + seconds_since(pending_->since) +
+           " for the writer lock is dropped (" + why + "): generation " +
+           std::to_string(generation_) + " stays published");
+  pending_.reset();
+  lock_retry_.cancel();
+  lock_retry_delay_ = std::chrono::milliseconds(0);
+  lock_wait_reason_.clear();
+}
+
+std::optional<LiveGeneration> Daemon::sync_live() {
+  std::optional<LiveGeneration> live;
+  try {
+    live = read_live_generation(config_->settings.segment);
+  } catch (const Error& e) {
+    log_warning(std::string("unable to read the live generation: ") + e.what());
+    return std::nullopt;
+  }
+  if (live && live->generation != generation_) {
+    log_warning("generation " + std::to_string(live->generation) + " of /dev/shm/confvisor." +
+                config_->settings.segment + " was published by pid " +
+                std::to_string(live->publisher_pid) + " from " + live->source +
+                ", not by this daemon (which published generation " + std::to_string(generation_) +
+                "): status and reloads compare with it");
+    generation_ = live->generation;
+    published_text_ = live->text;
+  }
+  return live;
+}
+
+// Logs the outcome in one line, remembers it for status, and tells the service manager.
+void Daemon::finish_change(Change& change, const std::string& what, const std::string& trigger) {
+  change.trigger = trigger;
+  change.at = std::chrono::system_clock::now();
+  change.generation = generation_;
+  const std::string gen = "generation " + std::to_string(generation_);
+  if (change.result == "failed") {
+    std::string one_line = change.error;
+    std::replace(one_line.begin(), one_line.end(), '\n', ';');
+    log_error(what + " failed: " + gen + " stays published: " + one_line);
+  } else if (change.result == "waiting") {
+    log_warning(what + " waiting: " + gen +
+                " stays published until the writer lock is free: " + change.error);
+  } else if (change.result == "unchanged") {
+    log_info(what + " unchanged: " + gen + " stays published, " + change.source +
+             " holds the same config");
+  } else {
+    log_info(what + " ok: " + gen + ", " + human_size(published_text_.size()) + ", from " +
+             change.source);
+  }
+  last_change_ = change;
+  notifier_.ready(status());
+}
+
+// Settings that name or shape the segment cannot change under running readers.
+std::string Daemon::refuse_setting_changes(const Settings& next) const {
+  const Settings& cur = config_->settings;
+  auto refuse = [](std::string_view key, const std::string& from, const std::string& to) {
+    return std::string("/confvisor/") + std::string(key) + " changed from " + from + " to " + to +
+           ": restart confvisord to apply it";
+  };
+  if (next.segment != cur.segment)
+    return refuse("segment", "\"" + cur.segment + "\"", "\"" + next.segment + "\"");
+  if (next.mode != cur.mode) {
+    char from[8], to[8];
+    std::snprintf(from, sizeof from, "%04o", cur.mode);
+    std::snprintf(to, sizeof to, "%04o", next.mode);
+    return refuse("mode", from, to);
+  }
+  if (next.group != cur.group) {
+    return refuse("group", cur.group.value_or("(none)"), next.group.value_or("(none)"));
+  }
+  if (next.socket != cur.socket) return refuse("socket", cur.socket, next.socket);
+  return {};
+}
+
+void Daemon::apply_settings(const Settings& next) {
+  publisher_.set_history(next.history);
+}
+
+std::string Daemon::status() const {
+  std::string last = last_change_.result;
+  if (last == "failed" || last == "waiting")
+    last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
+  return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
+         "; last reload: " + last;
+}
+
+void Daemon::wait_for_watchdog() {
+  auto period = notifier_.watchdog_period();
+  if (!period) return;  // no timer at all: an idle daemon makes no wakeups
+  watchdog_timer_.expires_after(*period);
+  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    notifier_.watchdog();
+    wait_for_watchdog();
+  });
+}
+
+}  // namespace confvisor::daemon

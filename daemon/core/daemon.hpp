@@ -1,0 +1,136 @@
+// confvisord's core: owns the config, the segment it publishes, the workers it supervises,
+// and the event loop that turns signals into reloads, reaped children and a clean exit.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/error.hpp"
+#include "common/os/signal_fd.hpp"
+#include "common/publish/owner_lock.hpp"
+#include "common/publish/publisher.hpp"
+#include "daemon/config/model.hpp"
+#include "daemon/config/on_disk.hpp"
+#include "daemon/control/server.hpp"
+#include "daemon/core/live_generation.hpp"
+#include "daemon/core/service_notifier.hpp"
+#include "daemon/supervise/supervisor.hpp"
+
+namespace confvisor::daemon {
+
+// The config could not be loaded at startup; `errors` has every problem, one per line.
+class ConfigRejected : public Error {
+ public:
+  explicit ConfigRejected(std::vector<std::string> errors);
+  std::vector<std::string> errors;
+};
+
+class Daemon {
+ public:
+  // Blocks the signals it handles, loads and validates the config, takes the segment's
+  // instance lock, and publishes the config (unless the segment already holds exactly it).
+  // Throws ConfigRejected or Error; nothing is published then.
+  explicit Daemon(const std::string& config_path);
+  ~Daemon();
+
+  // Serves until SIGTERM or SIGINT; returns the exit code.
+  int run();
+
+ private:
+  // How the last attempt to change the live config ended (reload or rollback).
+  struct Change {
+    std::string result = "none";  // none (yet), ok, unchanged, failed, waiting (for the lock)
+    std::string error;            // every error, one per line, when failed; why, waiting
+    std::string source;           // the file, or the kept generation rolled back to
+    std::string trigger;          // "SIGHUP", "pid 12 uid 0 gid 0" (confvisorctl)
+    std::chrono::system_clock::time_point at{};
+    std::uint64_t generation = 0;  // live after it
+  };
+
+  // A config waiting to be published while another process holds the segment's writer
+  // lock. The loop goes on meanwhile; a later reload or rollback replaces it (coalesces into
+  // it), SIGTERM abandons it.
+  struct PendingPublish {
+    std::string what;     // start, reload, rollback
+    std::string trigger;  // as in Change
+    std::string text;     // minified JSON
+    std::string source;
+    // Goes live with the text; unset for the first publish, whose config is config_ already.
+    std::optional<Config> config;
+    std::chrono::steady_clock::time_point since;  // when it began to wait
+  };
+
+  void wait_for_signals();
+  void on_signals(const std::vector<int>& signals);
+  void shut_down(int sig);
+  Change reload(const std::string& trigger);
+  Change rollback(std::uint64_t generation, const std::string& trigger);
+  Change adopt(LoadResult loaded, bool from_file, const std::string& source,
+               const std::string& what, const std::string& trigger);
+  void finish_change(Change& change, const std::string& what, const std::string& trigger);
+  void wait_for_watchdog();
+  void publish_initial();
+  void start_workers();
+  // Publishes pending_ if the writer lock is free, else waits for it (retry_lock_later).
+  Change publish_pending();
+  void retry_lock_later();
+  void on_lock_retry();
+  void went_live();
+  void fail_start(const std::string& why);
+  void abandon_pending(const std::string& why);
+  // Follows what readers really see (a publish from outside, with --force); nullopt if it
+  // cannot be read.
+  std::optional<LiveGeneration> sync_live();
+  void apply_settings(const Settings& next);
+  [[nodiscard]] std::string refuse_setting_changes(const Settings& next) const;
+  [[nodiscard]] std::string status() const;
+
+  // The control socket's commands (daemon/core/command_handlers.cc).
+  void on_control(const control::Request& request, const PeerCredentials& peer,
+                  ControlServer::Reply reply);
+  void run_worker_command(WorkerAction action, const control::Request& request,
+                          ControlServer::Reply& reply);
+  [[nodiscard]] boost::json::value status_json();
+  [[nodiscard]] boost::json::value pending_json() const;
+  [[nodiscard]] boost::json::value history_json();
+  [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
+  [[nodiscard]] static boost::json::value change_json(const Change& change);
+
+  SignalFd signals_;  // first: the mask must be in place before anything else starts
+  std::string config_path_;
+  // Always set; replaced by emplace, never assigned: the document's arena moves with it only
+  // by construction (daemon/config/load.cc).
+  std::optional<Config> config_;
+  InstanceLock lock_;
+  boost::asio::io_context io_;
+  // Bound before anything is published: a daemon that cannot listen changes nothing.
+  std::unique_ptr<ControlServer> control_;
+  Publisher publisher_;
+  std::uint64_t generation_ = 0;
+  std::string published_text_;   // minified JSON of generation_
+  std::string file_text_;        // minified JSON last loaded from config_path_
+  ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
+  Change last_change_;
+
+  Notifier notifier_;
+  boost::asio::posix::stream_descriptor signal_events_;
+  boost::asio::steady_timer watchdog_timer_;
+  Supervisor supervisor_;
+  bool stopping_ = false;
+
+  std::optional<PendingPublish> pending_;  // emplaced, never assigned (it holds a Config)
+  boost::asio::steady_timer lock_retry_;
+  std::chrono::milliseconds lock_retry_delay_{0};
+  std::string lock_wait_reason_;  // WriterLockBusy's message, while pending_ waits
+  bool workers_started_ = false;  // the first publish is done and the workers were started
+  int exit_code_ = 0;
+};
+
+}  // namespace confvisor::daemon

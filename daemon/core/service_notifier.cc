@@ -1,0 +1,60 @@
+#include "daemon/core/service_notifier.hpp"
+
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include <cstring>
+#include <string>
+
+#include "common/base/log.hpp"
+
+namespace confvisor::daemon {
+
+namespace {
+std::string status_line(std::string_view status) {
+  return "STATUS=" + std::string(status);
+}
+
+std::uint64_t monotonic_usec() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec) / 1'000u;
+}
+}  // namespace
+
+Notifier::Notifier() {
+  std::uint64_t usec = 0;
+  if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+    period_ = std::chrono::microseconds(usec / 2);
+  }
+}
+
+void Notifier::send(const std::string& message) {
+  int rc = ::sd_notify(0, message.c_str());
+  if (rc < 0)
+    log_warning("unable to notify the service manager: " + std::string(std::strerror(-rc)));
+}
+
+void Notifier::ready(std::string_view status) {
+  send("READY=1\n" + status_line(status));
+}
+
+void Notifier::reloading(std::string_view status) {
+  send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\n" +
+       status_line(status));
+}
+
+void Notifier::status(std::string_view status) {
+  send(status_line(status));
+}
+
+void Notifier::stopping(std::string_view status) {
+  send("STOPPING=1\n" + status_line(status));
+}
+
+void Notifier::watchdog() {
+  send("WATCHDOG=1");
+}
+
+}  // namespace confvisor::daemon

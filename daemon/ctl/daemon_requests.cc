@@ -1,0 +1,197 @@
+#include "daemon/ctl/daemon_requests.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <iostream>
+
+#include "common/base/error.hpp"
+#include "common/json/units.hpp"
+#include "daemon/control/client.hpp"
+#include "daemon/control/protocol.hpp"
+#include "daemon/ctl/discovery.hpp"
+#include "daemon/ctl/table.hpp"
+
+namespace confvisor::ctl {
+
+namespace json = boost::json;
+using control::ClientError;
+
+namespace {
+
+constexpr std::chrono::seconds kDefaultTimeout{30};
+// start, stop and restart wait for workers: stop_timeout and start_window are theirs to set.
+constexpr std::chrono::minutes kWorkerTimeout{2};
+// --- Printing each command's result, for people (tables) or scripts (--json).
+
+std::string text_of(const json::value& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return std::string(v.get_string());
+  return json::serialize(v);
+}
+
+std::string instance_label(const json::object& i) {
+  return text_of(i.at("name")) + ":" + text_of(i.at("instance"));
+}
+
+// What an operator should know when the live config is not what the file holds now.
+void print_file_state(const json::object& s) {
+  if (s.at("live_matches_file").as_bool()) return;
+  const std::string config = text_of(s.at("config"));
+  const json::value* changed = s.if_contains("file_changed");
+  if (changed == nullptr || !changed->as_bool()) {
+    std::cout << "the live config differs from " << config
+              << " (rolled back; `confvisorctl reload` goes back to the file)\n";
+    return;
+  }
+  std::cout << config << " has changed since it was loaded: the live config is not what it"
+            << " holds (`confvisorctl reload` publishes it, if valid)\n";
+  if (const json::value* error = s.if_contains("file_error"); error && !error->is_null())
+    std::cout << "  " << text_of(*error) << '\n';
+}
+
+void print_status(const json::object& s) {
+  std::cout << "confvisord pid " << text_of(s.at("pid")) << ", segment " << text_of(s.at("segment"))
+            << ", config " << text_of(s.at("config"))
+            << (s.at("stopping").as_bool() ? " (stopping)" : "") << '\n';
+  std::cout << "generation " << text_of(s.at("generation")) << ", published "
+            << text_of(s.at("published_at")) << ", from " << text_of(s.at("source")) << '\n';
+  print_file_state(s);
+  const json::object& last = s.at("last_reload").as_object();
+  std::cout << "last reload: " << text_of(last.at("result"));
+  if (!last.at("at").is_null())
+    std::cout << " at " << text_of(last.at("at")) << " (" << text_of(last.at("trigger")) << ")";
+  std::cout << '\n';
+  if (!last.at("error").is_null()) std::cout << "  " << text_of(last.at("error")) << '\n';
+  if (const json::value* tracking = s.if_contains("process_tracking"))
+    std::cout << "process tracking: " << text_of(*tracking) << '\n';
+
+  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS", "MEMORY",
+               "PROGRAM", "CGROUP"});
+  auto field = [](const json::object& i, std::string_view key) {
+    const json::value* v = i.if_contains(key);
+    if (v == nullptr || v->is_null()) return std::string("-");
+    return v->is_number() ? human_size(v->to_number<std::size_t>()) : text_of(*v);
+  };
+  for (const json::value& v : s.at("workers").as_array()) {
+    const json::object& i = v.as_object();
+    const bool up = !i.at("pid").is_null();
+    table.add(
+        {instance_label(i), text_of(i.at("state")), text_of(i.at("pid")),
+         up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
+            : "-",
+         text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status")),
+         field(i, "memory_current"), field(i, "program"), field(i, "cgroup")});
+  }
+  if (!s.at("workers").as_array().empty()) table.print(std::cout);
+}
+
+void print_history(const json::array& h) {
+  Table table({"GENERATION", "PUBLISHED AT", "SIZE", "SOURCE"});
+  for (const json::value& v : h) {
+    const json::object& g = v.as_object();
+    table.add({text_of(g.at("generation")) + (g.at("live").as_bool() ? " (live)" : ""),
+               text_of(g.at("published_at")), human_size(g.at("size").to_number<std::size_t>()),
+               text_of(g.at("source"))});
+  }
+  table.print(std::cout);
+}
+
+void print_change(const std::string& what, const json::object& c) {
+  const std::string result = text_of(c.at("result"));
+  if (result == "unchanged") {
+    std::cout << what << " unchanged: generation " << text_of(c.at("generation"))
+              << " already holds " << text_of(c.at("source")) << '\n';
+  } else {
+    std::cout << what << " ok: generation " << text_of(c.at("generation")) << " published from "
+              << text_of(c.at("source")) << '\n';
+  }
+  // The reply comes once the generation is live; changed workers are still restarting.
+  std::string restarting;
+  if (const json::value* names = c.if_contains("restarting"); names && names->is_array()) {
+    for (const json::value& name : names->get_array())
+      restarting += (restarting.empty() ? "" : ", ") + text_of(name);
+  }
+  if (!restarting.empty()) {
+    std::cout << "restarting " << restarting
+              << " one instance at a time: `confvisorctl status` shows how they come up\n";
+  }
+}
+
+// An instance that failed and is not up again: what `status` exits kExitWorkerDown for.
+bool worker_down(const json::object& status) {
+  for (const json::value& v : status.at("workers").as_array()) {
+    const json::value& state = v.at("state");
+    if (state == "FATAL" || state == "BACKOFF") return true;
+  }
+  return false;
+}
+
+void print_instances(const json::object& r) {
+  for (const json::value& v : r.at("instances").as_array()) {
+    const json::object& i = v.as_object();
+    std::cout << instance_label(i) << ": " << text_of(i.at("state"));
+    if (!i.at("pid").is_null()) std::cout << " (pid " << text_of(i.at("pid")) << ")";
+    std::cout << '\n';
+  }
+}
+
+void print_result(const Command& cmd, const json::value& result) {
+  if (cmd.name == "get") {
+    std::cout << json::serialize(result.at("value")) << '\n';
+  } else if (cmd.json) {
+    std::cout << json::serialize(result) << '\n';
+  } else if (cmd.name == "status") {
+    print_status(result.as_object());
+  } else if (cmd.name == "history") {
+    print_history(result.as_array());
+  } else if (cmd.name == "reload" || cmd.name == "rollback") {
+    print_change(cmd.name, result.as_object());
+  } else {
+    print_instances(result.as_object());
+  }
+}
+
+json::object request_for(const Command& cmd) {
+  json::object request = control::make_request(cmd.name);
+  if (cmd.name == "get") request["pointer"] = cmd.args[0];
+  if (cmd.name == "rollback") {
+    std::uint64_t generation = 0;
+    const std::string& text = cmd.args[0];
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), generation);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+      throw UsageError{"rollback: expected a generation number, got \"" + text + "\""};
+    }
+    request["generation"] = generation;
+  }
+  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart") {
+    const Target target = parse_target(cmd.args[0]);
+    request["worker"] = target.worker;
+    if (target.instance) request["instance"] = *target.instance;
+  }
+  return request;
+}
+
+}  // namespace
+
+int daemon_command(const Command& cmd) {
+  const json::object request = request_for(cmd);
+  const auto timeout = cmd.timeout.value_or(
+      cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart"
+          ? std::chrono::duration_cast<std::chrono::milliseconds>(kWorkerTimeout)
+          : std::chrono::duration_cast<std::chrono::milliseconds>(kDefaultTimeout));
+  control::Client client(find_socket(cmd));
+  const json::object reply = client.call(request, timeout);
+  if (reply.at("ok").is_bool() && reply.at("ok").get_bool() && reply.contains("result")) {
+    print_result(cmd, reply.at("result"));
+    if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
+    return kExitOk;
+  }
+  const std::string code = reply.contains("code") ? text_of(reply.at("code")) : "";
+  const std::string error =
+      reply.contains("error") ? text_of(reply.at("error")) : "no reason given";
+  if (cmd.json) std::cout << json::serialize(reply) << '\n';
+  std::cerr << "confvisorctl: " << cmd.name << " failed: " << error << '\n';
+  return code == control::kDenied ? kExitDenied : kExitFailed;
+}
+
+}  // namespace confvisor::ctl

@@ -1,0 +1,134 @@
+#include "daemon/ctl/segment_commands.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "common/base/error.hpp"
+#include "common/base/time_format.hpp"
+#include "common/json/pointer.hpp"
+#include "common/publish/owner_lock.hpp"
+#include "common/publish/publisher.hpp"
+#include "confvisor/worker.hpp"
+
+namespace confvisor::ctl {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_sys("open " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw_sys("read " + path);
+  return text;
+}
+
+// "FILE:LINE:COL" of byte `offset` in `text`; both counted from 1, columns in bytes.
+std::string position(const std::string& file, const std::string& text, std::size_t offset) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return file + ":" + std::to_string(line) + ":" + std::to_string(col);
+}
+
+}  // namespace
+
+int segment_get(const Command& cmd) {
+  const std::string& pointer = cmd.args[0];
+  Reader reader(*cmd.segment);
+  const Snapshot& snap = reader.current();
+  const json::value* v = snap.find(pointer);
+  if (v == nullptr) {
+    std::string why = pointer_miss(snap.json(), pointer);
+    if (!pointer_is_malformed(snap.json(), pointer)) {
+      why += " in generation " + std::to_string(snap.generation()) + " of segment " + *cmd.segment;
+    }
+    throw Error(why);
+  }
+  std::cout << json::serialize(*v) << '\n';
+  return kExitOk;
+}
+
+int segment_show(const Command& cmd) {
+  Reader reader(*cmd.segment);
+  const Snapshot& snap = reader.current();
+  const std::string published_at = format_utc(snap.published_at());
+  if (cmd.json) {
+    const json::object out{{"generation", snap.generation()},
+                           {"size", snap.text().size()},
+                           {"published_at", published_at},
+                           {"publisher_pid", snap.publisher_pid()},
+                           {"source", snap.source()}};
+    std::cout << json::serialize(out) << '\n';
+    return kExitOk;
+  }
+  std::cout << "generation     " << snap.generation() << '\n'
+            << "size           " << snap.text().size() << " bytes\n"
+            << "published at   " << published_at << '\n'
+            << "publisher pid  " << snap.publisher_pid() << '\n'
+            << "source         " << snap.source() << '\n';
+  return kExitOk;
+}
+
+namespace {
+
+// A generation published beside a running daemon is one it did not choose: its status
+// would name another config than readers see until it follows, and its next reload replaces
+// the generation. Refused unless the operator says --force.
+void refuse_beside_a_daemon(const Command& cmd) {
+  const std::optional<pid_t> daemon = daemon::InstanceLock::holder(*cmd.segment);
+  if (!daemon || cmd.force) return;
+  throw Error("segment " + *cmd.segment + " is served by confvisord (pid " +
+              (*daemon > 0 ? std::to_string(*daemon) : std::string("unknown")) +
+              "): edit its config and run `confvisorctl reload`, or publish with --force (its "
+              "next reload replaces what you publish)");
+}
+
+}  // namespace
+
+int segment_publish(const Command& cmd) {
+  const std::string& file = cmd.args[0];
+  refuse_beside_a_daemon(cmd);
+  const std::string text = read_file(file);
+
+  json::parse_options opts;
+  opts.allow_comments = true;
+  opts.allow_trailing_commas = true;
+  opts.max_depth = 10'000;
+  // stream_parser, unlike json::parse, says how far it got: that is where the error is.
+  json::stream_parser parser({}, opts);
+  json::error_code ec;
+  std::size_t offset = parser.write(text.data(), text.size(), ec);
+  if (!ec) {
+    parser.finish(ec);  // an incomplete document fails here, at the end of the file
+    offset = text.size();
+  }
+  if (ec) {
+    std::cerr << position(file, text, offset) << ": " << ec.message() << '\n';
+    return kExitFailed;
+  }
+
+  PublisherOptions options{.segment = *cmd.segment};
+  if (cmd.mode) options.mode = *cmd.mode;
+  if (cmd.history) options.history = *cmd.history;
+  Publisher publisher(std::move(options));
+  const std::string source = std::filesystem::absolute(file).lexically_normal().string();
+  const std::uint64_t generation = publisher.publish_value(parser.release(), source);
+  std::cout << "published generation " << generation << " from " << source << '\n';
+  return kExitOk;
+}
+
+}  // namespace confvisor::ctl

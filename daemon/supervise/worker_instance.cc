@@ -1,0 +1,432 @@
+#include "daemon/supervise/worker_instance.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "common/base/error.hpp"
+#include "common/base/log.hpp"
+#include "common/json/units.hpp"
+#include "common/os/signal_names.hpp"
+#include "daemon/supervise/output_relay.hpp"
+#include "daemon/supervise/process_tracking.hpp"
+#include "daemon/supervise/spawn.hpp"
+
+namespace confvisor::daemon {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+std::string duration_text(std::chrono::milliseconds d) {
+  return format_duration(d);
+}
+}  // namespace
+
+const char* state_name(State s) {
+  switch (s) {
+    case State::stopped:
+      return "STOPPED";
+    case State::starting:
+      return "STARTING";
+    case State::running:
+      return "RUNNING";
+    case State::backoff:
+      return "BACKOFF";
+    case State::stopping:
+      return "STOPPING";
+    case State::fatal:
+      return "FATAL";
+  }
+  return "?";
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    return "killed by " + signal_name(WTERMSIG(status)) +
+           (WCOREDUMP(status) ? " (core dumped)" : "");
+  }
+  return "wait status " + std::to_string(status);
+}
+
+WorkerInstance::WorkerInstance(InstanceHost& host, std::shared_ptr<const WorkerSpec> spec,
+                               unsigned index)
+    : host_(host),
+      spec_(std::move(spec)),
+      index_(index),
+      next_backoff_(spec_->backoff.initial),
+      timer_(host.io),
+      watchdog_(host.io) {}
+
+WorkerInstance::~WorkerInstance() {
+  // The supervisor stops instances before dropping them; this is the last resort that keeps
+  // "nothing of a worker survives" true even on an unexpected path.
+  if (pid_ > 0) {
+    signal_group(SIGKILL);
+    host_.track_pid(pid_, nullptr);
+  }
+  if (cgroup_ && cgroup_->populated()) {
+    try {
+      cgroup_->kill();
+    } catch (const Error& e) {
+      log_error(tag() + ": " + e.what());
+    }
+  }
+}
+
+std::string WorkerInstance::label() const {
+  return spec_->name + "[" + std::to_string(index_) + "]";
+}
+
+std::string WorkerInstance::tag() const {
+  return "worker " + label() + " (generation " + std::to_string(host_.generation()) + ")";
+}
+
+void WorkerInstance::set_state(State s) {
+  state_ = s;
+  host_.changed();
+}
+
+// Restarts, the restart limit's window and the last exit tell how this definition fares: a
+// changed definition starts over with none (a change of `instances` alone is no change).
+void WorkerInstance::use_spec(std::shared_ptr<const WorkerSpec> spec) {
+  WorkerSpec before = *spec_;
+  before.instances = spec->instances;
+  if (!(before == *spec)) {
+    restarts_ = 0;
+    recent_restarts_.clear();
+    last_exit_.clear();
+    next_backoff_ = spec->backoff.initial;
+  }
+  spec_ = std::move(spec);
+}
+
+void WorkerInstance::retire() {
+  retired_ = true;
+  stop();
+}
+
+void WorkerInstance::start() {
+  if (retired_) return;
+  if (state_ == State::starting || state_ == State::running || state_ == State::stopping) return;
+  ++timer_epoch_;
+  watchdog_.cancel();
+  stop_requested_ = false;
+  if (state_ == State::fatal) recent_restarts_.clear();
+  SpawnRequest request{
+      spec_.get(),
+      index_,
+      host_.segment,
+      spec_->ready == Readiness::notify ? host_.notify_socket : "",
+      spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
+      -1,
+      ""};
+  Spawned spawned;
+  try {
+    const UniqueFd cgroup_procs = enter_cgroup();
+    request.cgroup_procs = cgroup_procs.get();
+    if (cgroup_) request.cgroup = cgroup_->path();
+    spawned = spawn_worker(request);
+  } catch (const Error& e) {
+    log_error(std::string(e.what()) + " (generation " + std::to_string(host_.generation()) + ")");
+    // "unable to start api[0]: execve /usr/bin/api: No such file or directory" gives
+    // "failed to start: execve /usr/bin/api: No such file or directory".
+    const std::string why = e.what(), prefix = "unable to start " + label() + ": ";
+    last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
+    leave_cgroup();
+    after_failure(e.what(), false);
+    return;
+  }
+  pid_ = spawned.pid;
+  program_ = std::move(spawned.program);
+  started_at_ = Clock::now();
+  host_.track_pid(pid_, this);
+  OutputRelay::start(host_.io, std::move(spawned.out), label());
+  OutputRelay::start(host_.io, std::move(spawned.err), label());
+  log_info(tag() + " started: pid " + std::to_string(pid_) + " (" + program_ + ")");
+  set_state(State::starting);
+  if (spec_->ready == Readiness::started) {
+    schedule(spec_->start_window, &WorkerInstance::on_start_window);
+  }
+  arm_watchdog();
+}
+
+void WorkerInstance::on_start_window() {
+  if (state_ == State::starting) became_ready();
+}
+
+void WorkerInstance::became_ready() {
+  next_backoff_ = spec_->backoff.initial;  // the start counted: the next failure starts over
+  settled_ = true;
+  log_info(tag() + " running: pid " + std::to_string(pid_));
+  set_state(State::running);
+}
+
+void WorkerInstance::stop() {
+  stop_requested_ = true;
+  switch (state_) {
+    case State::starting:
+    case State::running:
+      log_info(tag() + " stopping: " + signal_name(spec_->stop_signal) + " to process group " +
+               std::to_string(pid_));
+      signal_group(spec_->stop_signal);
+      set_state(State::stopping);
+      schedule(spec_->stop_timeout, &WorkerInstance::on_stop_timeout);
+      break;
+    case State::backoff:
+    case State::fatal:
+      ++timer_epoch_;
+      set_state(State::stopped);
+      break;
+    case State::stopping:
+    case State::stopped:
+      break;
+  }
+}
+
+void WorkerInstance::on_stop_timeout() {
+  if (state_ != State::stopping) return;
+  log_warning(tag() + " did not stop within " + duration_text(spec_->stop_timeout) +
+              ": SIGKILL to process group " + std::to_string(pid_) +
+              (cgroup_ ? " and cgroup.kill on " + cgroup_->path() : std::string()));
+  signal_group(SIGKILL);
+  if (cgroup_) {
+    kill_cgroup();
+  } else {
+    host_.sweep_leftovers(spec_->name, index_);
+  }
+}
+
+bool WorkerInstance::counts_as_success(int status) const {
+  if (!WIFEXITED(status)) return false;
+  const auto& codes = spec_->success_exit_codes;
+  return std::find(codes.begin(), codes.end(), WEXITSTATUS(status)) != codes.end();
+}
+
+void WorkerInstance::exited(int status) {
+  const pid_t was = pid_;
+  host_.track_pid(was, nullptr);
+  pid_ = 0;
+  ++timer_epoch_;
+  watchdog_.cancel();
+  exit_status_ = status;
+  // Nothing of the worker outlives its main process. With a cgroup, whatever is still in
+  // it goes, whatever its session or environment, and the run ends once the cgroup is
+  // empty. Without, what is left of its group goes, and what escaped the group (setsid,
+  // double fork) was adopted by us and goes too.
+  if (cgroup_) {
+    kill_cgroup();
+    if (!cgroup_->populated()) ended();
+    return;
+  }
+  ::kill(-was, SIGKILL);
+  host_.sweep_leftovers(spec_->name, index_);
+  ended();
+}
+
+void WorkerInstance::ended() {
+  const int status = exit_status_.value_or(0);
+  exit_status_.reset();
+  leave_cgroup();
+  last_exit_ = describe_wait_status(status);
+
+  if (state_ == State::stopping || stop_requested_) {
+    log_info(tag() + " stopped: " + last_exit_);
+    set_state(State::stopped);
+    return;
+  }
+  const bool was_ready = state_ == State::running;
+  const bool wanted = spec_->restart == RestartPolicy::always ||
+                      (spec_->restart == RestartPolicy::on_failure && !counts_as_success(status));
+  if (!wanted) {
+    log_info(tag() + " exited (" + last_exit_ + "); not restarted (restart: " +
+             (spec_->restart == RestartPolicy::never ? "never" : "on-failure") + ")");
+    settled_ = true;
+    set_state(State::stopped);
+    return;
+  }
+  after_failure(last_exit_, was_ready);
+}
+
+void WorkerInstance::after_failure(const std::string& why, bool was_ready) {
+  const auto now = Clock::now();
+  const auto& limit = spec_->restart_limit;
+  while (!recent_restarts_.empty() && now - recent_restarts_.front() > limit.period) {
+    recent_restarts_.pop_front();
+  }
+  if (recent_restarts_.size() >= limit.count) {
+    std::string retry = spec_->fatal_retry_after
+                            ? "; retried in " + duration_text(*spec_->fatal_retry_after)
+                            : "; it stays stopped until started again";
+    log_error(tag() + " is FATAL: " + std::to_string(recent_restarts_.size()) +
+              " restart(s) within " + duration_text(limit.period) + ", last: " + why + retry);
+    settled_ = true;
+    set_state(State::fatal);
+    if (spec_->fatal_retry_after)
+      schedule(*spec_->fatal_retry_after, &WorkerInstance::on_fatal_retry);
+    return;
+  }
+  recent_restarts_.push_back(now);
+  ++restarts_;
+  if (was_ready) next_backoff_ = spec_->backoff.initial;
+  const std::chrono::milliseconds delay = next_backoff_;
+  next_backoff_ = std::min(spec_->backoff.max, next_backoff_ * 2);
+  log_warning(tag() + " failed (" + why + "); restarting in " + duration_text(delay) + " (" +
+              std::to_string(recent_restarts_.size()) + " of at most " +
+              std::to_string(limit.count) + " restart(s) within " + duration_text(limit.period) +
+              ")");
+  set_state(State::backoff);
+  schedule(delay, &WorkerInstance::on_backoff_elapsed);
+}
+
+void WorkerInstance::on_backoff_elapsed() {
+  if (state_ == State::backoff) start();
+}
+
+void WorkerInstance::on_fatal_retry() {
+  if (state_ != State::fatal) return;
+  log_info(tag() + " leaves FATAL after " + duration_text(*spec_->fatal_retry_after) +
+           ": starting it again");
+  next_backoff_ = spec_->backoff.initial;
+  start();
+}
+
+// Timers are re-armed from many states. A handler that already expired cannot be cancelled
+// by Asio, so each one checks that no newer schedule() (or start/stop/exit) came after it.
+void WorkerInstance::schedule(std::chrono::milliseconds delay, void (WorkerInstance::*handler)()) {
+  const std::uint64_t epoch = ++timer_epoch_;
+  timer_.expires_after(delay);
+  timer_.async_wait([weak = weak_from_this(), handler, epoch](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->timer_epoch_ != epoch) return;
+    ((*self).*handler)();
+  });
+}
+
+void WorkerInstance::arm_watchdog() {
+  if (!spec_->watchdog) return;
+  watchdog_.expires_after(*spec_->watchdog);
+  watchdog_.async_wait([weak = weak_from_this(), pid = pid_](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->pid_ != pid) return;
+    self->on_watchdog_timeout();
+  });
+}
+
+void WorkerInstance::on_watchdog_timeout() {
+  if (state_ != State::starting && state_ != State::running) return;
+  log_error(tag() + " watchdog timeout: no WATCHDOG=1 for " + duration_text(*spec_->watchdog) +
+            "; killing process group " + std::to_string(pid_));
+  // Its exit then goes through the restart policy like any crash.
+  signal_group(SIGKILL);
+}
+
+void WorkerInstance::notified(const std::string& message) {
+  std::size_t begin = 0;
+  while (begin < message.size()) {
+    std::size_t end = message.find('\n', begin);
+    if (end == std::string::npos) end = message.size();
+    const std::string line = message.substr(begin, end - begin);
+    begin = end + 1;
+    if (line == "READY=1") {
+      if (state_ == State::starting) became_ready();
+    } else if (line == "WATCHDOG=1") {
+      arm_watchdog();
+    } else if (line.rfind("STATUS=", 0) == 0) {
+      status_text_ = line.substr(7);
+      log_debug(tag() + " status: " + status_text_);
+    } else if (line == "STOPPING=1") {
+      log_info(tag() + " reports it is stopping");
+    }
+  }
+}
+
+void WorkerInstance::send_reload_signal() {
+  if (pid_ <= 0 || (state_ != State::starting && state_ != State::running)) return;
+  log_info(tag() + " reload: " + signal_name(spec_->reload_signal) + " to pid " +
+           std::to_string(pid_));
+  ::kill(pid_, spec_->reload_signal);
+}
+
+void WorkerInstance::signal_group(int sig) const {
+  if (pid_ > 0) ::kill(-pid_, sig);  // never kill(0) or kill(-1)
+}
+
+// The cgroup of this run, with the spec's limits, watched from the loop. A limit the spec
+// does not set is written back to the kernel's default, in case the cgroup is one left by
+// an earlier start that failed.
+UniqueFd WorkerInstance::enter_cgroup() {
+  if (host_.tracking == nullptr || host_.tracking->mode() != TrackingMode::cgroup) return {};
+  cgroup_watch_.reset();  // before a new watch: inotify gives the same file the same wd
+  cgroup_ = Cgroup::create(host_.tracking->instance_cgroup(spec_->name, index_).path());
+  const Limits& limits = spec_->limits;
+  auto apply = [this](const char* file, const std::optional<std::uint64_t>& value,
+                      const char* fallback) {
+    if (value) {
+      cgroup_->write(file, std::to_string(*value));
+    } else if (cgroup_->read(file)) {
+      cgroup_->write(file, fallback);
+    }
+  };
+  apply("memory.max", limits.memory_max, "max");
+  if (limits.memory_max) cgroup_->write("memory.oom.group", "1");  // an OOM kill ends the run
+  apply("pids.max", limits.tasks_max, "max");
+  apply("cpu.weight", limits.cpu_weight, "100");
+  cgroup_watch_ = host_.tracking->watch().watch(cgroup_->path(), [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->on_cgroup_event();
+  });
+  return cgroup_->open_procs();
+}
+
+// Logs every process still in the cgroup and ends them all at once.
+void WorkerInstance::kill_cgroup() {
+  const std::vector<pid_t> pids = cgroup_->pids();
+  if (pids.empty() && !cgroup_->populated()) return;
+  for (pid_t pid : pids) {
+    log_info("killing pid " + std::to_string(pid) + ", left behind by " + label() + " in cgroup " +
+             cgroup_->path());
+  }
+  try {
+    cgroup_->kill();
+  } catch (const Error& e) {
+    log_error(tag() + ": " + e.what());
+  }
+}
+
+void WorkerInstance::on_cgroup_event() {
+  if (exit_status_ && cgroup_ && !cgroup_->populated()) ended();
+}
+
+// Removes the run's cgroup once it is empty. One that is not (a child whose start failed is
+// still exiting) stays, and the next start uses it again.
+void WorkerInstance::leave_cgroup() {
+  cgroup_watch_.reset();
+  if (!cgroup_) return;
+  std::string why;
+  if (!cgroup_->populated() && !cgroup_->remove(&why)) log_warning(tag() + ": " + why);
+  cgroup_.reset();
+}
+
+InstanceStatus WorkerInstance::status() const {
+  InstanceStatus s;
+  s.name = spec_->name;
+  s.instance = index_;
+  s.pid = pid_;
+  s.state = state_;
+  if (pid_ > 0) s.uptime = Clock::now() - started_at_;
+  s.restarts = restarts_;
+  s.last_exit = last_exit_;
+  s.status_text = status_text_;
+  s.program = program_;
+  if (cgroup_) {
+    s.cgroup = cgroup_->path();
+    if (const auto current = cgroup_->read("memory.current")) {
+      s.memory_current = std::strtoull(current->c_str(), nullptr, 10);
+    }
+  }
+  return s;
+}
+
+}  // namespace confvisor::daemon
