@@ -70,7 +70,7 @@ class BenchSegment {
   [[nodiscard]] PublisherOptions publisher_options(std::size_t config_bytes) const;
 
   // The objects another process publishing this segment (a confvisord) can leave behind:
-  // its building name. The instance lock file is covered for every segment.
+  // its building name. The owner lock file is covered for every segment.
   void add_publisher(pid_t pid);
 
  private:
@@ -79,7 +79,7 @@ class BenchSegment {
 
   std::string name_;
   // The current name, the name of a replaced segment, this process' building name and the
-  // daemon's instance lock: every object a Publisher or a confvisord can leave behind
+  // daemon's owner lock: every object a Publisher or a confvisord can leave behind
   // (common/publish/publisher.cc, common/publish/owner_lock.cc).
   UnlinkOnSignal current_, prev_, building_, lock_;
   UnlinkOnSignal other_building_;  // add_publisher

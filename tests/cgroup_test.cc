@@ -405,7 +405,7 @@ BOOST_AUTO_TEST_CASE(a_limit_without_its_controller_is_refused_by_check_with_its
 }
 
 BOOST_AUTO_TEST_CASE(limits_are_checked_for_their_values_and_keys) {
-  using confvisor::daemon::load_config_text;
+  using confvisor::config::load_config_text;
   auto errors = [](const std::string& limits) {
     const std::string text = R"({"confvisor": {"segment": "x", "workers": [{"name": "w",
         "command": ["/bin/true"], "limits": )" +

@@ -21,7 +21,7 @@
 #include "tests/support/test_support.hpp"
 
 using namespace confvisor::test;
-using namespace confvisor::daemon;
+using namespace confvisor::config;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace json = boost::json;

@@ -29,7 +29,7 @@
 #include "daemon/config/suggest.hpp"
 
 using namespace confvisor;
-using namespace confvisor::daemon;
+using namespace confvisor::config;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace json = boost::json;

@@ -18,17 +18,17 @@
 
 #include "tests/support/test_support.hpp"
 
-using confvisor::daemon::adopted_children;
-using confvisor::daemon::ChildScan;
+using confvisor::supervise::adopted_children;
+using confvisor::supervise::ChildScan;
 using confvisor::test::Child;
 using namespace std::chrono_literals;
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 // For Boost.Test's report of which sample of a data test case failed.
 std::ostream& operator<<(std::ostream& out, ChildScan scan) {
   return out << (scan == ChildScan::children_lists ? "children lists" : "every process");
 }
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise
 
 namespace {
 

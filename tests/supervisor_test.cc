@@ -196,7 +196,7 @@ struct Setup {
     // With cgroup tracking, the tree of a daemon that did not stop cleanly (and whatever
     // is still in it, whatever its environment).
     remove_cgroup_tree(seg.name());
-    // A daemon killed by SIGKILL leaves its instance lock file behind.
+    // A daemon killed by SIGKILL leaves its owner lock file behind.
     std::error_code ignored;
     fs::remove("/dev/shm/confvisor." + seg.name() + ".lock", ignored);
   }

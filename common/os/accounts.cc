@@ -8,7 +8,7 @@
 #include <charconv>
 #include <vector>
 
-namespace confvisor::daemon {
+namespace confvisor {
 namespace {
 
 // A whole decimal number and nothing else, as an id.
@@ -62,4 +62,4 @@ std::optional<gid_t> find_group(const std::string& name_or_id) {
   return entry.gr_gid;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor

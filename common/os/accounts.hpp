@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace confvisor::daemon {
+namespace confvisor {
 
 // The uid of user `name_or_id` ("nobody", or "65534"); nullopt if the user database has no
 // such user. A number is looked up too: a uid without an entry is most likely a mistake.
@@ -15,4 +15,4 @@ namespace confvisor::daemon {
 // The gid of group `name_or_id`, the same way.
 [[nodiscard]] std::optional<gid_t> find_group(const std::string& name_or_id);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor

@@ -3,7 +3,7 @@
 #include <array>
 #include <csignal>
 
-namespace confvisor::daemon {
+namespace confvisor {
 namespace {
 
 struct NamedSignal {
@@ -49,4 +49,4 @@ std::string signal_name(int number) {
   return "signal " + std::to_string(number);
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor

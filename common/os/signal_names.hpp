@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace confvisor::daemon {
+namespace confvisor {
 
 // The number of a standard Linux signal named "SIGTERM" or "TERM" (upper case; aliases
 // SIGIOT, SIGCLD, SIGPOLL too); nullopt for any other text.
@@ -17,4 +17,4 @@ namespace confvisor::daemon {
 // The highest signal number Linux has (SIGRTMAX on x86-64 and arm64).
 inline constexpr int kMaxSignal = 64;
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor

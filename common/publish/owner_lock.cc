@@ -11,7 +11,7 @@
 #include "common/base/error.hpp"
 #include "common/segment/name.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor {
 
 namespace {
 
@@ -43,7 +43,7 @@ bool still_linked(int fd, const std::string& path) {
 
 }  // namespace
 
-InstanceLock::InstanceLock(const std::string& segment) {
+OwnerLock::OwnerLock(const std::string& segment) {
   SegmentNames names(segment);
   path_ = names.path + ".lock";
   for (int attempt = 0; attempt < 16; ++attempt) {
@@ -63,7 +63,7 @@ InstanceLock::InstanceLock(const std::string& segment) {
   throw Error("unable to lock " + path_ + ": it keeps being replaced");
 }
 
-std::optional<pid_t> InstanceLock::holder(const std::string& segment) {
+std::optional<pid_t> OwnerLock::holder(const std::string& segment) {
   const std::string path = SegmentNames(segment).path + ".lock";
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) {
@@ -80,8 +80,8 @@ std::optional<pid_t> InstanceLock::holder(const std::string& segment) {
   return pid == "unknown" ? 0 : static_cast<pid_t>(std::atol(pid.c_str()));
 }
 
-InstanceLock::~InstanceLock() {
+OwnerLock::~OwnerLock() {
   if (fd_) ::unlink(path_.c_str());
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor

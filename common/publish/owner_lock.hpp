@@ -10,15 +10,15 @@
 
 #include "common/os/unique_fd.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor {
 
-class InstanceLock {
+class OwnerLock {
  public:
   // Takes the lock or throws Error naming the pid that holds it.
-  explicit InstanceLock(const std::string& segment);
-  ~InstanceLock();  // removes the lock file, then releases the lock
-  InstanceLock(const InstanceLock&) = delete;
-  InstanceLock& operator=(const InstanceLock&) = delete;
+  explicit OwnerLock(const std::string& segment);
+  ~OwnerLock();  // removes the lock file, then releases the lock
+  OwnerLock(const OwnerLock&) = delete;
+  OwnerLock& operator=(const OwnerLock&) = delete;
 
   [[nodiscard]] const std::string& path() const { return path_; }
 
@@ -31,4 +31,4 @@ class InstanceLock {
   UniqueFd fd_;
 };
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor

@@ -15,7 +15,7 @@
 #include "common/json/describe.hpp"
 #include "common/os/accounts.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 namespace {
 
 constexpr mode_t kExecuteBits = S_IXUSR | S_IXGRP | S_IXOTH;
@@ -195,4 +195,4 @@ void check_working_directory(const WorkerSpec& spec, const Credentials& as) {
   if (!may_reach(dir, as) || !may_execute(st, as)) throw Error(may_not(as, "enter"));
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

@@ -27,7 +27,7 @@
 
 #include "daemon/config/model.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 
 // The PATH every worker starts with unless its env sets one (README, "Supervision").
 inline constexpr std::string_view kBasePath =
@@ -63,4 +63,4 @@ struct Credentials {
 //   user nobody may not enter it: Permission denied
 void check_working_directory(const WorkerSpec& spec, const Credentials& as);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

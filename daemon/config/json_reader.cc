@@ -3,7 +3,7 @@
 #include "common/json/pointer.hpp"
 #include "daemon/config/suggest.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 
 namespace json = boost::json;
 
@@ -66,4 +66,4 @@ std::string unknown_key_message(std::string_view key, std::span<const std::strin
   return message;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

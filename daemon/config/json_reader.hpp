@@ -16,7 +16,7 @@
 #include "common/json/describe.hpp"
 #include "confvisor/error.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 
 // The error lines of one document: "FILE: POINTER: message".
 class Errors {
@@ -177,4 +177,4 @@ template <class T, auto& fields>
   return out;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

@@ -18,7 +18,7 @@
 #include "common/os/unique_fd.hpp"
 #include "daemon/config/model.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 namespace {
 
 namespace json = boost::json;
@@ -188,4 +188,4 @@ LoadResult load_config_text(std::string_view text, const std::string& file) {
   return result;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

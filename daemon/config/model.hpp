@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 
 using Duration = std::chrono::milliseconds;
 
@@ -134,4 +134,4 @@ struct LoadResult {
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
 [[nodiscard]] std::vector<std::string_view> limits_keys();
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

@@ -12,7 +12,7 @@
 #include "common/os/unique_fd.hpp"
 #include "daemon/config/model.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 
 namespace {
 
@@ -87,4 +87,4 @@ ConfigOnDisk::Reading ConfigOnDisk::read_now(const std::string& path, std::size_
   return {boost::json::serialize(loaded.config->document), {}};
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

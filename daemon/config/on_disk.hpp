@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 
 class ConfigOnDisk {
  public:
@@ -40,4 +40,4 @@ class ConfigOnDisk {
   Reading last_;
 };
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

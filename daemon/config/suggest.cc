@@ -5,7 +5,7 @@
 #include <numeric>
 #include <vector>
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 namespace {
 
 // A [program:x] key of supervisord and what stands for it in a confvisor worker: its key
@@ -107,4 +107,4 @@ std::optional<std::string> supervisord_key_hint(std::string_view key,
   return std::nullopt;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 
 // Levenshtein distance: the fewest single-byte insertions, deletions and substitutions that
 // turn `a` into `b`.
@@ -27,4 +27,4 @@ namespace confvisor::daemon {
 [[nodiscard]] std::optional<std::string> supervisord_key_hint(
     std::string_view key, std::span<const std::string_view> known);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

@@ -18,7 +18,7 @@
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::config {
 namespace {
 
 using Value = boost::json::value;
@@ -402,4 +402,4 @@ std::vector<std::string_view> limits_keys() {
   return keys_of<Limits>(kLimitsFields);
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::config

@@ -24,14 +24,14 @@ json::value text_or_null(const std::string& s) {
   return s.empty() ? json::value(nullptr) : json::value(s);
 }
 
-json::object instance_json(const InstanceStatus& s) {
+json::object instance_json(const supervise::InstanceStatus& s) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
   return json::object{
       {"name", s.name},
       {"instance", s.instance},
       {"pid", s.pid > 0 ? json::value(s.pid) : json::value(nullptr)},
-      {"state", state_name(s.state)},
+      {"state", supervise::state_name(s.state)},
       {"uptime_ms", duration_cast<milliseconds>(s.uptime).count()},
       {"restarts", s.restarts},
       {"last_exit", text_or_null(s.last_exit)},
@@ -41,7 +41,7 @@ json::object instance_json(const InstanceStatus& s) {
       {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)}};
 }
 
-json::array instances_json(const std::vector<InstanceStatus>& statuses) {
+json::array instances_json(const std::vector<supervise::InstanceStatus>& statuses) {
   json::array out;
   for (const auto& s : statuses) out.push_back(instance_json(s));
   return out;
@@ -58,7 +58,7 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
     if (command == "get")
       return reply(control::ok_reply(get_json(request.string_field("pointer"))));
 
-    const auto action = parse_worker_action(command);
+    const auto action = supervise::parse_worker_action(command);
     if (command != "reload" && command != "rollback" && !action) {
       throw Failure(control::kBadRequest,
                     "unknown command \"" + command + "\" (commands: " + kCommands + ")");
@@ -109,11 +109,11 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
 
 // `reply` is taken only once the command has begun: until then, a Failure thrown here is
 // answered by on_control with it.
-void Daemon::run_worker_command(WorkerAction action, const control::Request& request,
+void Daemon::run_worker_command(supervise::WorkerAction action, const control::Request& request,
                                 ControlServer::Reply& reply) {
   const std::string name = request.string_field("worker");
   const auto instance = request.optional_count("instance");
-  std::vector<std::shared_ptr<WorkerInstance>> targets;
+  std::vector<std::shared_ptr<supervise::WorkerInstance>> targets;
   try {
     targets = supervisor_.instances_of(
         name, instance ? std::optional<unsigned>(
@@ -123,15 +123,15 @@ void Daemon::run_worker_command(WorkerAction action, const control::Request& req
     throw Failure(control::kUnknownWorker, e.what());
   }
   const std::string what = request.command;
-  supervisor_.run(std::make_unique<WorkerCommand>(
+  supervisor_.run(std::make_unique<supervise::WorkerCommand>(
       action, std::move(targets),
-      [reply = std::move(reply), what](bool ok, std::vector<InstanceStatus> done) {
+      [reply = std::move(reply), what](bool ok, std::vector<supervise::InstanceStatus> done) {
         json::object result{{"instances", instances_json(done)}};
         if (ok) return reply(control::ok_reply(std::move(result)));
         std::string why;
         for (const auto& s : done) {
           why += (why.empty() ? "" : "\n") + s.name + ":" + std::to_string(s.instance) + " is " +
-                 state_name(s.state);
+                 supervise::state_name(s.state);
           if (!s.last_exit.empty()) why += " (last exit: " + s.last_exit + ")";
         }
         reply(control::error_reply(control::kFailed, what + " did not complete: " + why));
@@ -159,7 +159,7 @@ json::value Daemon::status_json() {
   }
   // The file as it is now, not as it was at the last reload: an edit waiting for a reload, a
   // broken or a deleted file are what an operator asking for status needs to know.
-  const ConfigOnDisk::Reading& on_disk =
+  const config::ConfigOnDisk::Reading& on_disk =
       config_on_disk_.read(config_path_, config_->settings.max_config_size);
   json::object out{{"generation", generation_},
                    {"source", source},

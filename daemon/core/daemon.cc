@@ -22,18 +22,18 @@ std::string absolute(const std::string& path) {
 }
 
 // A config file as the daemon applies it: valid, and with limits this host can apply.
-LoadResult load_file(const std::string& path, std::size_t max_size) {
-  return refuse_unavailable_limits(load_config(path, max_size), path);
+config::LoadResult load_file(const std::string& path, std::size_t max_size) {
+  return supervise::refuse_unavailable_limits(config::load_config(path, max_size), path);
 }
 
 // A kept generation's text, checked as a file is.
-LoadResult load_generation(const std::string& text, std::uint64_t generation) {
+config::LoadResult load_generation(const std::string& text, std::uint64_t generation) {
   const std::string name = "generation " + std::to_string(generation);
-  return refuse_unavailable_limits(load_config_text(text, name), name);
+  return supervise::refuse_unavailable_limits(config::load_config_text(text, name), name);
 }
 
-Config load_or_throw(const std::string& path, std::size_t max_size) {
-  LoadResult result = load_file(path, max_size);
+config::Config load_or_throw(const std::string& path, std::size_t max_size) {
+  config::LoadResult result = load_file(path, max_size);
   if (!result.config) throw ConfigRejected(std::move(result.errors));
   return std::move(*result.config);
 }
@@ -44,7 +44,7 @@ std::optional<gid_t> resolve_group(const std::optional<std::string>& name) {
   throw Error("unknown group \"" + *name + "\" for the segment");
 }
 
-PublisherOptions publisher_options(const Settings& s) {
+PublisherOptions publisher_options(const config::Settings& s) {
   return PublisherOptions{.segment = s.segment,
                           .mode = s.mode,
                           .group = resolve_group(s.group),
@@ -101,7 +101,7 @@ ConfigRejected::ConfigRejected(std::vector<std::string> e)
 Daemon::Daemon(const std::string& config_path)
     : signals_{SIGHUP, SIGTERM, SIGINT, SIGCHLD},
       config_path_(absolute(config_path)),
-      config_(load_or_throw(config_path_, Settings{}.max_config_size)),
+      config_(load_or_throw(config_path_, config::Settings{}.max_config_size)),
       lock_(config_->settings.segment),
       control_(std::make_unique<ControlServer>(
           io_, config_->settings.socket,
@@ -259,7 +259,7 @@ Daemon::Change Daemon::rollback(std::uint64_t generation, const std::string& tri
 // published, then the workers reconciled to it. It is compared with what readers really see,
 // whoever published that. A config still waiting for the writer lock is replaced by this one:
 // the last request wins, as it would have had the first been published at once.
-Daemon::Change Daemon::adopt(LoadResult loaded, bool from_file, const std::string& source,
+Daemon::Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::string& source,
                              const std::string& what, const std::string& trigger) {
   Change change;
   change.source = source;
@@ -430,8 +430,8 @@ void Daemon::finish_change(Change& change, const std::string& what, const std::s
 }
 
 // Settings that name or shape the segment cannot change under running readers.
-std::string Daemon::refuse_setting_changes(const Settings& next) const {
-  const Settings& cur = config_->settings;
+std::string Daemon::refuse_setting_changes(const config::Settings& next) const {
+  const config::Settings& cur = config_->settings;
   auto refuse = [](std::string_view key, const std::string& from, const std::string& to) {
     return std::string("/confvisor/") + std::string(key) + " changed from " + from + " to " + to +
            ": restart confvisord to apply it";
@@ -451,7 +451,7 @@ std::string Daemon::refuse_setting_changes(const Settings& next) const {
   return {};
 }
 
-void Daemon::apply_settings(const Settings& next) {
+void Daemon::apply_settings(const config::Settings& next) {
   publisher_.set_history(next.history);
 }
 

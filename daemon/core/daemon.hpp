@@ -35,7 +35,7 @@ class ConfigRejected : public Error {
 class Daemon {
  public:
   // Blocks the signals it handles, loads and validates the config, takes the segment's
-  // instance lock, and publishes the config (unless the segment already holds exactly it).
+  // owner lock, and publishes the config (unless the segment already holds exactly it).
   // Throws ConfigRejected or Error; nothing is published then.
   explicit Daemon(const std::string& config_path);
   ~Daemon();
@@ -63,7 +63,7 @@ class Daemon {
     std::string text;     // minified JSON
     std::string source;
     // Goes live with the text; unset for the first publish, whose config is config_ already.
-    std::optional<Config> config;
+    std::optional<config::Config> config;
     std::chrono::steady_clock::time_point since;  // when it began to wait
   };
 
@@ -72,7 +72,7 @@ class Daemon {
   void shut_down(int sig);
   Change reload(const std::string& trigger);
   Change rollback(std::uint64_t generation, const std::string& trigger);
-  Change adopt(LoadResult loaded, bool from_file, const std::string& source,
+  Change adopt(config::LoadResult loaded, bool from_file, const std::string& source,
                const std::string& what, const std::string& trigger);
   void finish_change(Change& change, const std::string& what, const std::string& trigger);
   void wait_for_watchdog();
@@ -88,14 +88,14 @@ class Daemon {
   // Follows what readers really see (a publish from outside, with --force); nullopt if it
   // cannot be read.
   std::optional<LiveGeneration> sync_live();
-  void apply_settings(const Settings& next);
-  [[nodiscard]] std::string refuse_setting_changes(const Settings& next) const;
+  void apply_settings(const config::Settings& next);
+  [[nodiscard]] std::string refuse_setting_changes(const config::Settings& next) const;
   [[nodiscard]] std::string status() const;
 
   // The control socket's commands (daemon/core/command_handlers.cc).
   void on_control(const control::Request& request, const PeerCredentials& peer,
                   ControlServer::Reply reply);
-  void run_worker_command(WorkerAction action, const control::Request& request,
+  void run_worker_command(supervise::WorkerAction action, const control::Request& request,
                           ControlServer::Reply& reply);
   [[nodiscard]] boost::json::value status_json();
   [[nodiscard]] boost::json::value pending_json() const;
@@ -107,22 +107,22 @@ class Daemon {
   std::string config_path_;
   // Always set; replaced by emplace, never assigned: the document's arena moves with it only
   // by construction (daemon/config/load.cc).
-  std::optional<Config> config_;
-  InstanceLock lock_;
+  std::optional<config::Config> config_;
+  OwnerLock lock_;
   boost::asio::io_context io_;
   // Bound before anything is published: a daemon that cannot listen changes nothing.
   std::unique_ptr<ControlServer> control_;
   Publisher publisher_;
   std::uint64_t generation_ = 0;
-  std::string published_text_;   // minified JSON of generation_
-  std::string file_text_;        // minified JSON last loaded from config_path_
-  ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
+  std::string published_text_;           // minified JSON of generation_
+  std::string file_text_;                // minified JSON last loaded from config_path_
+  config::ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
   Change last_change_;
 
-  Notifier notifier_;
+  ServiceNotifier notifier_;
   boost::asio::posix::stream_descriptor signal_events_;
   boost::asio::steady_timer watchdog_timer_;
-  Supervisor supervisor_;
+  supervise::Supervisor supervisor_;
   bool stopping_ = false;
 
   std::optional<PendingPublish> pending_;  // emplaced, never assigned (it holds a Config)

@@ -41,8 +41,8 @@ int usage_error(const std::string& message) {
 }
 
 int check(const std::string& path) {
-  daemon::LoadResult result = daemon::refuse_unavailable_limits(
-      daemon::load_config(path, daemon::Settings{}.max_config_size), path);
+  config::LoadResult result = supervise::refuse_unavailable_limits(
+      config::load_config(path, config::Settings{}.max_config_size), path);
   if (!result.config) {
     for (const auto& e : result.errors) std::cerr << e << '\n';
     std::cerr << "confvisord: " << path << ": " << result.errors.size() << " error(s)\n";

@@ -23,37 +23,37 @@ std::uint64_t monotonic_usec() {
 }
 }  // namespace
 
-Notifier::Notifier() {
+ServiceNotifier::ServiceNotifier() {
   std::uint64_t usec = 0;
   if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
     period_ = std::chrono::microseconds(usec / 2);
   }
 }
 
-void Notifier::send(const std::string& message) {
+void ServiceNotifier::send(const std::string& message) {
   int rc = ::sd_notify(0, message.c_str());
   if (rc < 0)
     log_warning("unable to notify the service manager: " + std::string(std::strerror(-rc)));
 }
 
-void Notifier::ready(std::string_view status) {
+void ServiceNotifier::ready(std::string_view status) {
   send("READY=1\n" + status_line(status));
 }
 
-void Notifier::reloading(std::string_view status) {
+void ServiceNotifier::reloading(std::string_view status) {
   send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()) + "\n" +
        status_line(status));
 }
 
-void Notifier::status(std::string_view status) {
+void ServiceNotifier::status(std::string_view status) {
   send(status_line(status));
 }
 
-void Notifier::stopping(std::string_view status) {
+void ServiceNotifier::stopping(std::string_view status) {
   send("STOPPING=1\n" + status_line(status));
 }
 
-void Notifier::watchdog() {
+void ServiceNotifier::watchdog() {
   send("WATCHDOG=1");
 }
 

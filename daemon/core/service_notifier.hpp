@@ -8,9 +8,9 @@
 
 namespace confvisor::daemon {
 
-class Notifier {
+class ServiceNotifier {
  public:
-  Notifier();
+  ServiceNotifier();
 
   void ready(std::string_view status);
   // RELOADING=1 with MONOTONIC_USEC, as Type=notify-reload expects.

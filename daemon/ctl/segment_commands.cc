@@ -89,7 +89,7 @@ namespace {
 // would name another config than readers see until it follows, and its next reload replaces
 // the generation. Refused unless the operator says --force.
 void refuse_beside_a_daemon(const Command& cmd) {
-  const std::optional<pid_t> daemon = daemon::InstanceLock::holder(*cmd.segment);
+  const std::optional<pid_t> daemon = OwnerLock::holder(*cmd.segment);
   if (!daemon || cmd.force) return;
   throw Error("segment " + *cmd.segment + " is served by confvisord (pid " +
               (*daemon > 0 ? std::to_string(*daemon) : std::string("unknown")) +

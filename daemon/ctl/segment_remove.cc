@@ -11,10 +11,10 @@ namespace confvisor::ctl {
 
 int segment_remove(const Command& cmd) {
   const SegmentNames names(*cmd.segment);
-  // A daemon holds the segment's instance lock for its whole life and the kernel drops it
+  // A daemon holds the segment's owner lock for its whole life and the kernel drops it
   // when the daemon dies: holding it ourselves proves no daemon owns the segment, and keeps
   // one from starting on it until the objects are gone.
-  std::optional<daemon::InstanceLock> lock;
+  std::optional<OwnerLock> lock;
   try {
     lock.emplace(names.name);
   } catch (const Error& e) {

@@ -12,7 +12,7 @@
 #include "common/base/error.hpp"
 #include "common/os/directory.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 
@@ -170,4 +170,4 @@ UniqueFd Cgroup::open_procs() const {
   return fd;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -14,7 +14,7 @@
 #include "common/os/small_file.hpp"
 #include "common/os/unique_fd.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 // Where this process sits in the cgroup2 hierarchy: the hierarchy's mount point (the first
 // cgroup2 line of /proc/self/mountinfo) and the directory of our own cgroup (the "0::PATH"
@@ -65,4 +65,4 @@ class Cgroup {
 // The words of a cgroup list file ("cpu memory pids").
 [[nodiscard]] std::set<std::string> words_of(const std::string& text);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

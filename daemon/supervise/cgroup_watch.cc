@@ -8,7 +8,7 @@
 
 #include "common/base/error.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 UniqueFd make_inotify() {
@@ -89,4 +89,4 @@ void CgroupWatch::on_readable() {
   }
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

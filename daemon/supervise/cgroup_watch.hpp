@@ -12,7 +12,7 @@
 
 #include "common/os/unique_fd.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 class CgroupWatch {
  public:
@@ -50,4 +50,4 @@ class CgroupWatch {
   std::map<int, std::function<void()>> callbacks_;  // by watch descriptor
 };
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

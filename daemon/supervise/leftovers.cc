@@ -10,7 +10,7 @@
 #include "common/os/small_file.hpp"
 #include "common/os/unique_fd.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 
@@ -104,4 +104,4 @@ std::vector<Adopted> adopted_children(const std::set<pid_t>& known, ChildScan sc
   return out;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 struct Owner {
   std::string worker;
@@ -32,4 +32,4 @@ enum class ChildScan { automatic, children_lists, every_process };
 [[nodiscard]] std::vector<Adopted> adopted_children(const std::set<pid_t>& known,
                                                     ChildScan scan = ChildScan::automatic);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

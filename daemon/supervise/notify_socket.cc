@@ -9,7 +9,7 @@
 #include "common/base/error.hpp"
 #include "common/os/unique_fd.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 
@@ -34,16 +34,16 @@ UniqueFd bind_abstract(const std::string& address) {
 
 }  // namespace
 
-NotifyServer::NotifyServer(boost::asio::io_context& io, const std::string& segment, Handler handler)
+NotifySocket::NotifySocket(boost::asio::io_context& io, const std::string& segment, Handler handler)
     : address_("@confvisor/" + segment + "/notify/" + std::to_string(::getpid())),
       handler_(std::move(handler)),
       socket_(io, bind_abstract(address_).release()) {
   wait();
 }
 
-NotifyServer::~NotifyServer() = default;
+NotifySocket::~NotifySocket() = default;
 
-void NotifyServer::wait() {
+void NotifySocket::wait() {
   socket_.async_wait(boost::asio::posix::descriptor_base::wait_read,
                      [this](const boost::system::error_code& ec) {
                        if (ec) return;
@@ -52,7 +52,7 @@ void NotifyServer::wait() {
                      });
 }
 
-void NotifyServer::receive_all() {
+void NotifySocket::receive_all() {
   for (;;) {
     char data[4096];
     iovec iov{data, sizeof data};
@@ -76,4 +76,4 @@ void NotifyServer::receive_all() {
   }
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -11,13 +11,13 @@
 #include <functional>
 #include <string>
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
-class NotifyServer {
+class NotifySocket {
  public:
   using Handler = std::function<void(pid_t sender, const std::string& message)>;
-  NotifyServer(boost::asio::io_context& io, const std::string& segment, Handler handler);
-  ~NotifyServer();
+  NotifySocket(boost::asio::io_context& io, const std::string& segment, Handler handler);
+  ~NotifySocket();
 
   // What workers get as NOTIFY_SOCKET ("@confvisor/SEGMENT/notify/PID").
   [[nodiscard]] const std::string& address() const { return address_; }
@@ -31,4 +31,4 @@ class NotifyServer {
   boost::asio::posix::stream_descriptor socket_;
 };
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

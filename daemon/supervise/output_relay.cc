@@ -8,7 +8,7 @@
 #include "common/base/log.hpp"
 #include "common/json/utf8.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 constexpr std::size_t kMaxLine = 4096;
@@ -162,4 +162,4 @@ std::string escape_output(std::string_view line) {
   return out;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -19,7 +19,7 @@
 
 #include "common/os/unique_fd.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 class OutputLimit;
 
@@ -47,4 +47,4 @@ class OutputRelay : public std::enable_shared_from_this<OutputRelay> {
 // bytes that are not well-formed UTF-8 become \xNN; everything else is kept as it is.
 [[nodiscard]] std::string escape_output(std::string_view line);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -18,7 +18,7 @@
 #include "common/base/log.hpp"
 #include "common/os/directory.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 
@@ -244,7 +244,7 @@ Cgroup ProcessTracking::instance_cgroup(const std::string& worker, unsigned inde
   return Cgroup(tree_->path() + "/" + worker + "." + std::to_string(index));
 }
 
-// Every populated cgroup of the tree is a dead daemon's (the segment's instance lock, taken
+// Every populated cgroup of the tree is a dead daemon's (the segment's owner lock, taken
 // before this, says no live daemon of this segment exists): its processes are logged,
 // killed at once, waited for, and the cgroups removed.
 void ProcessTracking::end_leftovers_of_tree() {
@@ -367,17 +367,17 @@ std::string missing_controller(std::string_view controller) {
          " does not have (cgroup.controllers: " + join(available) + ")";
 }
 
-LoadResult refuse_unavailable_limits(LoadResult loaded, const std::string& file) {
+config::LoadResult refuse_unavailable_limits(config::LoadResult loaded, const std::string& file) {
   if (!loaded.config) return loaded;
   struct Need {
     std::string_view key;
     std::string_view controller;
-    bool (*set)(const Limits&);
+    bool (*set)(const config::Limits&);
   };
   static constexpr Need kNeeds[] = {
-      {"memory_max", "memory", [](const Limits& l) { return l.memory_max.has_value(); }},
-      {"tasks_max", "pids", [](const Limits& l) { return l.tasks_max.has_value(); }},
-      {"cpu_weight", "cpu", [](const Limits& l) { return l.cpu_weight.has_value(); }},
+      {"memory_max", "memory", [](const config::Limits& l) { return l.memory_max.has_value(); }},
+      {"tasks_max", "pids", [](const config::Limits& l) { return l.tasks_max.has_value(); }},
+      {"cpu_weight", "cpu", [](const config::Limits& l) { return l.cpu_weight.has_value(); }},
   };
   const auto& workers = loaded.config->settings.workers;
   for (std::size_t i = 0; i < workers.size(); ++i) {
@@ -393,4 +393,4 @@ LoadResult refuse_unavailable_limits(LoadResult loaded, const std::string& file)
   return loaded;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -28,7 +28,7 @@
 #include "daemon/supervise/cgroup.hpp"
 #include "daemon/supervise/cgroup_watch.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 enum class TrackingMode { cgroup, subreaper };
 [[nodiscard]] const char* tracking_mode_name(TrackingMode mode);
@@ -77,10 +77,11 @@ class ProcessTracking {
 // error per such limit worded as validation words its errors ("FILE: /confvisor/workers/0/
 // limits/tasks_max: needs the pids controller, ..."): a limit that silently does nothing is
 // worse than none. Every config the daemon loads, and `confvisord --check`, passes here.
-[[nodiscard]] LoadResult refuse_unavailable_limits(LoadResult loaded, const std::string& file);
+[[nodiscard]] config::LoadResult refuse_unavailable_limits(config::LoadResult loaded,
+                                                           const std::string& file);
 
 // What the tracking setting in the environment asks for: "auto", "cgroup" or "subreaper".
 // Throws Error naming the variable for any other value.
 [[nodiscard]] std::string tracking_setting();
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

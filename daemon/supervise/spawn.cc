@@ -19,7 +19,7 @@
 #include "common/os/accounts.hpp"
 #include "daemon/config/command_path.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 
@@ -33,7 +33,7 @@ struct Identity {
   std::string name, home, shell;
 };
 
-Identity identity_for(const WorkerSpec& spec) {
+Identity identity_for(const config::WorkerSpec& spec) {
   Identity id;
   const std::optional<uid_t> uid = spec.user ? find_user(*spec.user) : ::geteuid();
   if (!uid) throw Error("unknown user \"" + *spec.user + "\"");
@@ -171,7 +171,7 @@ Pipe make_pipe() {
 
 std::map<std::string, std::string> worker_environment(const SpawnRequest& r) {
   const Identity id = identity_for(*r.spec);
-  std::map<std::string, std::string> env{{"PATH", std::string(kBasePath)}};
+  std::map<std::string, std::string> env{{"PATH", std::string(config::kBasePath)}};
   const char* lang = std::getenv("LANG");
   env["LANG"] = lang != nullptr ? lang : "C.UTF-8";
   if (!id.name.empty()) {
@@ -196,7 +196,7 @@ Spawned spawn_worker(const SpawnRequest& r) {
   try {
     id = identity_for(*r.spec);
     env_map = worker_environment(r);
-    program = resolve_program(*r.spec, env_map.at("PATH"), credentials_of(*r.spec));
+    program = config::resolve_program(*r.spec, env_map.at("PATH"), config::credentials_of(*r.spec));
   } catch (const Error& e) {
     throw Error("unable to start " + who + ": " + e.what());
   }
@@ -231,4 +231,4 @@ Spawned spawn_worker(const SpawnRequest& r) {
   return Spawned{pid, std::move(out.read), std::move(err.read), std::move(program)};
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

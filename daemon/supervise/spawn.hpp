@@ -15,10 +15,10 @@
 #include "common/os/unique_fd.hpp"
 #include "daemon/config/model.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 struct SpawnRequest {
-  const WorkerSpec* spec = nullptr;
+  const config::WorkerSpec* spec = nullptr;
   unsigned instance = 0;
   std::string segment;
   std::string notify_socket;        // NOTIFY_SOCKET for ready: notify workers; "" = none
@@ -45,4 +45,4 @@ struct Spawned {
 // "unable to start api[0]: no \"nope\" in PATH \"...\": No such file or directory").
 [[nodiscard]] Spawned spawn_worker(const SpawnRequest& request);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -11,11 +11,11 @@
 #include "common/base/log.hpp"
 #include "daemon/supervise/leftovers.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 
-bool same_but_instances(WorkerSpec a, WorkerSpec b) {
+bool same_but_instances(config::WorkerSpec a, config::WorkerSpec b) {
   a.instances = b.instances = 0;
   return a == b;
 }
@@ -70,14 +70,14 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
 
 Supervisor::~Supervisor() = default;
 
-void Supervisor::apply(const std::vector<WorkerSpec>& specs, bool reloaded) {
+void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reloaded) {
   std::map<std::string, Group> current;
   for (Group& g : groups_) {
     const std::string name = g.spec->name;
     current.emplace(name, std::move(g));
   }
   groups_.clear();
-  for (const WorkerSpec& spec : specs) {
+  for (const config::WorkerSpec& spec : specs) {
     auto node = current.extract(spec.name);
     if (node.empty()) {
       if (reloaded) log_info("worker " + spec.name + " is new in the config: starting it");
@@ -86,19 +86,19 @@ void Supervisor::apply(const std::vector<WorkerSpec>& specs, bool reloaded) {
     }
     Group& g = groups_.emplace_back(std::move(node.mapped()));
     if (*g.spec == spec) {
-      if (reloaded && spec.on_reload == ReloadAction::signal) {
+      if (reloaded && spec.on_reload == config::ReloadAction::signal) {
         for (auto& instance : g.instances) instance->send_reload_signal();
-      } else if (reloaded && spec.on_reload == ReloadAction::restart) {
+      } else if (reloaded && spec.on_reload == config::ReloadAction::restart) {
         log_info("worker " + spec.name + ": on_reload restart, one instance at a time");
         begin_rolling(g, g.spec);
       }
     } else if (same_but_instances(*g.spec, spec)) {
       log_info("worker " + spec.name + ": instances " + std::to_string(g.spec->instances) + " -> " +
                std::to_string(spec.instances));
-      scale(g, std::make_shared<const WorkerSpec>(spec));
+      scale(g, std::make_shared<const config::WorkerSpec>(spec));
     } else {
       log_info("worker " + spec.name + " changed: restarting it one instance at a time");
-      begin_rolling(g, std::make_shared<const WorkerSpec>(spec));
+      begin_rolling(g, std::make_shared<const config::WorkerSpec>(spec));
     }
   }
   for (auto& [name, g] : current) {
@@ -109,8 +109,8 @@ void Supervisor::apply(const std::vector<WorkerSpec>& specs, bool reloaded) {
 }
 
 // New instances start in config order as soon as they exist.
-Supervisor::Group Supervisor::start_group(const WorkerSpec& spec) {
-  Group g{std::make_shared<const WorkerSpec>(spec), {}, std::nullopt, 0, false};
+Supervisor::Group Supervisor::start_group(const config::WorkerSpec& spec) {
+  Group g{std::make_shared<const config::WorkerSpec>(spec), {}, std::nullopt, 0, false};
   for (unsigned i = 0; i < spec.instances; ++i) {
     g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, i));
     g.instances.back()->start();
@@ -118,7 +118,7 @@ Supervisor::Group Supervisor::start_group(const WorkerSpec& spec) {
   return g;
 }
 
-void Supervisor::scale(Group& g, std::shared_ptr<const WorkerSpec> spec) {
+void Supervisor::scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec) {
   g.spec = std::move(spec);
   while (g.instances.size() > g.spec->instances) {
     retire(g.instances.back());
@@ -133,7 +133,7 @@ void Supervisor::scale(Group& g, std::shared_ptr<const WorkerSpec> spec) {
 }
 
 // Instances that exist keep running until their turn; added ones start with the new spec.
-void Supervisor::begin_rolling(Group& g, std::shared_ptr<const WorkerSpec> spec) {
+void Supervisor::begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec) {
   const auto existing =
       static_cast<unsigned>(std::min<std::size_t>(g.instances.size(), spec->instances));
   g.spec = spec;
@@ -454,4 +454,4 @@ std::string Supervisor::summary() const {
   return s;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -23,7 +23,7 @@
 #include "daemon/supervise/worker_command.hpp"
 #include "daemon/supervise/worker_instance.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 class Supervisor {
  public:
@@ -33,7 +33,7 @@ class Supervisor {
 
   // Makes the workers match `specs`. With `reloaded`, unchanged workers get their on_reload
   // action (the new generation is already published).
-  void apply(const std::vector<WorkerSpec>& specs, bool reloaded);
+  void apply(const std::vector<config::WorkerSpec>& specs, bool reloaded);
   // SIGCHLD: reaps every exited child.
   void reap();
   // Stops every worker (in reverse order of the list, all at once), then calls `done`.
@@ -57,7 +57,7 @@ class Supervisor {
 
  private:
   struct Group {
-    std::shared_ptr<const WorkerSpec> spec;
+    std::shared_ptr<const config::WorkerSpec> spec;
     std::vector<std::shared_ptr<WorkerInstance>> instances;
     // A rolling restart in progress: instance `next` is being stopped, or (started) started.
     std::optional<unsigned> rolling;
@@ -65,9 +65,9 @@ class Supervisor {
     bool rolling_started = false;
   };
 
-  [[nodiscard]] Group start_group(const WorkerSpec& spec);
-  void scale(Group& g, std::shared_ptr<const WorkerSpec> spec);
-  void begin_rolling(Group& g, std::shared_ptr<const WorkerSpec> spec);
+  [[nodiscard]] Group start_group(const config::WorkerSpec& spec);
+  void scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
+  void begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
   void advance_rolling(Group& g);
   void log_rolling_done(const Group& g);
   void retire(std::shared_ptr<WorkerInstance> instance);
@@ -92,7 +92,7 @@ class Supervisor {
   boost::asio::io_context& io_;
   ProcessTracking tracking_;  // before the instances, which use its watch
   InstanceHost host_;
-  NotifyServer notify_;
+  NotifySocket notify_;
   std::vector<Group> groups_;                              // config order
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
   std::vector<std::unique_ptr<WorkerCommand>> commands_;   // operators' start/stop/restart
@@ -112,4 +112,4 @@ class Supervisor {
   std::uint64_t sweep_timer_epoch_ = 0;
 };
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

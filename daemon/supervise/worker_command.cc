@@ -1,6 +1,6 @@
 #include "daemon/supervise/worker_command.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 
@@ -76,4 +76,4 @@ void WorkerCommand::finish(bool ok) {
   std::exchange(done_, nullptr)(ok, std::move(statuses));
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -15,7 +15,7 @@
 
 #include "daemon/supervise/worker_instance.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 enum class WorkerAction { start, stop, restart };
 [[nodiscard]] std::optional<WorkerAction> parse_worker_action(std::string_view name);
@@ -44,4 +44,4 @@ class WorkerCommand {
   bool starting_ = false;  // restart: the start half has begun
 };
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -14,7 +14,7 @@
 #include "daemon/supervise/process_tracking.hpp"
 #include "daemon/supervise/spawn.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -51,7 +51,7 @@ std::string describe_wait_status(int status) {
   return "wait status " + std::to_string(status);
 }
 
-WorkerInstance::WorkerInstance(InstanceHost& host, std::shared_ptr<const WorkerSpec> spec,
+WorkerInstance::WorkerInstance(InstanceHost& host, std::shared_ptr<const config::WorkerSpec> spec,
                                unsigned index)
     : host_(host),
       spec_(std::move(spec)),
@@ -91,8 +91,8 @@ void WorkerInstance::set_state(State s) {
 
 // Restarts, the restart limit's window and the last exit tell how this definition fares: a
 // changed definition starts over with none (a change of `instances` alone is no change).
-void WorkerInstance::use_spec(std::shared_ptr<const WorkerSpec> spec) {
-  WorkerSpec before = *spec_;
+void WorkerInstance::use_spec(std::shared_ptr<const config::WorkerSpec> spec) {
+  config::WorkerSpec before = *spec_;
   before.instances = spec->instances;
   if (!(before == *spec)) {
     restarts_ = 0;
@@ -119,7 +119,7 @@ void WorkerInstance::start() {
       spec_.get(),
       index_,
       host_.segment,
-      spec_->ready == Readiness::notify ? host_.notify_socket : "",
+      spec_->ready == config::Readiness::notify ? host_.notify_socket : "",
       spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
       -1,
       ""};
@@ -147,7 +147,7 @@ void WorkerInstance::start() {
   OutputRelay::start(host_.io, std::move(spawned.err), label());
   log_info(tag() + " started: pid " + std::to_string(pid_) + " (" + program_ + ")");
   set_state(State::starting);
-  if (spec_->ready == Readiness::started) {
+  if (spec_->ready == config::Readiness::started) {
     schedule(spec_->start_window, &WorkerInstance::on_start_window);
   }
   arm_watchdog();
@@ -238,11 +238,12 @@ void WorkerInstance::ended() {
     return;
   }
   const bool was_ready = state_ == State::running;
-  const bool wanted = spec_->restart == RestartPolicy::always ||
-                      (spec_->restart == RestartPolicy::on_failure && !counts_as_success(status));
+  const bool wanted =
+      spec_->restart == config::RestartPolicy::always ||
+      (spec_->restart == config::RestartPolicy::on_failure && !counts_as_success(status));
   if (!wanted) {
     log_info(tag() + " exited (" + last_exit_ + "); not restarted (restart: " +
-             (spec_->restart == RestartPolicy::never ? "never" : "on-failure") + ")");
+             (spec_->restart == config::RestartPolicy::never ? "never" : "on-failure") + ")");
     settled_ = true;
     set_state(State::stopped);
     return;
@@ -361,7 +362,7 @@ UniqueFd WorkerInstance::enter_cgroup() {
   if (host_.tracking == nullptr || host_.tracking->mode() != TrackingMode::cgroup) return {};
   cgroup_watch_.reset();  // before a new watch: inotify gives the same file the same wd
   cgroup_ = Cgroup::create(host_.tracking->instance_cgroup(spec_->name, index_).path());
-  const Limits& limits = spec_->limits;
+  const config::Limits& limits = spec_->limits;
   auto apply = [this](const char* file, const std::optional<std::uint64_t>& value,
                       const char* fallback) {
     if (value) {
@@ -429,4 +430,4 @@ InstanceStatus WorkerInstance::status() const {
   return s;
 }
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

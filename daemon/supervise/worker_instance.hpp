@@ -27,7 +27,7 @@
 #include "daemon/supervise/cgroup.hpp"
 #include "daemon/supervise/cgroup_watch.hpp"
 
-namespace confvisor::daemon {
+namespace confvisor::supervise {
 
 enum class State { stopped, starting, running, backoff, stopping, fatal };
 [[nodiscard]] const char* state_name(State s);
@@ -65,7 +65,8 @@ struct InstanceHost {
 
 class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
  public:
-  WorkerInstance(InstanceHost& host, std::shared_ptr<const WorkerSpec> spec, unsigned index);
+  WorkerInstance(InstanceHost& host, std::shared_ptr<const config::WorkerSpec> spec,
+                 unsigned index);
   ~WorkerInstance();
 
   void start();                               // from Stopped, Fatal or Backoff: start now
@@ -73,7 +74,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void exited(int wait_status);               // its main process was reaped
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
   void send_reload_signal();
-  void use_spec(std::shared_ptr<const WorkerSpec> spec);  // takes effect at the next start
+  void use_spec(std::shared_ptr<const config::WorkerSpec> spec);  // takes effect at the next start
   // Held by an operator's stop: rolling restarts and on_reload leave it stopped until an
   // operator's start.
   void hold(bool held) { held_ = held; }
@@ -83,7 +84,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] State state() const { return state_; }
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] unsigned index() const { return index_; }
-  [[nodiscard]] const WorkerSpec& spec() const { return *spec_; }
+  [[nodiscard]] const config::WorkerSpec& spec() const { return *spec_; }
   // Its first start has come to an end: it got ready, or failed for good.
   [[nodiscard]] bool settled() const { return settled_; }
   [[nodiscard]] bool held() const { return held_; }
@@ -111,7 +112,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] bool counts_as_success(int wait_status) const;
 
   InstanceHost& host_;
-  std::shared_ptr<const WorkerSpec> spec_;
+  std::shared_ptr<const config::WorkerSpec> spec_;
   const unsigned index_;
   State state_ = State::stopped;
   pid_t pid_ = 0;
@@ -139,4 +140,4 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
 // "exit code 3", "killed by SIGSEGV (core dumped)".
 [[nodiscard]] std::string describe_wait_status(int wait_status);
 
-}  // namespace confvisor::daemon
+}  // namespace confvisor::supervise

@@ -19,8 +19,8 @@ void require(bool promise) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const confvisor::daemon::LoadResult result =
-      confvisor::daemon::load_config_text(text, "fuzz.json");
+  const confvisor::config::LoadResult result =
+      confvisor::config::load_config_text(text, "fuzz.json");
 
   // A config iff no errors; every error one line that names the file.
   require(result.config.has_value() == result.errors.empty());

@@ -30,7 +30,7 @@ SegmentGuard::~SegmentGuard() {
     Publisher::remove(name_);
   } catch (...) {
   }
-  // A daemon killed by a test leaves its instance lock file (by design: the lock is the
+  // A daemon killed by a test leaves its owner lock file (by design: the lock is the
   // kernel's, the file is only where it lives).
   ::unlink(("/dev/shm/confvisor." + name_ + ".lock").c_str());
   // And, with cgroup tracking, the cgroup tree of the segment with whatever is still in it.
