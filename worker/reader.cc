@@ -1,10 +1,10 @@
 // The worker's side of the segment protocol (common/segment/layout.hpp).
 //
-// Hot path: each thread keeps, per Reader, the snapshot it last got, the version word of the
-// view it was read from and the value that word had then. current() loads that word and
-// compares: one load from a cache line every core holds in shared state, so readers on any
-// number of threads never contend. Only when the version moved does a thread take the
-// Reader's mutex to copy, verify and parse the new generation, once for all threads.
+// The hot path. Each thread keeps, per Reader, the snapshot it last got, the version word of
+// the view it was read from and the value that word had then. current() loads that word and
+// compares it. That is one load from a cache line every core holds in shared state, so
+// readers on any number of threads never contend. Only when the version moved does a thread take
+// the Reader's mutex to copy, verify and parse the new generation, once for all threads.
 //
 // Mappings: the slot holds a reference to its view, so the word it loads stays mapped
 // without the hot path touching the Reader's state. A view the name no longer leads to is
@@ -98,13 +98,13 @@ struct ThreadCache {
   Reader::CacheSlot slots[kCacheSlots];
   std::size_t next_victim = 0;
 };
-// initial-exec: in libconfvisor.so the default TLS model (local-dynamic here) makes every
-// access a call to __tls_get_addr: current() through the shared library measured 6-7 ns,
-// with initial-exec 4 ns (2.5-3 ns statically linked, unchanged). Initial-exec is one GOT
-// load plus the %fs-relative load; in an executable the linker turns it into a constant
-// offset. It needs the library's TLS (this pointer, the owner below, c_api's message: 72
-// bytes) in the static TLS block. A program linked with the library always has it there; a
-// dlopen()ed libconfvisor.so (say a Python binding through ctypes) takes it from glibc's
+// The TLS model is initial-exec. In libconfvisor.so the default model (local-dynamic here)
+// makes every access a call to __tls_get_addr, and current() through the shared library
+// measured 6-7 ns; with initial-exec it measured 4 ns (2.5-3 ns statically linked either way).
+// Initial-exec is one GOT load plus the %fs-relative load; in an executable the linker turns it
+// into a constant offset. It needs the library's TLS (this pointer, the owner below, c_api's
+// message: 72 bytes) in the static TLS block. A program linked with the library always has it
+// there; a dlopen()ed libconfvisor.so (say a Python binding through ctypes) takes it from glibc's
 // static TLS surplus (512 bytes by default; the GLIBC_TUNABLES glibc.rtld.optional_static_tls
 // raises it), so only a process that has used that up fails to dlopen it.
 __attribute__((tls_model("initial-exec"))) thread_local ThreadCache* thread_cache = nullptr;

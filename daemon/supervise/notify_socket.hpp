@@ -1,7 +1,8 @@
-// The NOTIFY_SOCKET confvisord gives its ready: notify workers: the receiving end of the
-// systemd protocol (READY=1, STATUS=, WATCHDOG=1, STOPPING=1), so sd_notify-aware services
-// work unchanged. An abstract socket: nothing on disk to clean up or to go stale. The kernel
-// tells us each sender's pid (SO_PASSCRED), which is how a message finds its worker.
+// The NOTIFY_SOCKET that confvisord gives its workers with `"ready": "notify"`. It is the
+// receiving end of the systemd protocol (READY=1, STATUS=, WATCHDOG=1, STOPPING=1), so
+// services that call sd_notify work unchanged. An abstract socket: nothing on disk to clean up or
+// to go stale. The kernel tells us each sender's pid (SO_PASSCRED), which is how a message finds
+// its worker.
 #pragma once
 
 #include <sys/types.h>

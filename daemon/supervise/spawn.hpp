@@ -1,8 +1,8 @@
-// Starting one worker process: fork/exec in its own cgroup (with cgroup tracking: joined in
-// the child before anything else) and its own process group, with a clean signal state,
-// PR_SET_PDEATHSIG, the documented base environment, and its stdout/stderr on pipes the
-// daemon reads. An exec that fails is reported through a CLOEXEC pipe with its errno,
-// so "No such file or directory" reaches the log instead of a mysterious exit 127; so is a
+// Starts one worker process by fork and exec. The child has its own process group, a clean
+// signal state, PR_SET_PDEATHSIG, the documented base environment, and its stdout and
+// stderr on pipes the daemon reads. With cgroup tracking it joins its instance's cgroup
+// before it does anything else. An exec that fails is reported through a CLOEXEC pipe with its
+// errno, so "No such file or directory" reaches the log instead of a mysterious exit 127; so is a
 // failure to join the cgroup, and then nothing of the worker runs.
 #pragma once
 
