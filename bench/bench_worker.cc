@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "bench/clock.hpp"
-#include "bench/datagram_socket.hpp"
+#include "tests/support/notify_socket.hpp"
 
 namespace confvisor::bench {
 
@@ -46,7 +46,7 @@ int worker_main() {
   report.pid = ::getpid();
   report.instance = static_cast<unsigned>(std::strtoul(instance, nullptr, 10));
   report.sent_ns = monotonic_ns();
-  if (!send_datagram(report_path, format_report(report))) {
+  if (!test::send_datagram(report_path, format_report(report))) {
     std::fprintf(stderr, "confvisor-bench %s: unable to report to %s: %s\n", kWorkerFlag.data(),
                  report_path, std::strerror(errno));
     return 1;

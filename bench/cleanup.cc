@@ -1,5 +1,7 @@
 #include "bench/cleanup.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,10 +39,32 @@ std::array<std::atomic<pid_t>, kPidSlots> g_pids{};
 // Every signal whose default action ends the run; SIGPIPE too: `confvisor-bench | head`.
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
 
+// Unlinks every entry of the directory `path`, then the directory. One level is enough: a
+// run's directory holds files and sockets only. open(2), getdents64(2), unlinkat(2) and
+// rmdir(2) are system calls, safe in a signal handler, where opendir(3) and readdir(3) are not.
+void remove_directory(const char* path) {
+  const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    alignas(dirent64) char buf[4096];
+    for (ssize_t n; (n = ::getdents64(fd, buf, sizeof buf)) > 0;) {
+      for (ssize_t at = 0; at < n;) {
+        const auto* entry = reinterpret_cast<const dirent64*>(buf + at);
+        const char* name = entry->d_name;
+        const bool dots =
+            name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+        if (!dots) ::unlinkat(fd, name, 0);
+        at += entry->d_reclen;
+      }
+    }
+    ::close(fd);
+  }
+  ::rmdir(path);
+}
+
 // The one handler in the bench that does work: the run is over either way, and there is no
-// event loop to hand the signal to. kill(2), waitpid(2), unlink(2), rmdir(2) and raise(3)
-// are async-signal-safe. Processes go first (a daemon must not recreate what is unlinked),
-// then files, then the directories that held them.
+// event loop to hand the signal to. kill(2), waitpid(2), unlink(2) and raise(3) are
+// async-signal-safe, and so is remove_directory. Processes go first (a daemon must not
+// recreate what is unlinked), then files, then directories with what is left in them.
 void on_fatal_signal(int sig) {
   for (std::atomic<pid_t>& slot : g_pids) {
     const pid_t pid = slot.load(std::memory_order_acquire);
@@ -55,7 +79,7 @@ void on_fatal_signal(int sig) {
       if (kind == PathKind::kFile) {
         ::unlink(slot.path);
       } else {
-        ::rmdir(slot.path);
+        remove_directory(slot.path);
       }
     }
   }
@@ -140,30 +164,26 @@ KillOnSignal& KillOnSignal::operator=(KillOnSignal&& other) noexcept {
   return *this;
 }
 
-namespace {
+BenchDir::BenchDir(std::string_view tag)
+    : TempDir("bench-" + std::to_string(::getpid()) + "-" + std::string(tag)),
+      cleanup_(path(), PathKind::kDirectory) {}
 
-std::string unique_name(std::string_view tag) {
-  return "bench-" + std::to_string(::getpid()) + "-" + std::string(tag);
-}
-
-}  // namespace
-
-BenchSegment::BenchSegment(std::string_view tag) : name_(unique_name(tag)) {
-  const SegmentNames names(name_);  // validates the name
+BenchSegment::BenchSegment(std::string_view tag) : guard_(tag, "bench") {
+  const SegmentNames names(name());  // validates the name
   current_ = UnlinkOnSignal(names.path);
   prev_ = UnlinkOnSignal(names.prev_path);
   building_ = UnlinkOnSignal(std::string(kShmDir) + names.building_shm(::getpid()));
   lock_ = UnlinkOnSignal(lock_path());
   // A leftover of an earlier run that had this pid would otherwise be opened, not created.
   ::unlink(lock_path().c_str());
-  Publisher::remove(name_);
+  Publisher::remove(name());
 }
 
 PublisherOptions BenchSegment::publisher_options(std::size_t config_bytes) const {
   // The daemon's default window, set explicitly: the segment size below depends on it.
   constexpr std::size_t kHistory = 8;
   PublisherOptions options;
-  options.segment = name_;
+  options.segment = name();
   options.history = kHistory;
   // Records carry a header and the source path; the heap wastes some to fragmentation.
   // Twice the history plus the generation being built is ample.
@@ -173,21 +193,11 @@ PublisherOptions BenchSegment::publisher_options(std::size_t config_bytes) const
 }
 
 void BenchSegment::add_publisher(pid_t pid) {
-  other_building_ = UnlinkOnSignal(std::string(kShmDir) + SegmentNames(name_).building_shm(pid));
+  other_building_ = UnlinkOnSignal(std::string(kShmDir) + SegmentNames(name()).building_shm(pid));
 }
 
 std::string BenchSegment::lock_path() const {
-  return SegmentNames(name_).path + ".lock";
-}
-
-BenchSegment::~BenchSegment() {
-  // A daemon that stopped cleanly removed its lock file; one that was killed did not.
-  ::unlink(lock_path().c_str());
-  try {
-    Publisher::remove(name_);
-  } catch (...) {
-    // Destructors must not throw; a leftover "bench-PID-*" object is harmless and named.
-  }
+  return SegmentNames(name()).path + ".lock";
 }
 
 }  // namespace confvisor::bench

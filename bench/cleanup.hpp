@@ -3,7 +3,7 @@
 // run, and by a signal handler when the run is interrupted (SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 // SIGPIPE), since then no destructor runs.
 // Reader processes are not this file's business: they die with the bench (PDEATHSIG, see
-// child_process.hpp). A confvisord the bench runs is: it would die with the bench too, but
+// tests/support/child.hpp). A confvisord the bench runs is: it would die with the bench too, but
 // only after the handler had unlinked the files it still uses, so the handler kills and
 // reaps it first (KillOnSignal); its workers die with it (the daemon sets their PDEATHSIG).
 #pragma once
@@ -15,6 +15,8 @@
 #include <string_view>
 
 #include "common/publish/publisher.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace confvisor::bench {
 
@@ -24,8 +26,8 @@ void install_signal_cleanup();
 
 enum class PathKind { kFile, kDirectory };
 
-// While registered, `path` is unlinked (a directory: removed with rmdir, after every file)
-// if a fatal signal interrupts the run.
+// While registered, `path` is unlinked if a fatal signal interrupts the run; a directory is
+// emptied and removed, after every file.
 class UnlinkOnSignal {
  public:
   UnlinkOnSignal() = default;
@@ -52,17 +54,23 @@ class KillOnSignal {
   int slot_ = -1;
 };
 
-// A segment name unique to this run ("bench-PID-TAG") whose objects are removed
-// (Publisher::remove, and a daemon's lock file) when it goes out of scope, and unlinked on a
-// fatal signal before that.
+// A run's private directory (test::TempDir), "/tmp/confvisor-bench-PID-TAG-XXXXXX", removed
+// with its contents by the destructor and on a fatal signal.
+class BenchDir : public test::TempDir {
+ public:
+  explicit BenchDir(std::string_view tag);
+
+ private:
+  UnlinkOnSignal cleanup_;
+};
+
+// A segment name unique to this run ("bench-TAG-PID-N") whose objects are removed
+// (test::SegmentGuard) when it goes out of scope, and unlinked on a fatal signal before that.
 class BenchSegment {
  public:
   explicit BenchSegment(std::string_view tag);
-  ~BenchSegment();
-  BenchSegment(const BenchSegment&) = delete;
-  BenchSegment& operator=(const BenchSegment&) = delete;
 
-  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] const std::string& name() const { return guard_.name(); }
 
   // Options for this segment's publisher: the daemon's default history, and an initial size
   // with room for every kept generation of `config_bytes`, so no publish in a measurement
@@ -77,7 +85,7 @@ class BenchSegment {
   // common/publish/owner_lock.cc: the lock a confvisord holds while it publishes the segment.
   [[nodiscard]] std::string lock_path() const;
 
-  std::string name_;
+  test::SegmentGuard guard_;  // first: the last to go
   // The current name, the name of a replaced segment, this process' building name and the
   // daemon's owner lock: every object a Publisher or a confvisord can leave behind
   // (common/publish/publisher.cc, common/publish/owner_lock.cc).

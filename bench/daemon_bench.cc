@@ -5,11 +5,10 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench/bench_daemon.hpp"
 #include "bench/clock.hpp"
 #include "bench/config_gen.hpp"
 #include "bench/daemon_config.hpp"
-#include "bench/daemon_process.hpp"
-#include "bench/temp_dir.hpp"
 #include "confvisor/worker.hpp"
 
 namespace confvisor::bench {
@@ -17,13 +16,18 @@ namespace confvisor::bench {
 namespace {
 
 using namespace std::chrono_literals;
+using test::clock_ticks_per_second;
+using test::DaemonProcess;
+using test::Datagram;
+using test::sample_process;
 
 // Generous: only ends a run that is stuck.
 constexpr auto kReloadTimeout = 60s;
+constexpr const char* kConfigFile = "confvisor.json";
 
 // The daemon's section for a config of `bytes`: the segment sized like the bench's own
 // (no move during a measurement), and a file size limit well above the config.
-DaemonSection section_for(const BenchSegment& segment, TempDir& dir, std::size_t bytes) {
+DaemonSection section_for(const BenchSegment& segment, const BenchDir& dir, std::size_t bytes) {
   DaemonSection s;
   s.segment = segment.name();
   s.segment_size = segment.publisher_options(bytes).initial_size;
@@ -54,7 +58,7 @@ ReloadSample time_one_reload(DaemonProcess& daemon, Reader& reader, std::uint64_
   // the monotonic clock.
   const std::int64_t realtime_at_kill = realtime_ns();
   const std::int64_t killed = monotonic_ns();
-  daemon.signal(SIGHUP);
+  if (!daemon.signal(SIGHUP)) daemon.fail("unable to signal confvisord: it is gone");
   if (!reader.wait_for_change(kReloadTimeout)) daemon.fail("no new generation after SIGHUP");
   const std::int64_t seen = monotonic_ns();
   const Snapshot& snapshot = reader.current();
@@ -65,21 +69,21 @@ ReloadSample time_one_reload(DaemonProcess& daemon, Reader& reader, std::uint64_
   const std::int64_t published =
       since_epoch_ns(snapshot.published_at()) - (realtime_at_kill - killed);
   const std::int64_t reload_started =
-      reload_started_ns(daemon, daemon.wait_notification("RELOADING=1", kReloadTimeout));
-  (void)daemon.wait_notification("READY=1", kReloadTimeout);  // the reload is over
+      reload_started_ns(daemon, daemon.require_notification("RELOADING=1", kReloadTimeout));
+  (void)daemon.require_notification("READY=1", kReloadTimeout);  // the reload is over
   auto us = [](std::int64_t from, std::int64_t to) { return static_cast<double>(to - from) / 1e3; };
   return {us(killed, seen), us(killed, reload_started), us(reload_started, published),
           us(published, seen)};
 }
 
 SighupFigures time_reloads(DaemonProcess& daemon, Reader& reader, GeneratedConfig& config,
-                           const std::string& config_path, std::size_t reloads) {
+                           const BenchDir& dir, std::size_t reloads) {
   std::vector<double> visible, to_reload, to_publish, to_visible;
   std::uint64_t generation = reader.current().generation();
   const std::uint64_t cpu_before = sample_process(daemon.pid()).value_or(ProcSample{}).cpu_ticks;
   for (std::size_t k = 1; k <= reloads; ++k) {
     set_serial(config, k);
-    TempDir::write(config_path, config.text);
+    (void)dir.write(kConfigFile, config.text);
     const ReloadSample s = time_one_reload(daemon, reader, ++generation);
     visible.push_back(s.visible_us);
     to_reload.push_back(s.signal_to_reload_us);
@@ -105,24 +109,23 @@ SighupFigures time_reloads(DaemonProcess& daemon, Reader& reader, GeneratedConfi
 
 DaemonSizeFigures measure_daemon(std::size_t config_bytes, const DaemonBenchOptions& options) {
   const std::string label = size_label(config_bytes);
-  TempDir dir("daemon-" + label);
+  BenchDir dir("daemon-" + label);
   BenchSegment segment("daemon-" + label);
-  const std::string config_path = dir.file("confvisor.json");
   GeneratedConfig config =
       generate_config(config_bytes, to_json(section_for(segment, dir, config_bytes)));
   set_serial(config, 0);
-  TempDir::write(config_path, config.text);
+  const std::string config_path = dir.write(kConfigFile, config.text);
 
   DaemonSizeFigures figures;
   figures.bytes = config_bytes;
-  DaemonProcess daemon(options.confvisord, config_path, dir, segment);
-  (void)daemon.wait_notification("READY=1", kDaemonStartTimeout);
+  BenchDaemon daemon(options.confvisord, config_path, dir, segment);
+  (void)daemon.require_notification("READY=1", kDaemonStartTimeout);
   figures.after_start = sample_process(daemon.pid()).value_or(ProcSample{});
 
   Reader reader(segment.name());
   // The daemon publishes the document minified: exactly the generated text.
   if (reader.current().text() != config.text) daemon.fail("the published config is not the file's");
-  figures.sighup = time_reloads(daemon, reader, config, config_path, options.reloads);
+  figures.sighup = time_reloads(daemon, reader, config, dir, options.reloads);
   figures.idle = observe_idle(daemon, {}, kIdleSettle, options.idle_window);
   daemon.stop(kDaemonStopTimeout);
   return figures;

@@ -18,7 +18,7 @@
 
 #include "bench/distribution.hpp"
 #include "bench/idle_window.hpp"
-#include "bench/proc_stats.hpp"
+#include "tests/support/proc_stats.hpp"
 
 namespace confvisor::bench {
 
@@ -42,7 +42,7 @@ struct SighupFigures {
 
 struct DaemonSizeFigures {
   std::size_t bytes = 0;
-  ProcSample after_start;  // the daemon once READY=1, before any reload
+  test::ProcSample after_start;  // the daemon once READY=1, before any reload
   SighupFigures sighup;
   IdleObservation idle;  // after the reloads
 };

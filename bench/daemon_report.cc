@@ -56,7 +56,7 @@ json::object idle_json(const IdleObservation& o) {
                   "/proc/PID/task/*/status) over the window; every switch of a sleeping process "
                   "is a wakeup. VmRSS and VmHWM at the end of the window"},
                  {"window", quantity(o.daemon.window_s, "s")},
-                 {"clock_ticks_per_second", clock_ticks_per_second()},
+                 {"clock_ticks_per_second", test::clock_ticks_per_second()},
                  {"notifications", o.notifications}};
   add_all(j, process_idle_json(o.daemon));
   if (o.workers) j["workers_summed"] = process_idle_json(*o.workers);
@@ -157,7 +157,7 @@ void print_daemon_notes(std::ostream& out, const std::vector<SizeResults>& sizes
       << format("%.1f", idle_window_s(sizes))
       << " s left alone after the reloads: voluntary + involuntary switches, utime +\n"
          "    stime in 1/"
-      << clock_ticks_per_second() << " s ticks (target 0: no wakeups)\n";
+      << test::clock_ticks_per_second() << " s ticks (target 0: no wakeups)\n";
 }
 
 void print_supervision(std::ostream& out, const SupervisionFigures& f) {

@@ -9,7 +9,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "bench/child_process.hpp"
 #include "bench/cleanup.hpp"
 #include "bench/clock.hpp"
 #include "bench/distribution.hpp"
@@ -17,12 +16,17 @@
 #include "common/publish/publisher.hpp"
 #include "common/segment/futex.hpp"
 #include "confvisor/worker.hpp"
+#include "tests/support/child.hpp"
+#include "tests/support/proc_scan.hpp"
 
 namespace confvisor::bench {
 
 namespace {
 
 using namespace std::chrono_literals;
+using test::Child;
+using test::describe_wait_status;
+using test::exited_cleanly;
 
 // Where reader processes report, in a MAP_SHARED mapping made before the fork. Each reader
 // owns one line: it stores its time, then the generation (release), then counts itself in
@@ -100,13 +104,13 @@ int reader_main(const std::string& segment, ReportBoard& board, std::size_t inde
 // Sleeps until `target` reports are in. Throws if a reader process ended early or nothing
 // came for kReportTimeout. Wakes every 100 ms only to notice a dead reader quickly.
 void wait_for_reports(const ReportBoard& board, std::uint32_t target,
-                      std::vector<ChildProcess>& children) {
+                      std::vector<Child>& children) {
   const auto deadline = std::chrono::steady_clock::now() + kReportTimeout;
   for (;;) {
     const std::uint32_t now = board.reported().load(std::memory_order_acquire);
     if (now >= target) return;
     // A reader that exited cleanly has made all its reports; any other end is a failure.
-    for (ChildProcess& child : children) {
+    for (Child& child : children) {
       if (auto status = child.try_reap(); status && !exited_cleanly(*status)) {
         throw std::runtime_error("reader process " + std::to_string(child.pid()) + " " +
                                  describe_wait_status(*status) + " during the measurement");
@@ -122,11 +126,11 @@ void wait_for_reports(const ReportBoard& board, std::uint32_t target,
 
 // True once every child is asleep (in wait_for_change's futex wait: nothing else in a
 // reader blocks), false if one is not within kAsleepTimeout.
-bool wait_all_asleep(const std::vector<ChildProcess>& children) {
+bool wait_all_asleep(const std::vector<Child>& children) {
   const auto deadline = std::chrono::steady_clock::now() + kAsleepTimeout;
   for (;;) {
     if (std::all_of(children.begin(), children.end(),
-                    [](const ChildProcess& c) { return c.state() == 'S'; })) {
+                    [](const Child& c) { return test::process_state(c.pid()) == 'S'; })) {
       return true;
     }
     if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -158,11 +162,12 @@ LatencyResult measure_publish_latency(GeneratedConfig config, const LatencyOptio
   ReportBoard board(options.readers);
   const auto readers = static_cast<std::uint32_t>(options.readers);
 
-  std::vector<ChildProcess> children;
+  std::vector<Child> children;
   children.reserve(options.readers);
   for (std::size_t i = 0; i < options.readers; ++i) {
     children.emplace_back(
-        [&, i] { return reader_main(segment.name(), board, i, options.publishes); });
+        [&, i] { return reader_main(segment.name(), board, i, options.publishes); },
+        test::ChildOptions{.dies_with_parent = true});
   }
 
   wait_for_reports(board, readers, children);
@@ -203,7 +208,7 @@ LatencyResult measure_publish_latency(GeneratedConfig config, const LatencyOptio
     }
   }
 
-  for (ChildProcess& child : children) {
+  for (Child& child : children) {
     const int status = child.wait_for(kExitTimeout);
     if (!exited_cleanly(status)) {
       throw std::runtime_error("reader process " + std::to_string(child.pid()) + " " +

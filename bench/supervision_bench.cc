@@ -8,22 +8,29 @@
 #include <stdexcept>
 #include <vector>
 
+#include "bench/bench_daemon.hpp"
 #include "bench/bench_worker.hpp"
-#include "bench/child_process.hpp"
 #include "bench/cleanup.hpp"
 #include "bench/clock.hpp"
 #include "bench/daemon_config.hpp"
-#include "bench/daemon_process.hpp"
-#include "bench/datagram_socket.hpp"
-#include "bench/fd_wait.hpp"
-#include "bench/proc_stats.hpp"
-#include "bench/temp_dir.hpp"
+#include "tests/support/child.hpp"
+#include "tests/support/fd_wait.hpp"
+#include "tests/support/notify_socket.hpp"
+#include "tests/support/proc_scan.hpp"
+#include "tests/support/proc_stats.hpp"
 
 namespace confvisor::bench {
 
 namespace {
 
 using namespace std::chrono_literals;
+using test::Child;
+using test::clock_ticks_per_second;
+using test::Datagram;
+using test::NotifySocket;
+using test::process_state;
+using test::sample_process;
+using test::wait_readable;
 
 // Generous: only ends a run that is stuck.
 constexpr auto kRestartTimeout = 10s;
@@ -38,10 +45,7 @@ constexpr const char* kWorkerName = "bench";
 class SupervisedRun {
  public:
   SupervisedRun(const SupervisionOptions& options, const std::string& tag, unsigned instances)
-      : dir_(tag),
-        segment_(tag),
-        reports_(dir_.file("report.sock")),
-        config_path_(dir_.file("confvisor.json")) {
+      : dir_(tag), segment_(tag), reports_(dir_.file("report.sock")) {
     DaemonSection section;
     section.segment = segment_.name();
     section.segment_size = 64u << 10;  // the smallest accepted: the config is tiny
@@ -49,12 +53,13 @@ class SupervisedRun {
     section.socket = dir_.file("control.sock");
     section.workers.push_back(
         bench_worker(kWorkerName, options.bench_binary, instances, reports_.path()));
-    TempDir::write(config_path_,
+    const std::string config_path =
+        dir_.write("confvisor.json",
                    boost::json::serialize(boost::json::object{{"confvisor", to_json(section)}}));
-    daemon_.emplace(options.confvisord, config_path_, dir_, segment_);
+    daemon_.emplace(options.confvisord, config_path, dir_, segment_);
   }
 
-  [[nodiscard]] DaemonProcess& daemon() { return *daemon_; }
+  [[nodiscard]] BenchDaemon& daemon() { return *daemon_; }
   // When the bench took READY=1 off the notify socket, if it has.
   [[nodiscard]] std::optional<std::int64_t> ready_ns() const { return ready_ns_; }
 
@@ -79,7 +84,7 @@ class SupervisedRun {
 
   void wait_ready(std::chrono::milliseconds timeout) {
     drain_notifications();
-    if (!ready_ns_) ready_ns_ = daemon_->wait_notification("READY=1", timeout).received_ns;
+    if (!ready_ns_) ready_ns_ = daemon_->require_notification("READY=1", timeout).received_ns;
   }
 
   // The first report of each of `instances`; a second report of one (a restart) fails.
@@ -104,18 +109,17 @@ class SupervisedRun {
     }
   }
 
-  TempDir dir_;
+  BenchDir dir_;
   BenchSegment segment_;
-  DatagramListener reports_;
-  std::string config_path_;
+  NotifySocket reports_;
   std::optional<std::int64_t> ready_ns_;
-  std::optional<DaemonProcess> daemon_;  // last: it goes first
+  std::optional<BenchDaemon> daemon_;  // last: it goes first
 };
 
 // Lets the daemon finish the previous restart (its last log lines) so that each kill finds
 // it asleep in its event loop. No event says "back in epoll_wait", so this looks at the
 // scheduler state, between short sleeps; it is outside the timed part.
-bool let_daemon_fall_asleep(DaemonProcess& daemon) {
+bool let_daemon_fall_asleep(BenchDaemon& daemon) {
   (void)daemon.watch(kKillGap);
   for (int i = 0; i < kAsleepChecks; ++i) {
     if (process_state(daemon.pid()) == 'S') return true;
@@ -127,8 +131,8 @@ bool let_daemon_fall_asleep(DaemonProcess& daemon) {
 // fork -> report of the bench worker started by the bench itself, `spawns` times, one at a
 // time: the floor under the daemon's restart latency.
 Distribution measure_bare_spawn(const SupervisionOptions& options, std::size_t spawns) {
-  TempDir dir("spawn");
-  DatagramListener reports(dir.file("report.sock"));
+  BenchDir dir("spawn");
+  NotifySocket reports(dir.file("report.sock"));
   // Prepared before any fork: the child only calls execve.
   std::vector<std::string> args{options.bench_binary, std::string(kWorkerFlag)};
   std::vector<std::string> env{std::string(kReportEnv) + "=" + reports.path(),
@@ -142,10 +146,12 @@ Distribution measure_bare_spawn(const SupervisionOptions& options, std::size_t s
   std::vector<double> latencies;
   for (std::size_t i = 0; i < spawns; ++i) {
     const std::int64_t forked = monotonic_ns();
-    ChildProcess child([&] {
-      ::execve(argv[0], argv.data(), envp.data());
-      return 127;
-    });
+    Child child(
+        [&] {
+          ::execve(argv[0], argv.data(), envp.data());
+          return 127;
+        },
+        {.dies_with_parent = true});
     std::optional<WorkerReport> report;
     while (!report) {
       if (std::optional<Datagram> d = reports.try_receive()) {
@@ -163,7 +169,7 @@ Distribution measure_bare_spawn(const SupervisionOptions& options, std::size_t s
 
 RestartFigures measure_restart(const SupervisionOptions& options) {
   SupervisedRun run(options, "restart", 1);
-  DaemonProcess& daemon = run.daemon();
+  BenchDaemon& daemon = run.daemon();
   WorkerReport current = run.next_report(kDaemonStartTimeout);
   run.wait_ready(kDaemonStartTimeout);
 

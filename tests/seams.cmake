@@ -24,7 +24,5 @@ confvisor_seams_twin(confvisord)
 confvisor_seams_twin(confvisorctl)
 
 # In-process tests arm points with arm_crash_point (support/test_seams.hpp); tests of
-# processes find the twins in CONFVISOR_SEAMS_BIN_DIR.
+# processes find the twins in CONFVISOR_SEAMS_BIN_DIR (support/CMakeLists.txt).
 target_sources(confvisor_test_support PRIVATE support/test_seams.cc)
-target_compile_definitions(confvisor_test_support PUBLIC
-  CONFVISOR_SEAMS_BIN_DIR="${CMAKE_BINARY_DIR}/tests")

@@ -48,32 +48,53 @@ auto poll_until(std::chrono::milliseconds timeout, F&& f) {
 
 }  // namespace
 
-std::optional<ProcStat> proc_stat(pid_t pid) {
+std::vector<std::string> proc_stat_fields(pid_t pid) {
   const std::string stat = slurp(proc_path(pid, "stat"));
-  // The command name (field 2) may hold spaces and parentheses: parse after its last ')'.
+  // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
   const auto close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
+  std::vector<std::string> fields;
+  if (close == std::string::npos) return fields;
   std::istringstream rest(stat.substr(close + 1));
-  ProcStat s;
-  long parent = 0, group = 0, session = 0;
-  if (!(rest >> s.state >> parent >> group >> session)) return std::nullopt;
-  s.parent = static_cast<pid_t>(parent);
-  s.group = static_cast<pid_t>(group);
-  s.session = static_cast<pid_t>(session);
-  return s;
+  for (std::string f; rest >> f;) fields.push_back(std::move(f));
+  return fields;
 }
 
-std::vector<pid_t> all_pids() {
+std::optional<ProcStat> proc_stat(pid_t pid) {
+  // Fields 3 to 6: state, parent, process group, session.
+  const std::vector<std::string> f = proc_stat_fields(pid);
+  if (f.size() < 4 || f[0].size() != 1) return std::nullopt;
+  return ProcStat{f[0][0], static_cast<pid_t>(std::atol(f[1].c_str())),
+                  static_cast<pid_t>(std::atol(f[2].c_str())),
+                  static_cast<pid_t>(std::atol(f[3].c_str()))};
+}
+
+char process_state(pid_t pid) {
+  const auto s = proc_stat(pid);
+  return s ? s->state : '?';
+}
+
+namespace {
+// The numbered entries of `dir`: the processes of /proc, the threads of /proc/PID/task.
+std::vector<pid_t> numbered_entries(const std::string& dir) {
   std::vector<pid_t> out;
-  DIR* proc = ::opendir("/proc");
-  if (proc == nullptr) return out;
-  while (dirent* entry = ::readdir(proc)) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* entry = ::readdir(d)) {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
     if (*end == '\0' && pid > 0) out.push_back(static_cast<pid_t>(pid));
   }
-  ::closedir(proc);
+  ::closedir(d);
   return out;
+}
+}  // namespace
+
+std::vector<pid_t> all_pids() {
+  return numbered_entries("/proc");
+}
+
+std::vector<pid_t> threads_of(pid_t pid) {
+  return numbered_entries(proc_path(pid, "task"));
 }
 
 bool alive(pid_t pid) {
@@ -109,12 +130,16 @@ std::string proc_cmdline(pid_t pid) {
   return cmd;
 }
 
-std::optional<std::string> proc_status_field(pid_t pid, const std::string& name) {
-  std::istringstream in(slurp(proc_path(pid, "status")));
+std::optional<std::string> status_field(const std::string& status, const std::string& name) {
+  std::istringstream in(status);
   for (std::string line; std::getline(in, line);) {
     if (line.rfind(name + ":", 0) == 0) return line.substr(name.size() + 1);
   }
   return std::nullopt;
+}
+
+std::optional<std::string> proc_status_field(pid_t pid, const std::string& name) {
+  return status_field(slurp(proc_path(pid, "status")), name);
 }
 
 std::optional<long> vm_rss_kib(pid_t pid) {
@@ -180,16 +205,10 @@ std::string describe_pids(const std::vector<pid_t>& pids) {
 }
 
 std::optional<ProcessId> process_id(pid_t pid) {
-  const std::string stat = slurp(proc_path(pid, "stat"));
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  // Fields 3 to 21, then 22 (starttime).
-  for (int i = 3; i <= 21; ++i) rest >> field;
-  ProcessId id{pid, 0};
-  if (!(rest >> id.start)) return std::nullopt;
-  return id;
+  // Field 22 (starttime), the 20th after the command name.
+  const std::vector<std::string> f = proc_stat_fields(pid);
+  if (f.size() < 20) return std::nullopt;
+  return ProcessId{pid, std::strtoull(f[19].c_str(), nullptr, 10)};
 }
 
 bool alive(const ProcessId& id) {

@@ -21,12 +21,19 @@ struct ProcStat {
   pid_t session = 0;
 };
 [[nodiscard]] std::optional<ProcStat> proc_stat(pid_t pid);
+// The scheduler state letter ('R' running, 'S' sleeping, ...), or '?' if it cannot be read.
+[[nodiscard]] char process_state(pid_t pid);
+// The fields of /proc/PID/stat from field 3 (state) on, as text; empty for a process that is
+// gone. Field N is at index N - 3.
+[[nodiscard]] std::vector<std::string> proc_stat_fields(pid_t pid);
 
 // /proc/PID/FILE as it could be read ("" for a process that is gone).
 [[nodiscard]] std::string proc_file(pid_t pid, const char* file);
 
 // Every pid in /proc right now.
 [[nodiscard]] std::vector<pid_t> all_pids();
+// The thread ids of `pid` (/proc/PID/task); empty for a process that is gone.
+[[nodiscard]] std::vector<pid_t> threads_of(pid_t pid);
 
 // The process exists and is not a zombie.
 [[nodiscard]] bool alive(pid_t pid);
@@ -43,6 +50,9 @@ bool wait_dead(pid_t pid, std::chrono::milliseconds timeout);
 
 // A "Name:" line's value from /proc/PID/status ("VmRSS" -> "  1234 kB"), nullopt if missing.
 [[nodiscard]] std::optional<std::string> proc_status_field(pid_t pid, const std::string& name);
+// The same from the text of a status file already read.
+[[nodiscard]] std::optional<std::string> status_field(const std::string& status,
+                                                      const std::string& name);
 
 // VmRSS of `pid` in KiB (nullopt if gone).
 [[nodiscard]] std::optional<long> vm_rss_kib(pid_t pid);

@@ -1,4 +1,4 @@
-#include "bench/fd_wait.hpp"
+#include "tests/support/fd_wait.hpp"
 
 #include <poll.h>
 
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace confvisor::bench {
+namespace confvisor::test {
 
 std::vector<bool> wait_readable(std::initializer_list<int> fds, std::chrono::milliseconds timeout) {
   std::vector<pollfd> polled;
@@ -27,4 +27,4 @@ std::vector<bool> wait_readable(std::initializer_list<int> fds, std::chrono::mil
   }
 }
 
-}  // namespace confvisor::bench
+}  // namespace confvisor::test

@@ -1,4 +1,4 @@
-// Sleeping until one of several descriptors has something: the bench's only way of waiting
+// Sleeping until one of several descriptors has something: how a test or the bench waits
 // for a daemon, its notifications and its workers (no polling loops).
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <initializer_list>
 #include <vector>
 
-namespace confvisor::bench {
+namespace confvisor::test {
 
 // Blocks until at least one of `fds` is readable (or hung up), or `timeout` passes.
 // Returns, per descriptor in order, whether it is ready; all false after the timeout.
@@ -14,4 +14,4 @@ namespace confvisor::bench {
 [[nodiscard]] std::vector<bool> wait_readable(std::initializer_list<int> fds,
                                               std::chrono::milliseconds timeout);
 
-}  // namespace confvisor::bench
+}  // namespace confvisor::test

@@ -1,4 +1,4 @@
-#include "bench/datagram_socket.hpp"
+#include "tests/support/notify_socket.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -6,11 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
 
-#include "bench/clock.hpp"
+#include "common/base/error.hpp"
+#include "tests/support/fd_wait.hpp"
 
-namespace confvisor::bench {
+namespace confvisor::test {
 
 namespace {
 
@@ -24,33 +24,51 @@ bool fill_address(const char* path, sockaddr_un& addr) {
   return true;
 }
 
+// steady_clock is CLOCK_MONOTONIC on Linux: one clock for every process of the machine, so
+// this compares with what a worker or the daemon stamps.
+std::int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
-DatagramListener::DatagramListener(std::string path) : path_(std::move(path)) {
+NotifySocket::NotifySocket(std::string path) : path_(std::move(path)) {
   sockaddr_un addr{};
   if (!fill_address(path_.c_str(), addr)) {
-    throw std::runtime_error("socket path too long for a Unix address: " + path_);
+    throw Error("socket path too long for a Unix address: " + path_);
   }
   fd_ = UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd_)
-    throw std::runtime_error(std::string("unable to create a socket: ") + std::strerror(errno));
+  if (!fd_) throw_sys("create a socket");
   if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    throw std::runtime_error("unable to bind " + path_ + ": " + std::strerror(errno));
+    throw_sys("bind " + path_);
   }
 }
 
-DatagramListener::~DatagramListener() {
+NotifySocket::~NotifySocket() {
   ::unlink(path_.c_str());
 }
 
-std::optional<Datagram> DatagramListener::try_receive() {
+std::optional<Datagram> NotifySocket::try_receive() {
   char buf[kMaxDatagram];
   for (;;) {
     const ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
     if (n >= 0) return Datagram{std::string(buf, static_cast<std::size_t>(n)), monotonic_ns()};
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
-    throw std::runtime_error("unable to receive on " + path_ + ": " + std::strerror(errno));
+    throw_sys("receive on " + path_);
+  }
+}
+
+std::string NotifySocket::receive(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (std::optional<Datagram> d = try_receive()) return d->text;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return {};
+    (void)wait_readable({fd_.get()}, left);
   }
 }
 
@@ -67,10 +85,10 @@ bool send_datagram(const char* path, std::string_view message) {
                           reinterpret_cast<const sockaddr*>(&addr), sizeof addr)) < 0 &&
          errno == EINTR) {
   }
-  const int saved = errno;
+  const int saved = errno;  // what sendto said, not what close says
   ::close(fd);
   errno = saved;
   return sent == static_cast<ssize_t>(message.size());
 }
 
-}  // namespace confvisor::bench
+}  // namespace confvisor::test
