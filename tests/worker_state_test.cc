@@ -66,6 +66,13 @@ WorkerSpec spec_of(std::vector<std::string> command) {
   return spec;
 }
 
+// One that exits 1 at once, within its start window however slow the machine.
+WorkerSpec failing_spec() {
+  WorkerSpec spec = spec_of({"/bin/sh", "-c", "exit 1"});
+  spec.start_window = 30s;
+  return spec;
+}
+
 Spec shared(WorkerSpec spec) {
   return std::make_shared<const WorkerSpec>(std::move(spec));
 }
@@ -372,7 +379,7 @@ BOOST_AUTO_TEST_CASE(a_run_the_policy_does_not_restart_ends_stopped) {
 // stop in Backoff: Stopped, and the backoff's timer starts nothing.
 BOOST_AUTO_TEST_CASE(a_stop_in_backoff_calls_the_restart_off) {
   Loop loop;
-  WorkerSpec spec = spec_of(sh("exit 1"));
+  WorkerSpec spec = failing_spec();
   spec.backoff.initial = spec.backoff.max = 100ms;
   auto w = loop.instance(shared(spec));
   w->start();
@@ -388,7 +395,7 @@ BOOST_AUTO_TEST_CASE(a_stop_in_backoff_calls_the_restart_off) {
 // start in Backoff: spawn now, without waiting for the backoff.
 BOOST_AUTO_TEST_CASE(a_start_in_backoff_starts_it_at_once) {
   Loop loop;
-  WorkerSpec spec = spec_of(sh("exit 1"));
+  WorkerSpec spec = failing_spec();
   spec.backoff.initial = spec.backoff.max = 30s;
   auto w = loop.instance(shared(spec));
   w->start();
@@ -401,7 +408,7 @@ BOOST_AUTO_TEST_CASE(a_start_in_backoff_starts_it_at_once) {
 // run ended at the restart limit: Fatal; start and stop in Fatal.
 BOOST_AUTO_TEST_CASE(the_restart_limit_makes_it_fatal_until_started_again) {
   Loop loop;
-  WorkerSpec spec = spec_of(sh("exit 1"));
+  WorkerSpec spec = failing_spec();
   spec.backoff.initial = spec.backoff.max = 10ms;
   spec.restart_limit.count = 2;
   auto w = loop.instance(shared(spec));
@@ -426,7 +433,7 @@ BOOST_AUTO_TEST_CASE(the_restart_limit_makes_it_fatal_until_started_again) {
 // fatal retry in Fatal: spawn.
 BOOST_AUTO_TEST_CASE(fatal_retry_after_starts_it_again) {
   Loop loop;
-  WorkerSpec spec = spec_of(sh("exit 1"));
+  WorkerSpec spec = failing_spec();
   spec.restart_limit.count = 0;
   spec.fatal_retry_after = 100ms;
   auto w = loop.instance(shared(spec));
@@ -724,9 +731,9 @@ BOOST_AUTO_TEST_CASE(one_an_operator_stopped_takes_the_new_spec_and_stays_stoppe
 }
 
 BOOST_AUTO_TEST_CASE(one_in_backoff_or_fatal_is_restarted_at_once_with_the_new_spec) {
-  WorkerSpec failing = spec_of(sh("exit 1"));
+  WorkerSpec failing = failing_spec();
   failing.restart_limit.count = 0;
-  WorkerSpec waiting = spec_of(sh("exit 1"));
+  WorkerSpec waiting = failing_spec();
   waiting.backoff.initial = waiting.backoff.max = 30s;
   Rolling r(shared(failing), 0);
   r.instances.push_back(r.loop.instance(shared(failing), 0));
