@@ -110,7 +110,7 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
 
 // New instances start in config order as soon as they exist.
 Supervisor::Group Supervisor::start_group(const config::WorkerSpec& spec) {
-  Group g{std::make_shared<const config::WorkerSpec>(spec), {}, std::nullopt, 0, false};
+  Group g{std::make_shared<const config::WorkerSpec>(spec), {}, {}};
   for (unsigned i = 0; i < spec.instances; ++i) {
     g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, i));
     g.instances.back()->start();
@@ -146,60 +146,7 @@ void Supervisor::begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpe
     g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, index));
     g.instances.back()->start();
   }
-  g.rolling = 0;
-  g.rolling_end = existing;
-  g.rolling_started = false;
-}
-
-void Supervisor::advance_rolling(Group& g) {
-  while (g.rolling && !stopping_all_) {
-    const unsigned i = *g.rolling;
-    if (i >= g.rolling_end) {
-      g.rolling.reset();
-      log_rolling_done(g);
-      return;
-    }
-    WorkerInstance& instance = *g.instances[i];
-    if (instance.held() && instance.state() == State::stopped) {
-      // An operator stopped it: it takes the new spec and stays stopped until started.
-      instance.use_spec(g.spec);
-      g.rolling = i + 1;
-      continue;
-    }
-    if (!g.rolling_started) {
-      if (instance.state() == State::starting || instance.state() == State::running) {
-        instance.stop();
-        return;  // continues once it has stopped
-      }
-      if (instance.state() == State::stopping) return;
-      instance.stop();  // a Backoff or Fatal one: cancel its timer
-      instance.use_spec(g.spec);
-      instance.start();
-      g.rolling_started = true;
-    }
-    if (instance.state() == State::starting) return;  // continues once it is ready, or failed
-    g.rolling = i + 1;
-    g.rolling_started = false;
-  }
-}
-
-// Says how the restart ended, not only that it did: an instance that failed to come up is
-// named with its state and last exit.
-void Supervisor::log_rolling_done(const Group& g) {
-  std::string failing;
-  for (const auto& instance : g.instances) {
-    const State state = instance->state();
-    if (state != State::backoff && state != State::fatal) continue;
-    const InstanceStatus s = instance->status();
-    failing += (failing.empty() ? "" : ", ") + instance->label() + " " + state_name(state) +
-               (s.last_exit.empty() ? "" : " (" + s.last_exit + ")");
-  }
-  if (failing.empty()) {
-    log_info("worker " + g.spec->name + ": every instance restarted");
-  } else {
-    log_warning("worker " + g.spec->name +
-                ": restart done, but not every instance is up: " + failing);
-  }
+  g.rolling.begin(existing);
 }
 
 void Supervisor::retire(std::shared_ptr<WorkerInstance> instance) {
@@ -217,8 +164,11 @@ void Supervisor::schedule_review() {
 
 void Supervisor::review() {
   review_pending_ = false;
-  for (auto& g : groups_) advance_rolling(g);
-  std::erase_if(commands_, [this](const auto& c) { return c->advance(stopping_all_); });
+  if (!stopping_all_) {
+    for (auto& g : groups_) g.rolling.advance(g.instances, g.spec);
+  }
+  std::erase_if(commands_,
+                [this](const auto& c) { return stopping_all_ ? c->abandon() : c->advance(); });
   std::erase_if(retiring_, [](const auto& i) { return at_rest(*i); });
   if (on_settled_) {
     const bool settled = std::all_of(groups_.begin(), groups_.end(), [](const Group& g) {
@@ -282,7 +232,7 @@ void Supervisor::stop_all(std::function<void()> done) {
   stopping_all_ = true;
   on_stopped_ = std::move(done);
   for (auto g = groups_.rbegin(); g != groups_.rend(); ++g) {
-    g->rolling.reset();
+    g->rolling.cancel();
     for (auto i = g->instances.rbegin(); i != g->instances.rend(); ++i) (*i)->stop();
   }
   for (auto& instance : retiring_) instance->stop();
@@ -434,7 +384,7 @@ std::vector<InstanceStatus> Supervisor::status() const {
 std::vector<std::string> Supervisor::restarting() const {
   std::vector<std::string> names;
   for (const auto& g : groups_) {
-    if (g.rolling) names.push_back(g.spec->name);
+    if (g.rolling.under_way()) names.push_back(g.spec->name);
   }
   return names;
 }

@@ -20,6 +20,7 @@
 #include "daemon/supervise/leftovers.hpp"
 #include "daemon/supervise/notify_socket.hpp"
 #include "daemon/supervise/process_tracking.hpp"
+#include "daemon/supervise/rolling_restart.hpp"
 #include "daemon/supervise/worker_command.hpp"
 #include "daemon/supervise/worker_instance.hpp"
 
@@ -59,17 +60,12 @@ class Supervisor {
   struct Group {
     std::shared_ptr<const config::WorkerSpec> spec;
     std::vector<std::shared_ptr<WorkerInstance>> instances;
-    // A rolling restart in progress: instance `next` is being stopped, or (started) started.
-    std::optional<unsigned> rolling;
-    unsigned rolling_end = 0;  // instances from here on were started with the new spec
-    bool rolling_started = false;
+    RollingRestart rolling;  // idle unless a change or on_reload restarts it
   };
 
   [[nodiscard]] Group start_group(const config::WorkerSpec& spec);
   void scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
   void begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
-  void advance_rolling(Group& g);
-  void log_rolling_done(const Group& g);
   void retire(std::shared_ptr<WorkerInstance> instance);
   void review();  // posted after state changes: drives rolling restarts, readiness, shutdown
   void schedule_review();

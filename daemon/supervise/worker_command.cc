@@ -21,23 +21,40 @@ std::optional<WorkerAction> parse_worker_action(std::string_view name) {
   return std::nullopt;
 }
 
+const char* command_phase_name(CommandPhase phase) {
+  switch (phase) {
+    case CommandPhase::stopping:
+      return "stopping";
+    case CommandPhase::starting:
+      return "starting";
+    case CommandPhase::done:
+      return "done";
+  }
+  return "?";
+}
+
 WorkerCommand::WorkerCommand(WorkerAction action,
                              std::vector<std::shared_ptr<WorkerInstance>> targets, Done done)
     : action_(action), targets_(std::move(targets)), done_(std::move(done)) {}
 
 void WorkerCommand::begin() {
-  if (action_ == WorkerAction::start) {
-    start_all();
-    return;
-  }
-  for (auto& instance : targets_) {
-    instance->hold(true);
-    instance->stop();
+  switch (action_) {
+    case WorkerAction::start:
+      start_all();
+      return;
+    case WorkerAction::stop:
+    case WorkerAction::restart:
+      phase_ = CommandPhase::stopping;
+      for (auto& instance : targets_) {
+        instance->hold(true);
+        instance->stop();
+      }
+      return;
   }
 }
 
 void WorkerCommand::start_all() {
-  starting_ = true;
+  phase_ = CommandPhase::starting;
   for (auto& instance : targets_) {
     instance->hold(false);
     instance->start();
@@ -51,28 +68,43 @@ bool WorkerCommand::all(bool (*pred)(State)) const {
   return true;
 }
 
-bool WorkerCommand::advance(bool shutting_down) {
-  if (shutting_down) {
-    finish(action_ == WorkerAction::stop && all(at_rest));
-    return true;
+bool WorkerCommand::advance() {
+  switch (phase_) {
+    case CommandPhase::stopping:
+      if (!all(at_rest)) return false;  // on once each has stopped
+      if (action_ == WorkerAction::stop) {
+        finish(true);
+        return true;
+      }
+      start_all();  // a restart's start half
+      [[fallthrough]];
+    case CommandPhase::starting:
+      if (!all(start_ended)) return false;  // on once each is up, or has failed for good
+      finish(all([](State s) { return s == State::running; }));
+      return true;
+    case CommandPhase::done:
+      return true;  // ended already
   }
-  if (action_ == WorkerAction::restart && !starting_) {
-    if (!all(at_rest)) return false;
-    start_all();
+  return true;
+}
+
+bool WorkerCommand::abandon() {
+  switch (phase_) {
+    case CommandPhase::stopping:
+    case CommandPhase::starting:
+      // Nothing is started any more: it ends now, ok only for a stop that got there.
+      finish(action_ == WorkerAction::stop && all(at_rest));
+      return true;
+    case CommandPhase::done:
+      return true;  // ended already
   }
-  if (action_ == WorkerAction::stop) {
-    if (!all(at_rest)) return false;
-    finish(true);
-    return true;
-  }
-  if (!all(start_ended)) return false;
-  finish(all([](State s) { return s == State::running; }));
   return true;
 }
 
 void WorkerCommand::finish(bool ok) {
   std::vector<InstanceStatus> statuses;
   for (const auto& instance : targets_) statuses.push_back(instance->status());
+  phase_ = CommandPhase::done;
   std::exchange(done_, nullptr)(ok, std::move(statuses));
 }
 

@@ -2,10 +2,13 @@
 // its end: the reply waits until every instance has got where the command sends it, or
 // failed for good, as supervisorctl does.
 //
-//   start:   each instance held no longer, started; done when RUNNING, FATAL or STOPPED
-//   stop:    each instance held (stays stopped through reloads and rolling restarts) and
-//            stopped; done when STOPPED (or FATAL)
-//   restart: stop all, then once all are stopped, start all
+//   start:   Starting: each instance held no longer, and started; Done once each is
+//            RUNNING, FATAL or STOPPED (ok if all are RUNNING)
+//   stop:    Stopping: each instance held (it stays stopped through reloads and rolling
+//            restarts), and stopped; Done once each is STOPPED or FATAL (ok)
+//   restart: Stopping as stop; once each is STOPPED or FATAL, Starting as start
+//   the daemon stops, in Stopping or Starting: Done at once (ok only for a stop that got
+//            there), since nothing is started any more
 #pragma once
 
 #include <functional>
@@ -20,6 +23,9 @@ namespace confvisor::supervise {
 enum class WorkerAction { start, stop, restart };
 [[nodiscard]] std::optional<WorkerAction> parse_worker_action(std::string_view name);
 
+enum class CommandPhase { stopping, starting, done };
+[[nodiscard]] const char* command_phase_name(CommandPhase phase);
+
 class WorkerCommand {
  public:
   // `ok` is false when some instance did not get there (failed to start, daemon stopping).
@@ -30,8 +36,11 @@ class WorkerCommand {
 
   void begin();
   // Called after state changes; true once the command has ended and `done` has been called.
-  // With `shutting_down` it ends now: nothing is started any more.
-  bool advance(bool shutting_down);
+  bool advance();
+  // The daemon is stopping: it ends now, since nothing is started any more. True.
+  bool abandon();
+
+  [[nodiscard]] CommandPhase phase() const { return phase_; }
 
  private:
   [[nodiscard]] bool all(bool (*pred)(State)) const;
@@ -41,7 +50,7 @@ class WorkerCommand {
   WorkerAction action_;
   std::vector<std::shared_ptr<WorkerInstance>> targets_;
   Done done_;
-  bool starting_ = false;  // restart: the start half has begun
+  CommandPhase phase_ = CommandPhase::stopping;
 };
 
 }  // namespace confvisor::supervise

@@ -109,12 +109,257 @@ void WorkerInstance::retire() {
 }
 
 void WorkerInstance::start() {
-  if (retired_) return;
-  if (state_ == State::starting || state_ == State::running || state_ == State::stopping) return;
+  if (retired_) return;  // removed from the config: never started again
+  switch (state_) {
+    case State::stopped:
+    case State::backoff:  // now, without waiting for the backoff to elapse
+      spawn();
+      return;
+    case State::fatal:
+      recent_restarts_.clear();  // leaving FATAL, it has the whole restart limit again
+      spawn();
+      return;
+    case State::starting:
+    case State::running:
+      return;  // up already, or on its way
+    case State::stopping:
+      return;  // the stop runs to its end; a restart starts it once it is Stopped
+  }
+}
+
+void WorkerInstance::stop() {
+  switch (state_) {
+    case State::starting:
+    case State::running:
+      log_info(tag() + " stopping: " + signal_name(spec_->stop_signal) + " to process group " +
+               std::to_string(pid_));
+      signal_group(spec_->stop_signal);
+      set_state(State::stopping);
+      schedule(spec_->stop_timeout, &WorkerInstance::on_stop_timeout);
+      return;
+    case State::backoff:
+    case State::fatal:
+      ++timer_epoch_;  // its restart is called off
+      set_state(State::stopped);
+      return;
+    case State::stopping:
+      return;  // on its way already, its stop timeout running
+    case State::stopped:
+      return;  // nothing to stop
+  }
+}
+
+void WorkerInstance::exited(int status) {
+  switch (state_) {
+    case State::starting:
+    case State::running:
+    case State::stopping:
+      end_run(status);
+      return;
+    case State::stopped:
+    case State::backoff:
+    case State::fatal:
+      return;  // cannot happen: no main process here, and exits are routed by pid
+  }
+}
+
+void WorkerInstance::on_cgroup_event() {
+  switch (state_) {
+    case State::starting:
+    case State::running:
+    case State::stopping:
+      // The run ends once its main process has been reaped and its cgroup is empty. Any
+      // other change of the cgroup (a process of the run starting or ending) is no event.
+      if (exit_status_ && cgroup_ && !cgroup_->populated()) run_ended();
+      return;
+    case State::stopped:
+    case State::backoff:
+    case State::fatal:
+      return;  // cannot happen: the watch ends with the run's cgroup
+  }
+}
+
+void WorkerInstance::run_ended() {
+  switch (state_) {
+    case State::starting:
+      after_exit(close_run(), false);
+      return;
+    case State::running:
+      after_exit(close_run(), true);
+      return;
+    case State::stopping:
+      close_run();
+      log_info(tag() + " stopped: " + last_exit_);
+      set_state(State::stopped);
+      return;
+    case State::stopped:
+    case State::backoff:
+    case State::fatal:
+      return;  // cannot happen: no run here
+  }
+}
+
+void WorkerInstance::on_start_window() {
+  switch (state_) {
+    case State::starting:
+      became_ready();
+      return;
+    case State::running:
+      return;  // ready already, by a READY=1
+    case State::stopped:
+    case State::backoff:
+    case State::stopping:
+    case State::fatal:
+      return;  // cannot happen: the epoch voids the timer once it leaves Starting
+  }
+}
+
+void WorkerInstance::on_ready() {
+  switch (state_) {
+    case State::starting:
+      became_ready();
+      return;
+    case State::running:
+      return;  // ready already (a second READY=1, as after a reload)
+    case State::stopping:
+      return;  // too late: it is being stopped
+    case State::stopped:
+    case State::backoff:
+    case State::fatal:
+      return;  // cannot happen: no process here to send it
+  }
+}
+
+void WorkerInstance::on_backoff_elapsed() {
+  switch (state_) {
+    case State::backoff:
+      spawn();
+      return;
+    case State::stopped:
+    case State::starting:
+    case State::running:
+    case State::stopping:
+    case State::fatal:
+      return;  // cannot happen: the epoch voids the timer once it leaves Backoff
+  }
+}
+
+void WorkerInstance::on_stop_timeout() {
+  switch (state_) {
+    case State::stopping:
+      log_warning(tag() + " did not stop within " + duration_text(spec_->stop_timeout) +
+                  ": SIGKILL to process group " + std::to_string(pid_) +
+                  (cgroup_ ? " and cgroup.kill on " + cgroup_->path() : std::string()));
+      signal_group(SIGKILL);
+      if (cgroup_) {
+        kill_cgroup();
+      } else {
+        host_.sweep_leftovers(spec_->name, index_);
+      }
+      return;  // it stays Stopping until the run has ended
+    case State::stopped:
+    case State::starting:
+    case State::running:
+    case State::backoff:
+    case State::fatal:
+      return;  // cannot happen: the epoch voids the timer once it leaves Stopping
+  }
+}
+
+void WorkerInstance::on_fatal_retry() {
+  switch (state_) {
+    case State::fatal:
+      log_info(tag() + " leaves FATAL after " + duration_text(*spec_->fatal_retry_after) +
+               ": starting it again");
+      next_backoff_ = spec_->backoff.initial;
+      recent_restarts_.clear();
+      spawn();
+      return;
+    case State::stopped:
+    case State::starting:
+    case State::running:
+    case State::backoff:
+    case State::stopping:
+      return;  // cannot happen: the epoch voids the timer once it leaves Fatal
+  }
+}
+
+void WorkerInstance::on_watchdog_timeout() {
+  switch (state_) {
+    case State::starting:
+    case State::running:
+      log_error(tag() + " watchdog timeout: no WATCHDOG=1 for " + duration_text(*spec_->watchdog) +
+                "; killing process group " + std::to_string(pid_));
+      // Its exit then goes through the restart policy like any crash.
+      signal_group(SIGKILL);
+      return;
+    case State::stopping:
+      return;  // its stop timeout bounds how long it may take
+    case State::stopped:
+    case State::backoff:
+    case State::fatal:
+      return;  // cannot happen: the watchdog is cancelled with the exit
+  }
+}
+
+void WorkerInstance::on_watchdog() {
+  switch (state_) {
+    case State::starting:
+    case State::running:
+      arm_watchdog();
+      return;
+    case State::stopping:
+      return;  // no longer watched: its stop timeout bounds it
+    case State::stopped:
+    case State::backoff:
+    case State::fatal:
+      return;  // cannot happen: no process here to send it
+  }
+}
+
+void WorkerInstance::send_reload_signal() {
+  switch (state_) {
+    case State::starting:
+    case State::running:
+      if (pid_ <= 0) return;  // reaped, its cgroup emptying: the run is ending
+      log_info(tag() + " reload: " + signal_name(spec_->reload_signal) + " to pid " +
+               std::to_string(pid_));
+      ::kill(pid_, spec_->reload_signal);
+      return;
+    case State::stopping:
+      return;  // it is being stopped
+    case State::stopped:
+    case State::backoff:
+    case State::fatal:
+      return;  // no process: its next start reads the new generation
+  }
+}
+
+void WorkerInstance::notified(const std::string& message) {
+  std::size_t begin = 0;
+  while (begin < message.size()) {
+    std::size_t end = message.find('\n', begin);
+    if (end == std::string::npos) end = message.size();
+    const std::string line = message.substr(begin, end - begin);
+    begin = end + 1;
+    if (line == "READY=1") {
+      on_ready();
+    } else if (line == "WATCHDOG=1") {
+      on_watchdog();
+    } else if (line.rfind("STATUS=", 0) == 0) {
+      status_text_ = line.substr(7);
+      log_debug(tag() + " status: " + status_text_);
+    } else if (line == "STOPPING=1") {
+      log_info(tag() + " reports it is stopping");
+    }
+  }
+}
+
+// Starts a run: from Stopped, Backoff or Fatal to Starting, or on to Backoff or Fatal when
+// the spawn fails.
+void WorkerInstance::spawn() {
   ++timer_epoch_;
   watchdog_.cancel();
-  stop_requested_ = false;
-  if (state_ == State::fatal) recent_restarts_.clear();
   SpawnRequest request{
       spec_.get(),
       index_,
@@ -153,10 +398,6 @@ void WorkerInstance::start() {
   arm_watchdog();
 }
 
-void WorkerInstance::on_start_window() {
-  if (state_ == State::starting) became_ready();
-}
-
 void WorkerInstance::became_ready() {
   next_backoff_ = spec_->backoff.initial;  // the start counted: the next failure starts over
   settled_ = true;
@@ -164,39 +405,33 @@ void WorkerInstance::became_ready() {
   set_state(State::running);
 }
 
-void WorkerInstance::stop() {
-  stop_requested_ = true;
-  switch (state_) {
-    case State::starting:
-    case State::running:
-      log_info(tag() + " stopping: " + signal_name(spec_->stop_signal) + " to process group " +
-               std::to_string(pid_));
-      signal_group(spec_->stop_signal);
-      set_state(State::stopping);
-      schedule(spec_->stop_timeout, &WorkerInstance::on_stop_timeout);
-      break;
-    case State::backoff:
-    case State::fatal:
-      ++timer_epoch_;
-      set_state(State::stopped);
-      break;
-    case State::stopping:
-    case State::stopped:
-      break;
-  }
-}
-
-void WorkerInstance::on_stop_timeout() {
-  if (state_ != State::stopping) return;
-  log_warning(tag() + " did not stop within " + duration_text(spec_->stop_timeout) +
-              ": SIGKILL to process group " + std::to_string(pid_) +
-              (cgroup_ ? " and cgroup.kill on " + cgroup_->path() : std::string()));
-  signal_group(SIGKILL);
+// The main process has been reaped. Nothing of the worker outlives it. With a cgroup,
+// whatever is still in it goes, whatever its session or environment, and the run ends once
+// the cgroup is empty. Without, what is left of its group goes, and what escaped the group
+// (setsid, double fork) was adopted by us and goes too.
+void WorkerInstance::end_run(int status) {
+  const pid_t was = pid_;
+  host_.track_pid(was, nullptr);
+  pid_ = 0;
+  ++timer_epoch_;
+  watchdog_.cancel();
+  exit_status_ = status;
   if (cgroup_) {
     kill_cgroup();
-  } else {
-    host_.sweep_leftovers(spec_->name, index_);
+    if (!cgroup_->populated()) run_ended();
+    return;
   }
+  ::kill(-was, SIGKILL);
+  host_.sweep_leftovers(spec_->name, index_);
+  run_ended();
+}
+
+int WorkerInstance::close_run() {
+  const int status = exit_status_.value_or(0);
+  exit_status_.reset();
+  leave_cgroup();
+  last_exit_ = describe_wait_status(status);
+  return status;
 }
 
 bool WorkerInstance::counts_as_success(int status) const {
@@ -205,39 +440,8 @@ bool WorkerInstance::counts_as_success(int status) const {
   return std::find(codes.begin(), codes.end(), WEXITSTATUS(status)) != codes.end();
 }
 
-void WorkerInstance::exited(int status) {
-  const pid_t was = pid_;
-  host_.track_pid(was, nullptr);
-  pid_ = 0;
-  ++timer_epoch_;
-  watchdog_.cancel();
-  exit_status_ = status;
-  // Nothing of the worker outlives its main process. With a cgroup, whatever is still in
-  // it goes, whatever its session or environment, and the run ends once the cgroup is
-  // empty. Without, what is left of its group goes, and what escaped the group (setsid,
-  // double fork) was adopted by us and goes too.
-  if (cgroup_) {
-    kill_cgroup();
-    if (!cgroup_->populated()) ended();
-    return;
-  }
-  ::kill(-was, SIGKILL);
-  host_.sweep_leftovers(spec_->name, index_);
-  ended();
-}
-
-void WorkerInstance::ended() {
-  const int status = exit_status_.value_or(0);
-  exit_status_.reset();
-  leave_cgroup();
-  last_exit_ = describe_wait_status(status);
-
-  if (state_ == State::stopping || stop_requested_) {
-    log_info(tag() + " stopped: " + last_exit_);
-    set_state(State::stopped);
-    return;
-  }
-  const bool was_ready = state_ == State::running;
+// A run that ended by itself: restarted, or not, as the restart policy says.
+void WorkerInstance::after_exit(int status, bool was_ready) {
   const bool wanted =
       spec_->restart == config::RestartPolicy::always ||
       (spec_->restart == config::RestartPolicy::on_failure && !counts_as_success(status));
@@ -282,18 +486,6 @@ void WorkerInstance::after_failure(const std::string& why, bool was_ready) {
   schedule(delay, &WorkerInstance::on_backoff_elapsed);
 }
 
-void WorkerInstance::on_backoff_elapsed() {
-  if (state_ == State::backoff) start();
-}
-
-void WorkerInstance::on_fatal_retry() {
-  if (state_ != State::fatal) return;
-  log_info(tag() + " leaves FATAL after " + duration_text(*spec_->fatal_retry_after) +
-           ": starting it again");
-  next_backoff_ = spec_->backoff.initial;
-  start();
-}
-
 // Timers are re-armed from many states. A handler that already expired cannot be cancelled
 // by Asio, so each one checks that no newer schedule() (or start/stop/exit) came after it.
 void WorkerInstance::schedule(std::chrono::milliseconds delay, void (WorkerInstance::*handler)()) {
@@ -314,41 +506,6 @@ void WorkerInstance::arm_watchdog() {
     if (ec || !self || self->pid_ != pid) return;
     self->on_watchdog_timeout();
   });
-}
-
-void WorkerInstance::on_watchdog_timeout() {
-  if (state_ != State::starting && state_ != State::running) return;
-  log_error(tag() + " watchdog timeout: no WATCHDOG=1 for " + duration_text(*spec_->watchdog) +
-            "; killing process group " + std::to_string(pid_));
-  // Its exit then goes through the restart policy like any crash.
-  signal_group(SIGKILL);
-}
-
-void WorkerInstance::notified(const std::string& message) {
-  std::size_t begin = 0;
-  while (begin < message.size()) {
-    std::size_t end = message.find('\n', begin);
-    if (end == std::string::npos) end = message.size();
-    const std::string line = message.substr(begin, end - begin);
-    begin = end + 1;
-    if (line == "READY=1") {
-      if (state_ == State::starting) became_ready();
-    } else if (line == "WATCHDOG=1") {
-      arm_watchdog();
-    } else if (line.rfind("STATUS=", 0) == 0) {
-      status_text_ = line.substr(7);
-      log_debug(tag() + " status: " + status_text_);
-    } else if (line == "STOPPING=1") {
-      log_info(tag() + " reports it is stopping");
-    }
-  }
-}
-
-void WorkerInstance::send_reload_signal() {
-  if (pid_ <= 0 || (state_ != State::starting && state_ != State::running)) return;
-  log_info(tag() + " reload: " + signal_name(spec_->reload_signal) + " to pid " +
-           std::to_string(pid_));
-  ::kill(pid_, spec_->reload_signal);
 }
 
 void WorkerInstance::signal_group(int sig) const {
@@ -394,10 +551,6 @@ void WorkerInstance::kill_cgroup() {
   } catch (const Error& e) {
     log_error(tag() + ": " + e.what());
   }
-}
-
-void WorkerInstance::on_cgroup_event() {
-  if (exit_status_ && cgroup_ && !cgroup_->populated()) ended();
 }
 
 // Removes the run's cgroup once it is empty. One that is not (a child whose start failed is

@@ -1,15 +1,47 @@
-// One running copy of a worker: a state machine with one handler per event.
+// One running copy of a worker: a state machine whose every event handler is a switch on
+// the state, so the whole table below can be checked against the code.
 //
 //   Stopped --start--> Starting --ready (start_window, or READY=1)--> Running
-//   Starting/Running --exit--> Backoff --timer--> Starting      (policy says restart)
-//                            \-> Fatal (restart limit reached)  \-> Stopped (policy says no)
-//   Starting/Running --stop--> Stopping --exit, or SIGKILL after stop_timeout--> Stopped
-//   Fatal --fatal_retry_after, or start--> Starting
+//   Starting/Running --run ended--> Backoff --backoff elapsed--> Starting  (policy says restart)
+//                                \-> Fatal (restart limit reached)
+//                                \-> Stopped (policy says no)
+//   Starting/Running --stop--> Stopping --run ended, or SIGKILL after stop_timeout--> Stopped
+//   Backoff/Fatal --stop--> Stopped
+//   Backoff/Fatal --start--> Starting
+//   Fatal --fatal_retry_after--> Starting
+//   A start whose spawn fails goes on to Backoff or Fatal, as a run that failed at once.
 //
-// With cgroup tracking a run ends when its main process has been reaped and its cgroup is
-// empty ("populated 0"), in either order: what the main process left in the cgroup is
-// killed when it exits, and the next state is entered only once all of it has gone, so a
-// restart never runs beside the remains of the run before.
+// Every event in every state. "-" is an event that is ignored in that state, with the reason
+// in its handler; "x" one that cannot reach that state: no process there to reap or hear
+// from, or a timer voided by the epoch (every start, stop, exit and schedule() moves it on).
+//
+//                   Stopped  Starting  Running   Backoff   Stopping  Fatal
+//   start           spawn    -         -         spawn     -         spawn
+//   stop            -        Stopping  Stopping  Stopped   -         Stopped
+//   reaped          x        end run   end run   x         end run   x
+//   cgroup empty    x        end run   end run   x         end run   x
+//   run ended       x        policy    policy    x         Stopped   x
+//   start window    x        Running   -         x         x         x
+//   READY=1         x        Running   -         x         -         x
+//   backoff elapsed x        x         x         spawn     x         x
+//   stop timeout    x        x         x         x         SIGKILL   x
+//   fatal retry     x        x         x         x         x         spawn
+//   watchdog        x        SIGKILL   SIGKILL   x         -         x
+//   WATCHDOG=1      x        re-arm    re-arm    x         -         x
+//   reload          -        signal    signal    -         -         -
+//
+//   spawn:   Starting, or Backoff or Fatal when the spawn fails.
+//   end run: what is left of the run is killed; the run has ended once the main process has
+//            been reaped and (with cgroup tracking) its cgroup is empty, in either order.
+//   policy:  Backoff, Fatal once the restart limit is reached, or Stopped when the restart
+//            policy does not restart it.
+//   STATUS= and STOPPING=1 are recorded and logged in any state; they change none.
+//
+// With cgroup tracking, what the main process left in the cgroup is killed when it exits,
+// and the next state is entered only once all of it has gone, so a restart never runs beside
+// the remains of the run before. Between the reaping and the empty cgroup the instance stays
+// Starting, Running or Stopping with no main process: its timers are void, nothing reaches
+// it by pid, and a stop still ends the run through the cgroup.
 #pragma once
 
 #include <sys/types.h>
@@ -69,11 +101,12 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
                  unsigned index);
   ~WorkerInstance();
 
+  // The events from outside, one handler each.
   void start();                               // from Stopped, Fatal or Backoff: start now
   void stop();                                // stop and stay stopped
   void exited(int wait_status);               // its main process was reaped
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
-  void send_reload_signal();
+  void send_reload_signal();                  // a reload with on_reload "signal"
   void use_spec(std::shared_ptr<const config::WorkerSpec> spec);  // takes effect at the next start
   // Held by an operator's stop: rolling restarts and on_reload leave it stopped until an
   // operator's start.
@@ -92,21 +125,30 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] std::string label() const;
 
  private:
-  void set_state(State s);
-  void became_ready();
-  void after_failure(const std::string& why, bool was_ready);
-  void schedule(std::chrono::milliseconds delay, void (WorkerInstance::*handler)());
+  // The events from within: timers, the cgroup's watch, and the messages of notified().
   void on_start_window();
   void on_backoff_elapsed();
   void on_stop_timeout();
   void on_fatal_retry();
-  void arm_watchdog();
   void on_watchdog_timeout();
+  void on_cgroup_event();
+  void on_ready();     // READY=1
+  void on_watchdog();  // WATCHDOG=1
+  void run_ended();    // every process of the run has gone: on to the next state
+
+  // The transitions' work.
+  void spawn();
+  void end_run(int wait_status);
+  int close_run();  // the run's wait status; its cgroup removed and last_exit_ set
+  void after_exit(int wait_status, bool was_ready);
+  void after_failure(const std::string& why, bool was_ready);
+  void became_ready();
+  void set_state(State s);
+  void schedule(std::chrono::milliseconds delay, void (WorkerInstance::*handler)());
+  void arm_watchdog();
   void signal_group(int sig) const;
-  void ended();  // every process of the run has gone: on to the next state
   [[nodiscard]] UniqueFd enter_cgroup();
   void kill_cgroup();
-  void on_cgroup_event();
   void leave_cgroup();
   [[nodiscard]] std::string tag() const;  // "api[0] (generation 7)"
   [[nodiscard]] bool counts_as_success(int wait_status) const;
@@ -117,7 +159,6 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   State state_ = State::stopped;
   pid_t pid_ = 0;
   bool settled_ = false;
-  bool stop_requested_ = false;
   bool held_ = false;
   bool retired_ = false;
   std::chrono::steady_clock::time_point started_at_{};
