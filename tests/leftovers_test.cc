@@ -112,13 +112,11 @@ BOOST_AUTO_TEST_CASE(a_zombie_is_not_reported) {
 // process" there, this caught it in 4 runs out of 10 on a 2-core machine. A regression guard
 // that fails often, not always; the fix is that the read cannot throw.
 BOOST_AUTO_TEST_CASE(children_exiting_during_the_scan_never_make_it_throw) {
+  // A fixed number of scans, not a time window: on a loaded machine each scan is slower, and
+  // the churn still runs through all of them.
   const Churn churn;
-  int scans = 0;
-  for (auto deadline = std::chrono::steady_clock::now() + 3s;
-       std::chrono::steady_clock::now() < deadline; ++scans) {
+  for (int scan = 0; scan < 200; ++scan) {
     BOOST_REQUIRE_NO_THROW((void)adopted_children({}, ChildScan::every_process));
     BOOST_REQUIRE_NO_THROW((void)adopted_children({}, ChildScan::children_lists));
   }
-  BOOST_TEST_MESSAGE(scans << " scans while children came and went");
-  BOOST_TEST(scans > 100);
 }
