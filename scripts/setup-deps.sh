@@ -20,7 +20,7 @@ packages=(
   g++
   make
   python3-dev  # the confvisor Python package's extension module
-  python3-pytest  # its tests (tests/python.cmake)
+  python3-pytest  # its tests (tests/CMakeLists.txt)
   python3-setuptools  # its build backend (pip install --no-build-isolation)
   python3-wheel
   python3-venv  # the test of installing it with pip into a virtualenv

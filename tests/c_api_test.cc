@@ -16,9 +16,11 @@
 #include "confvisor/worker.h"
 #include "confvisor/worker.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using confvisor::test::Child;
+using confvisor::test::contains;
 using confvisor::test::SegmentGuard;
 
 namespace {
@@ -75,10 +77,6 @@ struct Published {
   Reader reader{seg.name()};
   CReader c{seg.name().c_str()};
 };
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 }  // namespace
 

@@ -22,7 +22,9 @@
 #include "daemon/config/model.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/proc_scan.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor::test;
 using namespace std::chrono_literals;
@@ -38,14 +40,6 @@ enum class Mode { cgroup, subreaper };
 
 std::ostream& operator<<(std::ostream& out, Mode m) {
   return out << (m == Mode::cgroup ? "cgroup" : "subreaper");
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::string tail(const std::string& text, std::size_t n = 6000) {
-  return text.size() <= n ? text : "...\n" + text.substr(text.size() - n);
 }
 
 // Whether this test may create cgroups below its own (root, or a delegated cgroup).
@@ -82,58 +76,6 @@ std::vector<std::string> sh(const std::string& script) {
   return {"/bin/sh", "-c", script};
 }
 
-bool wait_for_log(DaemonProcess& d, const std::string& needle, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (contains(d.log(), needle)) return true;
-    if (Clock::now() >= deadline) return false;
-    d.drain_notifications();
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-void require_log(DaemonProcess& d, const std::string& needle,
-                 std::chrono::milliseconds timeout = 10s) {
-  if (!wait_for_log(d, needle, timeout)) {
-    BOOST_FAIL("no log line with \"" << needle << "\"; the log:\n" << tail(d.log()));
-  }
-}
-
-void require_ready(DaemonProcess& d) {
-  if (d.wait_notify("READY=1", 20s).empty()) {
-    BOOST_FAIL("confvisord never reported READY=1; its log:\n" << tail(d.log()));
-  }
-}
-
-pid_t pid_from_file(const std::string& path) {
-  const auto deadline = Clock::now() + 10s;
-  for (;;) {
-    const std::string content = read_file(path);
-    if (!content.empty() && content.back() == '\n')
-      return static_cast<pid_t>(std::atol(content.c_str()));
-    if (Clock::now() >= deadline) BOOST_FAIL("no pid written to " << path);
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// The workers' main processes, by label: children of the daemon that carry CONFVISOR_WORKER
-// and CONFVISOR_INSTANCE and lead their own process group.
-std::map<std::string, pid_t> worker_pids(pid_t daemon) {
-  std::map<std::string, pid_t> out;
-  for (pid_t pid : children_of(daemon)) {
-    const auto stat = proc_stat(pid);
-    if (!stat || stat->group != pid) continue;
-    auto env = proc_environ(pid);
-    if (!env.count("CONFVISOR_WORKER")) continue;
-    out[env["CONFVISOR_WORKER"] + "[" + env["CONFVISOR_INSTANCE"] + "]"] = pid;
-  }
-  return out;
-}
-
 // The test's live processes (by their mark) that run `cmdline`.
 std::vector<pid_t> live_with_cmdline(const std::string& mark, const std::string& cmdline) {
   std::vector<pid_t> out;
@@ -160,8 +102,6 @@ struct Setup {
     kill_pids_with_env(kMark, mark());
     remove_cgroup_tree(seg.name());
     for (const auto& c : cgroups) kill_and_remove_cgroup(c);
-    std::error_code ignored;
-    fs::remove("/dev/shm/confvisor." + seg.name() + ".lock", ignored);
   }
 
   [[nodiscard]] const std::string& mark() const { return seg.name(); }
@@ -250,7 +190,7 @@ BOOST_DATA_TEST_CASE(a_daemon_killed_under_a_tree_of_workers_leaves_nothing_once
   pid_t wiped = 0;
   {
     DaemonProcess first(s.dir, s.config_path(), env_for(mode));
-    require_ready(first);
+    require_ready(first, 20s);
     pid_from_file(s.file("df.pid"));
     pid_from_file(s.file("ss.pid"));
     wiped = pid_from_file(s.file("wiped.pid"));
@@ -271,7 +211,7 @@ BOOST_DATA_TEST_CASE(a_daemon_killed_under_a_tree_of_workers_leaves_nothing_once
   BOOST_TEST_REQUIRE(live_with_cmdline(s.mark(), "/bin/sleep 4242").size() == 2u);
 
   DaemonProcess second(s.dir, s.config_path(), env_for(mode));
-  require_ready(second);
+  require_ready(second, 20s);
   // Checked the moment the daemon says it is ready: nothing is waited for.
   const std::vector<ProcessId> left = still_alive(old_tree);
   const std::string log = second.log();
@@ -322,7 +262,7 @@ BOOST_AUTO_TEST_CASE(a_leftover_that_wiped_its_environment_goes_with_its_worker)
       "w", sh("setsid env -i /bin/sleep 1000 & echo $! > \"$T/e.pid\"; sleep 0.3; exit 3"),
       {{"restart_limit", json::object{{"count", 100}, {"period", "10s"}}}})});
   DaemonProcess d(s.dir, s.config_path(), env_for(Mode::cgroup));
-  require_ready(d);
+  require_ready(d, 20s);
   const pid_t first = pid_from_file(s.file("e.pid"));
   const auto id = process_id(first);
   BOOST_TEST_REQUIRE(id.has_value());
@@ -341,7 +281,7 @@ BOOST_DATA_TEST_CASE(status_names_the_mode_and_each_instances_cgroup,
   Setup s;
   s.write_config({s.worker("api", {"/bin/sleep", "1000"}, {{"instances", 2}})});
   DaemonProcess d(s.dir, s.config_path(), env_for(mode));
-  require_ready(d);
+  require_ready(d, 20s);
   Child ctl({bin("confvisorctl"), "--socket", s.dir.path() + "/ctl.sock", "status", "--json"}, {},
             false, s.file("status.json"));
   BOOST_TEST_REQUIRE(exit_code(ctl.wait_for(10s)) == 0);
@@ -440,7 +380,7 @@ BOOST_AUTO_TEST_CASE(a_reload_with_a_limit_without_its_controller_changes_nothin
   const auto api = s.worker("api", {"/bin/sleep", "1000"});
   s.write_config({api});
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 20s);
   const auto before = worker_pids(d.pid());
   json::object limited = api;
   limited["limits"] = json::object{{"tasks_max", 10}};
@@ -521,7 +461,7 @@ BOOST_AUTO_TEST_CASE(
   pid_t sleeper = 0;
   {
     DaemonProcess first(s.dir, s.config_path(), env_for(Mode::cgroup), bin("confvisord"), unit);
-    require_ready(first);
+    require_ready(first, 20s);
     BOOST_TEST(contains(first.log(),
                         "moved into cgroup " + unit + "/confvisor." + s.seg.name() + "/confvisord"),
                tail(first.log()));
@@ -544,7 +484,7 @@ BOOST_AUTO_TEST_CASE(
   }
   BOOST_TEST_REQUIRE(alive(s.recorded.front()), "the sleep died with the daemon: nothing to find");
   DaemonProcess second(s.dir, s.config_path(), env_for(Mode::cgroup), bin("confvisord"), unit);
-  require_ready(second);
+  require_ready(second, 20s);
   BOOST_TEST(!alive(s.recorded.front()), "the old sleep " << sleeper << " is alive at READY=1");
   BOOST_TEST(
       contains(second.log(), "left in cgroup " + unit + "/confvisor." + s.seg.name() + "/wrap.0"),

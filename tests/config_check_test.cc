@@ -17,8 +17,11 @@
 
 #include "daemon/config/command_path.hpp"
 #include "daemon/config/model.hpp"
+#include "tests/support/daemon_client.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor::test;
 using namespace confvisor::config;
@@ -29,21 +32,6 @@ using Lines = std::vector<std::string>;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t count_lines(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) n += contains(line, needle) ? 1 : 0;
-  return n;
-}
-
-std::string tail(const std::string& text, std::size_t n = 6000) {
-  return text.size() <= n ? text : "...\n" + text.substr(text.size() - n);
-}
 
 // The errors of a document with one worker: {"name": "w", BODY}.
 Lines errors_of_worker(const std::string& body) {
@@ -300,34 +288,11 @@ struct Setup {
   SegmentGuard seg{"chk"};
   TempDir dir;
   [[nodiscard]] std::string socket() const { return dir.path() + "/ctl.sock"; }
-  ~Setup() {
-    std::error_code ignored;
-    fs::remove("/dev/shm/confvisor." + seg.name() + ".lock", ignored);
-  }
 };
 
-bool wait_for_log(DaemonProcess& d, const std::string& needle, std::size_t count = 1,
-                  std::chrono::milliseconds timeout = 15s) {
-  const auto deadline = Clock::now() + timeout;
-  while (count_lines(d.log(), needle) < count) {
-    if (Clock::now() >= deadline) return false;
-    d.drain_notifications();
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
-void require_ready(DaemonProcess& d) {
-  if (d.wait_notify("READY=1", 15s).empty()) {
-    BOOST_FAIL("confvisord never reported READY=1; its log:\n" << tail(d.log()));
-  }
-}
-
-RunResult ctl(DaemonProcess& d, const Setup& s, const std::vector<std::string>& args) {
-  d.drain_notifications();
-  std::vector<std::string> argv{bin("confvisorctl"), "--socket", s.socket()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, {"CONFVISOR_SEGMENT"});
+RunResult ctl(DaemonProcess& d, const Setup& s, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--socket", s.socket()});
+  return confvisorctl(d, args);
 }
 
 void stop(DaemonProcess& d) {
@@ -350,7 +315,7 @@ BOOST_AUTO_TEST_CASE(a_bare_name_runs_and_status_shows_the_file) {
       "app.json",
       config(s, R"({"name": "nap", "command": ["sleep", "600"], "start_window": "100ms"})"));
   DaemonProcess d(s.dir, file);
-  require_ready(d);
+  require_ready(d, 15s);
   BOOST_TEST(count_lines(d.log(), "worker nap[0] (generation 1) started: pid ") == 1u, d.log());
   BOOST_TEST(count_lines(d.log(), " (" + sleep + ")") == 1u, d.log());
   const RunResult status = ctl(d, s, {"status", "--json"});
@@ -370,7 +335,7 @@ BOOST_AUTO_TEST_CASE(a_reload_with_a_worker_that_cannot_start_changes_nothing) {
       config(s, R"({"name": "nap", "command": ["sleep", "600"], "start_window": "100ms"})");
   const std::string file = s.dir.write("app.json", good);
   DaemonProcess d(s.dir, file);
-  require_ready(d);
+  require_ready(d, 15s);
   const json::value before = json::parse(ctl(d, s, {"status", "--json"}).output);
   s.dir.write("app.json",
               config(s, R"({"name": "nap", "command": ["sleep", "600"], "start_window": "100ms"},
@@ -414,18 +379,18 @@ BOOST_AUTO_TEST_CASE(the_example_runs_clean_through_reloads) {
     return s.dir.write("example.json", json::serialize(doc));
   };
   DaemonProcess d(s.dir, write(50));
-  require_ready(d);
+  require_ready(d, 15s);
   const json::value first = json::parse(ctl(d, s, {"status", "--json"}).output);
   constexpr int kReloads = 3;
   for (int i = 1; i <= kReloads; ++i) {
     write(50 + i);
     d.signal(SIGHUP);
-    BOOST_TEST_REQUIRE(wait_for_log(d, "reload ok: generation " + std::to_string(1 + i)),
+    BOOST_TEST_REQUIRE(wait_for_log(d, "reload ok: generation " + std::to_string(1 + i), 15s),
                        tail(d.log()));
     // Each api instance was told and said so (its trap).
-    BOOST_TEST_REQUIRE(wait_for_log(d, "api[0]: reloading", static_cast<std::size_t>(i)),
+    BOOST_TEST_REQUIRE(wait_for_log(d, "api[0]: reloading", 15s, static_cast<std::size_t>(i)),
                        tail(d.log()));
-    BOOST_TEST_REQUIRE(wait_for_log(d, "api[1]: reloading", static_cast<std::size_t>(i)),
+    BOOST_TEST_REQUIRE(wait_for_log(d, "api[1]: reloading", 15s, static_cast<std::size_t>(i)),
                        tail(d.log()));
   }
   const json::value last = json::parse(ctl(d, s, {"status", "--json"}).output);
@@ -438,9 +403,10 @@ BOOST_AUTO_TEST_CASE(the_example_runs_clean_through_reloads) {
     BOOST_TEST(now.at("state").as_string() == (oneshot ? "STOPPED" : "RUNNING"));
     if (!oneshot) BOOST_TEST(now.at("pid") == then.at("pid"));
   }
-  BOOST_TEST(wait_for_log(
-                 d, "worker report.nightly[0] (generation 1) exited (exit code 0); not restarted"),
-             tail(d.log()));
+  BOOST_TEST(
+      wait_for_log(d, "worker report.nightly[0] (generation 1) exited (exit code 0); not restarted",
+                   15s),
+      tail(d.log()));
   const std::string log = d.log();
   for (const char* bad : {"Z error: ", "Z warning: ", "failed", "FATAL", "killed by"}) {
     BOOST_TEST(count_lines(log, bad) == 0u, bad << " in the log:\n" << tail(log));

@@ -21,9 +21,12 @@
 
 #include "common/os/unique_fd.hpp"
 #include "confvisor/worker.hpp"
+#include "tests/support/daemon_client.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/proc_scan.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;
@@ -32,10 +35,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // Two instances of /bin/sleep and one of a second worker; `version` changes the app section.
 std::string config_text(const std::string& segment, const std::string& socket, int version,
@@ -69,22 +68,11 @@ struct Setup {
   [[nodiscard]] std::string path() const { return dir.path() + "/app.json"; }
 };
 
-void require_ready(DaemonProcess& d) {
-  if (d.wait_notify("READY=1").empty())
-    BOOST_FAIL("confvisord never reported READY=1; its log:\n" << d.log());
-}
-
-// confvisorctl against the test's daemon. The daemon's sd_notify messages are drained first:
-// a reload sends two, and a service manager that never reads would block the daemon.
+// confvisorctl against the test's daemon, on its socket.
 RunResult ctl(DaemonProcess& d, const Setup& s, std::vector<std::string> args,
               const std::vector<std::string>& prefix = {}) {
-  d.drain_notifications();
-  std::vector<std::string> argv = prefix;
-  argv.push_back(bin("confvisorctl"));
-  argv.push_back("--socket");
-  argv.push_back(s.socket());
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, {"CONFVISOR_SEGMENT"});
+  args.insert(args.begin(), {"--socket", s.socket()});
+  return confvisorctl(d, args, prefix);
 }
 
 json::value parse(const RunResult& r) {

@@ -15,7 +15,9 @@
 #include "confvisor/worker.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/numbered_config.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;
@@ -24,29 +26,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // A config in the file format operators write: comments, trailing commas, app settings.
 std::string config_text(const std::string& segment, int version, const std::string& settings = "") {
   return "// written by daemon_test\n{\n  \"confvisor\": {\"segment\": \"" + segment + "\"" +
          settings + "},\n  \"app\": {\"version\": " + std::to_string(version) +
          ", \"name\": \"demo\",},\n}\n";
-}
-
-// Log lines containing `needle`.
-std::vector<std::string> log_lines(const std::string& log, const std::string& needle) {
-  std::vector<std::string> out;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    if (contains(line, needle)) out.push_back(line);
-  }
-  return out;
 }
 
 struct Setup {
@@ -57,11 +41,6 @@ struct Setup {
   }
   std::string path() const { return dir.path() + "/app.json"; }
 };
-
-void require_ready(DaemonProcess& d) {
-  std::string ready = d.wait_notify("READY=1");
-  if (ready.empty()) BOOST_FAIL("confvisord never reported READY=1; its log:\n" << d.log());
-}
 
 std::int64_t version_seen(const std::string& segment) {
   return Reader(segment).current().get<std::int64_t>("/app/version");

@@ -16,8 +16,11 @@
 #include <thread>
 
 #include "confvisor/worker.hpp"
+#include "tests/support/daemon_client.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;
@@ -26,23 +29,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::vector<std::string> log_lines(const std::string& log, const std::string& needle) {
-  std::vector<std::string> out;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    if (contains(line, needle)) out.push_back(line);
-  }
-  return out;
-}
 
 // Bounds every command a test runs: a program that blocks is killed after 20 s (exit 137)
 // and fails the test instead of hanging it.
@@ -71,15 +57,9 @@ struct Setup {
   }
 };
 
-void require_ready(DaemonProcess& d) {
-  if (d.wait_notify("READY=1").empty())
-    BOOST_FAIL("confvisord never reported READY=1; its log:\n" << d.log());
-}
-
 RunResult ctl(DaemonProcess& d, const Setup& s, std::vector<std::string> args) {
-  d.drain_notifications();
-  args.insert(args.begin(), {bin("confvisorctl"), "--socket", s.socket()});
-  return run_bounded(args, {"CONFVISOR_SEGMENT"});
+  args.insert(args.begin(), {"--socket", s.socket()});
+  return confvisorctl(d, args, {"/usr/bin/timeout", "-s", "KILL", "20"});
 }
 
 // Whether an instance is FATAL or in BACKOFF: `status` then exits 5 instead of 0.

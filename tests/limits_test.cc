@@ -11,16 +11,13 @@
 #include "confvisor/worker.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // Workers "a" and "b" of `a` and `b` instances of /bin/sleep, and `extra` settings.
 std::string config(const std::string& segment, const std::string& socket, unsigned a, unsigned b,

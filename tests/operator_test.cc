@@ -22,8 +22,11 @@
 #include "common/os/unique_fd.hpp"
 #include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
+#include "tests/support/daemon_client.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using namespace confvisor::test;
@@ -32,10 +35,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // A config with one sleeper; `socket` empty leaves the default (/run/confvisor/SEG.sock).
 std::string config_text(const std::string& segment, const std::string& socket, int version,
@@ -49,18 +48,6 @@ std::string config_text(const std::string& segment, const std::string& socket, i
          "]\n  },\n  \"app\": {\"version\": " + std::to_string(version) + "}\n}\n";
 }
 
-void require_ready(DaemonProcess& d) {
-  if (d.wait_notify("READY=1").empty())
-    BOOST_FAIL("confvisord never reported READY=1; its log:\n" << d.log());
-}
-
-RunResult ctl(DaemonProcess& d, const std::vector<std::string>& args) {
-  d.drain_notifications();  // a reload sends two; a manager that never reads blocks the daemon
-  std::vector<std::string> argv{bin("confvisorctl")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, {"CONFVISOR_SEGMENT"});
-}
-
 json::object parse_json(const RunResult& r) {
   json::error_code ec;
   json::value v = json::parse(r.output, ec);
@@ -69,7 +56,7 @@ json::object parse_json(const RunResult& r) {
 }
 
 json::object status_of(DaemonProcess& d, const std::string& socket) {
-  const RunResult r = ctl(d, {"--socket", socket, "status", "--json"});
+  const RunResult r = confvisorctl(d, {"--socket", socket, "status", "--json"});
   BOOST_TEST_REQUIRE((r.exit_code() == 0 || r.exit_code() == 5), r.output);
   return parse_json(r);
 }
@@ -149,21 +136,21 @@ BOOST_AUTO_TEST_CASE(
   DaemonProcess d(dir, path);
   require_ready(d);
   dir.write("app.json", config_text(seg.name(), socket, 2));
-  BOOST_TEST_REQUIRE(ctl(d, {"--config", path, "reload"}).exit_code() == 0);
+  BOOST_TEST_REQUIRE(confvisorctl(d, {"--config", path, "reload"}).exit_code() == 0);
 
   // A syntax error on line 7, after the socket: the file cannot be parsed whole.
   std::string broken = config_text(seg.name(), socket, 3);
   broken.replace(broken.find("\"app\""), 5, "app");
   dir.write("app.json", broken);
 
-  const RunResult status = ctl(d, {"--config", path, "status"});
+  const RunResult status = confvisorctl(d, {"--config", path, "status"});
   BOOST_TEST(status.exit_code() == 0, status.output);
   BOOST_TEST(contains(status.output, "confvisord pid " + std::to_string(d.pid())), status.output);
   BOOST_TEST(contains(status.output, path + " has changed since it was loaded"), status.output);
   BOOST_TEST(contains(status.output, path + ":7:3: syntax error"), status.output);
 
   // The daemon's own verdict, with the place of the mistake; nothing changes.
-  const RunResult reload = ctl(d, {"--config", path, "reload"});
+  const RunResult reload = confvisorctl(d, {"--config", path, "reload"});
   BOOST_TEST(reload.exit_code() == 1, reload.output);
   BOOST_TEST(contains(reload.output, "reload failed: generation 2 stays published"), reload.output);
   BOOST_TEST(contains(reload.output, path + ":7:3: syntax error"), reload.output);
@@ -176,7 +163,7 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST_MESSAGE("skipped the packaged config: no mount namespace here");
   }
 
-  const RunResult rollback = ctl(d, {"--config", path, "rollback", "1"});
+  const RunResult rollback = confvisorctl(d, {"--config", path, "rollback", "1"});
   BOOST_TEST(rollback.exit_code() == 0, rollback.output);
   BOOST_TEST(contains(rollback.output, "rollback ok: generation 3"), rollback.output);
   BOOST_TEST(Reader(seg.name()).current().get<std::int64_t>("/app/version") == 1);
@@ -193,10 +180,10 @@ BOOST_AUTO_TEST_CASE(a_file_broken_before_its_socket_or_deleted_is_found_by_the_
   // Broken before the segment is named: nothing in the file says where the daemon is, but
   // the daemon says which file it runs.
   dir.write("app.json", "{\"confvisor\": {\"segment\" \"" + seg.name() + "\"}}\n");
-  const RunResult broken = ctl(d, {"--config", path, "status"});
+  const RunResult broken = confvisorctl(d, {"--config", path, "status"});
   BOOST_TEST(broken.exit_code() == 0, broken.output);
   BOOST_TEST(contains(broken.output, "confvisord pid " + std::to_string(d.pid())), broken.output);
-  const RunResult reload = ctl(d, {"--config", path, "reload"});
+  const RunResult reload = confvisorctl(d, {"--config", path, "reload"});
   BOOST_TEST(reload.exit_code() == 1, reload.output);
   BOOST_TEST(contains(reload.output, path + ":1:26: syntax error"), reload.output);
 
@@ -291,13 +278,13 @@ BOOST_AUTO_TEST_CASE(status_compares_the_live_config_with_the_file_as_it_is_now)
   json::object edited = status_of(d, socket);
   BOOST_TEST(!edited.at("live_matches_file").as_bool());
   BOOST_TEST(edited.at("file_changed").as_bool());
-  BOOST_TEST(contains(ctl(d, {"--socket", socket, "status"}).output,
+  BOOST_TEST(contains(confvisorctl(d, {"--socket", socket, "status"}).output,
                       path + " has changed since it was loaded"));
   edit_in_place(1);  // back to what is live
   BOOST_TEST(status_of(d, socket).at("live_matches_file").as_bool());
   edit_in_place(3);
   BOOST_TEST(!status_of(d, socket).at("live_matches_file").as_bool());
-  BOOST_TEST_REQUIRE(ctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
+  BOOST_TEST_REQUIRE(confvisorctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
   json::object reloaded = status_of(d, socket);
   BOOST_TEST(reloaded.at("live_matches_file").as_bool());
   BOOST_TEST(!reloaded.at("file_changed").as_bool());
@@ -332,7 +319,7 @@ BOOST_AUTO_TEST_CASE(a_changed_worker_starts_over_with_no_restarts_and_no_last_e
   dir.write("app.json", config_text(seg.name(), socket, 1,
                                     "{\"name\": \"w\", \"command\": [\"/bin/sleep\", \"1000\"], "
                                     "\"start_window\": \"100ms\"}"));
-  BOOST_TEST_REQUIRE(ctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
+  BOOST_TEST_REQUIRE(confvisorctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
   BOOST_TEST_REQUIRE(
       eventually([&] { return instance(status_of(d, socket)).at("state") == "RUNNING"; }));
   const json::object status = status_of(d, socket);
@@ -354,13 +341,13 @@ BOOST_AUTO_TEST_CASE(a_failed_start_shows_why_in_last_exit) {
   DaemonProcess d(dir, dir.write("app.json", config_text(seg.name(), socket, 1, worker)));
   require_ready(d);
   fs::remove(cwd);  // valid when checked, gone at the next start
-  const RunResult restart = ctl(d, {"--socket", socket, "restart", "w"});
+  const RunResult restart = confvisorctl(d, {"--socket", socket, "restart", "w"});
   BOOST_TEST(restart.exit_code() == 1, restart.output);
   const json::object status = status_of(d, socket);
   const json::object& w = instance(status);
   BOOST_TEST(w.at("last_exit").as_string() ==
              "failed to start: chdir " + cwd + ": No such file or directory");
-  BOOST_TEST(contains(ctl(d, {"--socket", socket, "status"}).output,
+  BOOST_TEST(contains(confvisorctl(d, {"--socket", socket, "status"}).output,
                       "failed to start: chdir " + cwd + ": No such file or directory"));
 }
 
@@ -374,16 +361,16 @@ BOOST_AUTO_TEST_CASE(status_exits_5_while_an_instance_is_fatal_or_in_backoff) {
       " \"backoff\": {\"initial\": \"10ms\"}}";
   DaemonProcess d(dir, dir.write("app.json", config_text(seg.name(), socket, 1, workers)));
   require_ready(d);  // READY=1 once bad is FATAL
-  const RunResult table = ctl(d, {"--socket", socket, "status"});
+  const RunResult table = confvisorctl(d, {"--socket", socket, "status"});
   BOOST_TEST(table.exit_code() == 5, table.output);
   BOOST_TEST(contains(table.output, "FATAL"), table.output);
-  const RunResult as_json = ctl(d, {"--socket", socket, "status", "--json"});
+  const RunResult as_json = confvisorctl(d, {"--socket", socket, "status", "--json"});
   BOOST_TEST(as_json.exit_code() == 5, as_json.output);
   BOOST_TEST(parse_json(as_json).at("workers").as_array().size() == 2u);
 
   // Stopped by the operator is not down.
-  BOOST_TEST(ctl(d, {"--socket", socket, "stop", "bad"}).exit_code() == 0);
-  const RunResult stopped = ctl(d, {"--socket", socket, "status"});
+  BOOST_TEST(confvisorctl(d, {"--socket", socket, "stop", "bad"}).exit_code() == 0);
+  const RunResult stopped = confvisorctl(d, {"--socket", socket, "status"});
   BOOST_TEST(stopped.exit_code() == 0, stopped.output);
 }
 
@@ -403,13 +390,13 @@ BOOST_AUTO_TEST_CASE(
   require_ready(d);
   auto up = [&] { return instance(status_of(d, socket)).at("state") == "RUNNING"; };
   dir.write("app.json", config_text(seg.name(), socket, 2, failing));  // generation 2
-  BOOST_TEST_REQUIRE(ctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
+  BOOST_TEST_REQUIRE(confvisorctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
   BOOST_TEST_REQUIRE(eventually([&] { return contains(d.log(), "worker w: restart done, but"); }));
   dir.write("app.json", config_text(seg.name(), socket, 3, healthy));  // generation 3
-  BOOST_TEST_REQUIRE(ctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
+  BOOST_TEST_REQUIRE(confvisorctl(d, {"--socket", socket, "reload"}).exit_code() == 0);
   BOOST_TEST_REQUIRE(eventually(up));
 
-  const RunResult rollback = ctl(d, {"--socket", socket, "rollback", "2"});
+  const RunResult rollback = confvisorctl(d, {"--socket", socket, "rollback", "2"});
   BOOST_TEST(rollback.exit_code() == 0, rollback.output);
   BOOST_TEST(contains(rollback.output, "rollback ok: generation 4"), rollback.output);
   BOOST_TEST(contains(rollback.output, "restarting w one instance at a time"), rollback.output);
@@ -422,7 +409,7 @@ BOOST_AUTO_TEST_CASE(
   };
   BOOST_TEST_REQUIRE(eventually([&] { return after_rollback(done); }), d.log());
   BOOST_TEST(!after_rollback("every instance restarted"), d.log());
-  BOOST_TEST(ctl(d, {"--socket", socket, "status"}).exit_code() == 5);
+  BOOST_TEST(confvisorctl(d, {"--socket", socket, "status"}).exit_code() == 5);
 }
 
 // ---- systemctl reload ---------------------------------------------------------------------
@@ -552,7 +539,7 @@ BOOST_AUTO_TEST_CASE(remove_deletes_a_segment_no_daemon_owns_and_refuses_one_a_d
   BOOST_TEST(contains(owned.output, "remove refused"), owned.output);
   BOOST_TEST(contains(owned.output, "pid " + std::to_string(d.pid())), owned.output);
   BOOST_TEST(fs::exists(shm));
-  BOOST_TEST(ctl(d, {"--socket", socket, "status"}).exit_code() == 0);
+  BOOST_TEST(confvisorctl(d, {"--socket", socket, "status"}).exit_code() == 0);
 
   // A daemon killed outright leaves the segment (and its lock file); the lock is gone with it.
   d.signal(SIGKILL);

@@ -14,25 +14,13 @@
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor::test;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::vector<std::string> log_lines(const std::string& log, const std::string& needle) {
-  std::vector<std::string> out;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);) {
-    if (contains(line, needle)) out.push_back(line);
-  }
-  return out;
-}
 
 // Milliseconds since the epoch of a log line's timestamp ("2026-11-23T17:43:34.434Z info: ...").
 long long stamp_ms(const std::string& line) {

@@ -24,21 +24,21 @@
 #include "common/segment/layout.hpp"
 #include "confvisor/worker.hpp"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_seams.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;
 using confvisor::test::Child;
+using confvisor::test::contains;
 using confvisor::test::DaemonProcess;
+using confvisor::test::exit_code;
 using confvisor::test::SegmentGuard;
 using confvisor::test::TempDir;
 
 namespace {
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 std::size_t count_of(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
@@ -47,10 +47,6 @@ std::size_t count_of(const std::string& haystack, const std::string& needle) {
     ++n;
   }
   return n;
-}
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::string shm_path(const std::string& segment) {

@@ -24,11 +24,13 @@
 #include "confvisor/worker.hpp"
 #include "tests/support/test_seams.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;
 using confvisor::test::arm_crash_point;
 using confvisor::test::Child;
+using confvisor::test::contains;
 using confvisor::test::SegmentGuard;
 namespace fs = std::filesystem;
 
@@ -76,10 +78,6 @@ std::string error_of(const std::function<void()>& fn) {
     return e.what();
   }
   return "(no error)";
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 const char* const kPublishPoints[] = {

@@ -15,19 +15,17 @@
 #include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
 #include "tests/support/numbered_config.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace confvisor;
 using namespace std::chrono_literals;
 using confvisor::test::Child;
+using confvisor::test::exit_code;
 using confvisor::test::Numbered;
 using confvisor::test::SegmentGuard;
 
 namespace {
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // A reader process: follows generations until it sees `last`, checking every one it sees is
 // whole and that generations never go back. Exit code says what went wrong.

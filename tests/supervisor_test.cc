@@ -6,7 +6,7 @@
 // tells which processes are the test's: while the daemon runs it must leave no zombie child,
 // and once it has exited no process with the mark may be left (no orphan).
 //
-// The suite runs twice (tests/cgroup.cmake): in the mode the daemon picks itself (cgroup
+// The suite runs twice (tests/CMakeLists.txt): in the mode the daemon picks itself (cgroup
 // tracking where it can write cgroup2, as root here), and with CONFVISOR_TRACKING=subreaper,
 // the fallback.
 #define BOOST_TEST_MODULE supervisor
@@ -27,7 +27,9 @@
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/proc_scan.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor::test;
 using namespace std::chrono_literals;
@@ -40,33 +42,6 @@ namespace {
 constexpr const char* kMark = "CONFVISOR_TEST_MARK";
 // The base PATH every worker gets (daemon/supervise/spawn.cc, the same as systemd's default).
 constexpr const char* kBasePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> log_lines(const std::string& log, const std::string& needle) {
-  std::vector<std::string> out;
-  for (auto& line : lines_of(log)) {
-    if (contains(line, needle)) out.push_back(std::move(line));
-  }
-  return out;
-}
-
-std::size_t count_lines(const std::string& log, const std::string& needle) {
-  return log_lines(log, needle).size();
-}
 
 constexpr std::size_t kNone = std::string::npos;
 
@@ -109,68 +84,6 @@ pid_t pid_in(const std::string& line) {
   return at == std::string::npos ? 0 : static_cast<pid_t>(std::atol(line.c_str() + at + 4));
 }
 
-std::string tail(const std::string& text, std::size_t n = 6000) {
-  return text.size() <= n ? text : "...\n" + text.substr(text.size() - n);
-}
-
-// Re-reads the daemon's log every 10 ms until `count` lines contain `needle`; false after
-// `timeout`. Also drains the daemon's notifications meanwhile, as a service manager would.
-bool wait_for_log(DaemonProcess& d, const std::string& needle, std::chrono::milliseconds timeout,
-                  std::size_t count = 1) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (count_lines(d.log(), needle) >= count) return true;
-    if (Clock::now() >= deadline) return false;
-    d.drain_notifications();
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-void require_log(DaemonProcess& d, const std::string& needle,
-                 std::chrono::milliseconds timeout = 10s, std::size_t count = 1) {
-  if (!wait_for_log(d, needle, timeout, count)) {
-    BOOST_FAIL("no " << count << " log line(s) with \"" << needle << "\" within " << timeout.count()
-                     << " ms; the log:\n"
-                     << tail(d.log()));
-  }
-}
-
-// Waits until `path` exists and ends with a newline (a whole line was written).
-bool wait_for_file(const std::string& path, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    const std::string content = read_file(path);
-    if (!content.empty() && content.back() == '\n') return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
-pid_t pid_from_file(const std::string& path) {
-  if (!wait_for_file(path, 10s)) BOOST_FAIL("no pid written to " << path);
-  return static_cast<pid_t>(std::atol(read_file(path).c_str()));
-}
-
-void require_ready(DaemonProcess& d, std::chrono::milliseconds timeout = 15s) {
-  if (d.wait_notify("READY=1", timeout).empty()) {
-    BOOST_FAIL("confvisord never reported READY=1; its log:\n" << tail(d.log()));
-  }
-}
-
-// The workers' main processes, by label ("api[0]"): the daemon's children that lead their
-// own process group and carry CONFVISOR_WORKER and CONFVISOR_INSTANCE.
-std::map<std::string, pid_t> worker_pids(pid_t daemon) {
-  std::map<std::string, pid_t> out;
-  for (pid_t pid : children_of(daemon)) {
-    const auto stat = proc_stat(pid);
-    if (!stat || stat->group != pid) continue;
-    auto env = proc_environ(pid);
-    if (!env.count("CONFVISOR_WORKER") || !env.count("CONFVISOR_INSTANCE")) continue;
-    out[env["CONFVISOR_WORKER"] + "[" + env["CONFVISOR_INSTANCE"] + "]"] = pid;
-  }
-  return out;
-}
-
 std::vector<std::string> sh(const std::string& script) {
   return {"/bin/sh", "-c", script};
 }
@@ -192,13 +105,9 @@ struct Setup {
   Setup(const Setup&) = delete;
   Setup& operator=(const Setup&) = delete;
   ~Setup() {
+    // Every process that carries the test's mark, in either tracking mode; seg then removes
+    // the segment's cgroup tree and the lock file a SIGKILLed daemon leaves.
     kill_pids_with_env(kMark, mark());
-    // With cgroup tracking, the tree of a daemon that did not stop cleanly (and whatever
-    // is still in it, whatever its environment).
-    remove_cgroup_tree(seg.name());
-    // A daemon killed by SIGKILL leaves its owner lock file behind.
-    std::error_code ignored;
-    fs::remove("/dev/shm/confvisor." + seg.name() + ".lock", ignored);
   }
 
   [[nodiscard]] const std::string& mark() const { return seg.name(); }
@@ -345,7 +254,7 @@ BOOST_AUTO_TEST_CASE(a_clean_exit_is_not_restarted_with_on_failure_but_is_with_a
       s.worker("again", sh("sleep 0.3; exit 0"), {{"restart", "always"}}),
   });
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   require_log(d, "worker again[0] (generation 1) started", 10s, 2);
   // Time for a restart of the clean ones, had one been (wrongly) scheduled: backoff is 50ms.
   std::this_thread::sleep_for(300ms);
@@ -371,7 +280,7 @@ BOOST_AUTO_TEST_CASE(workers_that_ignore_sigterm_are_killed_after_stop_timeout_a
                               "while :; do sleep 1; done"),
                            {{"instances", 3}})});
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   for (int i = 0; i < 3; ++i)
     BOOST_TEST_REQUIRE(wait_for_file(s.file("trapped." + std::to_string(i)), 10s));
   d.signal(SIGTERM);
@@ -407,7 +316,7 @@ BOOST_AUTO_TEST_CASE(sigterm_leaves_nothing_of_a_grandchild_a_double_fork_or_a_s
       s.worker("ss", sh(kSetsidTree)),
   });
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   const pid_t gc = pid_from_file(s.file("gc.pid"));
   const pid_t df = pid_from_file(s.file("df.pid"));
   const pid_t ss = pid_from_file(s.file("ss.pid"));
@@ -440,7 +349,7 @@ BOOST_AUTO_TEST_CASE(a_worker_removed_by_reload_leaves_nothing_while_the_daemon_
       s.worker("ss", sh(kSetsidTree)),
   });
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   const pid_t df = pid_from_file(s.file("df.pid"));
   const pid_t ss = pid_from_file(s.file("ss.pid"));
   const auto before = worker_pids(d.pid());
@@ -448,7 +357,7 @@ BOOST_AUTO_TEST_CASE(a_worker_removed_by_reload_leaves_nothing_while_the_daemon_
 
   s.write_config({keeper});
   d.signal(SIGHUP);
-  require_ready(d);
+  require_ready(d, 15s);
   require_log(d, "worker df[0] (generation 2) stopped");
   require_log(d, "worker ss[0] (generation 2) stopped");
   require_log(d, "killing pid " + std::to_string(df) + ", left behind by df[0]");
@@ -479,13 +388,13 @@ BOOST_AUTO_TEST_CASE(a_tree_of_eight_nested_sessions_goes_with_its_worker_not_wi
   const auto keeper = s.worker("keeper", {"/bin/sleep", "1000"});
   s.write_config({keeper, s.worker("deep", {"/bin/sh", s.file("deep.sh"), "8"})});
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   const pid_t deepest = pid_from_file(s.file("deep.pid"));
   BOOST_TEST_REQUIRE(alive(deepest));
 
   s.write_config({keeper});
   d.signal(SIGHUP);
-  require_ready(d);
+  require_ready(d, 15s);
   require_log(d, "worker deep[0] (generation 2) stopped");
   BOOST_TEST(wait_dead(deepest, 3s), "the deepest sleep " << deepest
                                                           << " outlived its worker; log:\n"
@@ -586,14 +495,14 @@ BOOST_AUTO_TEST_CASE(a_reload_adds_removes_changes_and_keeps_workers) {
   const auto restarted = s.worker("restarted", {"/bin/sleep", "1000"}, {{"on_reload", "restart"}});
   s.write_config({keep, changed("1"), s.worker("gone", {"/bin/sleep", "1000"}), sig, restarted});
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   BOOST_TEST_REQUIRE(wait_for_file(s.file("sig.trapped"), 10s));
   const auto before = worker_pids(d.pid());
   BOOST_TEST_REQUIRE(before.size() == 6u);
 
   s.write_config({keep, changed("2"), sig, restarted, s.worker("added", {"/bin/sleep", "1000"})});
   d.signal(SIGHUP);
-  require_ready(d);
+  require_ready(d, 15s);
   require_log(d, "worker change: every instance restarted");
   require_log(d, "worker restarted: every instance restarted");
   require_log(d, "worker gone[0] (generation 2) stopped");
@@ -681,7 +590,7 @@ BOOST_AUTO_TEST_CASE(a_worker_writing_100_mb_is_drained_rate_limited_and_cut_at_
                   "echo after-the-long-lines; exec sleep 1000")),
   });
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   // The daemon reads as fast as the worker writes (DONE comes only once the pipe took it
   // all), holding one line at most: its memory stays flat.
   BOOST_TEST_REQUIRE(wait_for_file(s.file("DONE"), 60s),
@@ -736,7 +645,7 @@ BOOST_AUTO_TEST_CASE(an_sd_notify_worker_is_ready_when_it_says_so) {
     require_log(d, "worker svc[0] (generation 1) started");
     return worker_pids(d.pid());
   }();
-  require_ready(d);
+  require_ready(d, 15s);
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
   BOOST_TEST(waited.count() >= 400, "READY=1 after " << waited.count() << " ms");
   const auto lines = lines_of(d.log());
@@ -763,7 +672,7 @@ BOOST_AUTO_TEST_CASE(a_worker_whose_watchdog_pings_stop_is_killed_and_restarted)
   s.write_config({s.worker("dog", {CONFVISOR_NOTIFY_WORKER, "pings", "3", "100"},
                            {{"ready", "notify"}, {"watchdog", "300ms"}})});
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   const auto pids = worker_pids(d.pid());
   BOOST_TEST_REQUIRE(pids.count("dog[0]") == 1u, tail(d.log()));
   const pid_t first = pids.at("dog[0]");
@@ -792,7 +701,7 @@ BOOST_AUTO_TEST_CASE(a_workers_status_shows_in_the_daemons_debug_log) {
   s.write_config({s.worker("talker", {CONFVISOR_NOTIFY_WORKER, "status", "serving 42 requests"},
                            {{"ready", "notify"}})});
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   require_log(d, "debug: worker talker[0] (generation 1) status: serving 42 requests");
   stop_and_check(d, s);
 }
@@ -804,7 +713,7 @@ BOOST_AUTO_TEST_CASE(workers_die_with_a_daemon_killed_by_sigkill) {
       s.worker("b", sh("trap '' TERM; exec /bin/sleep 1000")),
   });
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   BOOST_TEST_REQUIRE(pids_with_env(kMark, s.mark()).size() == 4u);
   d.signal(SIGKILL);
   BOOST_TEST(WTERMSIG(d.wait_exit()) == SIGKILL);
@@ -823,7 +732,7 @@ BOOST_AUTO_TEST_CASE(workers_get_the_documented_environment_and_their_output_is_
                {{"instances", 2}, {"env", json::object{{"GREETING", "hi there"}}}}),
   });
   DaemonProcess d(s.dir, s.config_path(), {"CONFVISOR_TEST_DAEMON_ONLY=must-not-leak"});
-  require_ready(d);
+  require_ready(d, 15s);
   require_log(d, "info: envdump[0]: hello");
   BOOST_TEST_REQUIRE(wait_for_file(s.file("env"), 10s));
   std::map<std::string, std::string> dumped;
@@ -889,7 +798,7 @@ BOOST_AUTO_TEST_CASE(a_worker_runs_as_its_configured_user,
   Setup s;
   s.write_config({s.worker("unpriv", {"/bin/sleep", "1000"}, {{"user", "nobody"}})});
   DaemonProcess d(s.dir, s.config_path());
-  require_ready(d);
+  require_ready(d, 15s);
   const auto pids = worker_pids(d.pid());
   BOOST_TEST_REQUIRE(pids.count("unpriv[0]") == 1u, tail(d.log()));
   const pid_t pid = pids.at("unpriv[0]");

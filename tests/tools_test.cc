@@ -24,11 +24,15 @@
 
 #include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
+#include "tests/support/process_wait.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/text_search.hpp"
 
 using namespace confvisor;
 using confvisor::test::bin;
 using confvisor::test::Child;
+using confvisor::test::contains;
+using confvisor::test::exit_code;
 using confvisor::test::run;
 using confvisor::test::SegmentGuard;
 namespace fs = std::filesystem;
@@ -43,10 +47,6 @@ std::string ctl() {
 }
 std::string worker() {
   return bin("confvisor-example-worker");
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 // A file in a fresh temporary directory, removed with the directory.
@@ -144,10 +144,6 @@ class OutputPipe {
   int fds_[2] = {-1, -1};
   std::string buffer_;
 };
-
-int exit_code(int status) {
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 }  // namespace
 

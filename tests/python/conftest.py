@@ -1,7 +1,7 @@
 """Fixtures for the confvisor package's tests: segments published by the real
 confvisorctl, with unique names, removed pass or fail.
 
-ctest (tests/python.cmake) sets CONFVISOR_BIN_DIR to build/bin and PYTHONPATH to the build
+ctest (tests/CMakeLists.txt) sets CONFVISOR_BIN_DIR to build/bin and PYTHONPATH to the build
 tree's package.
 """
 

@@ -294,4 +294,16 @@ void kill_and_remove_cgroup(const std::string& path) {
   remove_cgroup(path);
 }
 
+std::map<std::string, pid_t> worker_pids(pid_t daemon) {
+  std::map<std::string, pid_t> out;
+  for (pid_t pid : children_of(daemon)) {
+    const auto stat = proc_stat(pid);
+    if (!stat || stat->group != pid) continue;
+    auto env = proc_environ(pid);
+    if (!env.count("CONFVISOR_WORKER") || !env.count("CONFVISOR_INSTANCE")) continue;
+    out[env["CONFVISOR_WORKER"] + "[" + env["CONFVISOR_INSTANCE"] + "]"] = pid;
+  }
+  return out;
+}
+
 }  // namespace confvisor::test

@@ -110,4 +110,8 @@ void kill_and_remove_cgroup(const std::string& path);
 // "123 (sleep 1000), 456 (sh -c ...)": for failure messages.
 [[nodiscard]] std::string describe_pids(const std::vector<pid_t>& pids);
 
+// The main processes of the workers of the daemon `daemon`, by label ("api[0]"): its children
+// that lead their own process group and carry CONFVISOR_WORKER and CONFVISOR_INSTANCE.
+[[nodiscard]] std::map<std::string, pid_t> worker_pids(pid_t daemon);
+
 }  // namespace confvisor::test

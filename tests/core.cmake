@@ -1,3 +1,0 @@
-confvisor_test(segment_test)
-confvisor_test(segment_mp_test)
-confvisor_test(segment_fault_test)
