@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <limits>
 
+#include "common/json/depth_limit.hpp"
 #include "confvisor/worker.hpp"
 #include "worker/snapshot_data.hpp"
 
@@ -74,7 +75,7 @@ std::size_t arena_size_for(std::size_t text_size) {
 Snapshot make_snapshot(Record record) {
   json::error_code ec;
   json::parse_options opts;
-  opts.max_depth = 10'000;  // the publisher accepted it; the reader must not refuse it
+  opts.max_depth = kMaxDocumentDepth;  // the publisher accepted it; the reader must not refuse it
   // A snapshot's document is never changed, so its nodes come from one arena that goes
   // whole with the last copy of the snapshot: parse and teardown skip a malloc and a free per
   // node (1.8x faster on a 700 KB config). Counted, so a copy a user takes of a part of it

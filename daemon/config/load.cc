@@ -35,8 +35,7 @@ json::parse_options config_parse_options() {
 
 // "FILE:LINE:COL: " for byte `offset` of `text`.
 std::string position_prefix(const std::string& file, std::string_view text, std::size_t offset) {
-  const TextPosition position = position_of(text, offset);
-  return file + ":" + std::to_string(position.line) + ":" + std::to_string(position.column) + ": ";
+  return file_position(file, text, offset) + ": ";
 }
 
 // Boost.JSON's words for its errors are terse ("syntax error", "too deep"): say what was

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json/depth_limit.hpp"
+
 namespace confvisor::config {
 
 using Duration = std::chrono::milliseconds;
@@ -93,9 +95,6 @@ struct Config {
   boost::json::value document;  // the whole file, comments stripped: what workers see
   Settings settings;
 };
-
-// Deepest nesting accepted in a config file (Boost.JSON's default is 32).
-inline constexpr std::size_t kMaxConfigDepth = 1000;
 
 struct LoadResult {
   std::optional<Config> config;     // set iff errors is empty

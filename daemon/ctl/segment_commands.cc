@@ -11,7 +11,9 @@
 
 #include "common/base/error.hpp"
 #include "common/base/time_format.hpp"
+#include "common/json/depth_limit.hpp"
 #include "common/json/pointer.hpp"
+#include "common/json/text.hpp"
 #include "common/publish/owner_lock.hpp"
 #include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
@@ -28,20 +30,6 @@ std::string read_file(const std::string& path) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw_sys("read " + path);
   return text;
-}
-
-// "FILE:LINE:COL" of byte `offset` in `text`; both counted from 1, columns in bytes.
-std::string position(const std::string& file, const std::string& text, std::size_t offset) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return file + ":" + std::to_string(line) + ":" + std::to_string(col);
 }
 
 }  // namespace
@@ -107,7 +95,7 @@ int segment_publish(const Command& cmd) {
   json::parse_options opts;
   opts.allow_comments = true;
   opts.allow_trailing_commas = true;
-  opts.max_depth = 10'000;
+  opts.max_depth = kMaxDocumentDepth;
   // stream_parser, unlike json::parse, says how far it got: that is where the error is.
   json::stream_parser parser({}, opts);
   json::error_code ec;
@@ -117,7 +105,7 @@ int segment_publish(const Command& cmd) {
     offset = text.size();
   }
   if (ec) {
-    std::cerr << position(file, text, offset) << ": " << ec.message() << '\n';
+    std::cerr << file_position(file, text, offset) << ": " << ec.message() << '\n';
     return kExitFailed;
   }
 
