@@ -18,7 +18,7 @@ const json::value& null_value() {
   return null;
 }
 
-std::string kind_of(const json::value& v) {
+std::string_view kind_of(const json::value& v) {
   switch (v.kind()) {
     case json::kind::null:
       return "null";
@@ -41,10 +41,8 @@ std::string kind_of(const json::value& v) {
 
 [[noreturn]] void wrong_type(std::string_view pointer, std::string_view expected,
                              const json::value& found) {
-  std::string shown = json::serialize(found);
-  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-  throw Error(std::string(pointer.empty() ? "(root)" : pointer) + ": expected " +
-              std::string(expected) + ", found " + kind_of(found) + " " + shown);
+  throw Error(shown_pointer(pointer) + ": expected " + std::string(expected) + ", found " +
+              describe_found(found));
 }
 
 template <class Int>
@@ -71,6 +69,16 @@ std::size_t arena_size_for(std::size_t text_size) {
 }
 
 }  // namespace
+
+std::string describe_found(const json::value& v) {
+  std::string shown = json::serialize(v);
+  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+  return std::string(kind_of(v)) + " " + shown;
+}
+
+std::string shown_pointer(std::string_view pointer) {
+  return pointer.empty() ? "(root)" : std::string(pointer);
+}
 
 Snapshot make_snapshot(Record record) {
   json::error_code ec;

@@ -1,6 +1,5 @@
 #include "worker/python/src/snapshot_object.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <new>
 #include <string>
@@ -9,6 +8,7 @@
 #include "worker/python/src/pointer_walk.hpp"
 #include "worker/python/src/py_ref.hpp"
 #include "worker/python/src/to_python.hpp"
+#include "worker/snapshot_data.hpp"
 
 namespace confvisor::python {
 
@@ -18,38 +18,6 @@ namespace {
 
 SnapshotObject* as_snapshot(PyObject* self) {
   return reinterpret_cast<SnapshotObject*>(self);
-}
-
-std::string_view kind_of(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-      return "integer";
-    case json::kind::double_:
-      return "number";
-    case json::kind::string:
-      return "string";
-    case json::kind::array:
-      return "array";
-    case json::kind::object:
-      return "object";
-  }
-  return "value";
-}
-
-// "integer 5432", "string \"x\"", "object {...}": the found value as the C++ API shows it.
-std::string describe(const json::value& v) {
-  std::string shown = json::serialize(v);
-  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-  return std::string(kind_of(v)) + " " + shown;
-}
-
-std::string shown_pointer(std::string_view pointer) {
-  return pointer.empty() ? "(root)" : std::string(pointer);
 }
 
 PyObject* data_of(SnapshotObject* self) {
@@ -139,7 +107,8 @@ PyObject* raise_walk_failure(const WalkResult& r, std::string_view pointer,
                                                 "\" is not an index");
       }
       return raise(exceptions.wrong_type, std::string(pointer) + ": " + where + " is " +
-                                              describe(*r.value) + ", not an object or array");
+                                              describe_found(*r.value) +
+                                              ", not an object or array");
     case WalkOutcome::found:
       break;
   }
@@ -189,7 +158,8 @@ PyObject* snapshot_get(PyObject* self_obj, PyObject* const* args, Py_ssize_t nar
   const json::value& v = *r.value;
   if (wanted && !wanted->accepts(v)) {
     return raise(exceptions.wrong_type, shown_pointer(pointer) + ": expected " +
-                                            std::string(wanted->name) + ", found " + describe(v));
+                                            std::string(wanted->name) + ", found " +
+                                            describe_found(v));
   }
   if (type == reinterpret_cast<PyObject*>(&PyFloat_Type)) {
     return PyFloat_FromDouble(v.to_number<double>());
