@@ -1,18 +1,13 @@
 #include "daemon/ctl/config_hints.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <boost/json/basic_parser_impl.hpp>
-#include <cerrno>
 #include <cstdint>
 
 #include "common/base/error.hpp"
 #include "common/json/depth_limit.hpp"
 #include "common/json/structure_handler.hpp"
 #include "common/json/text.hpp"
-#include "common/os/unique_fd.hpp"
+#include "common/os/regular_file.hpp"
 
 namespace confvisor::ctl {
 
@@ -73,35 +68,24 @@ class HintsHandler : public StructureHandler<HintsHandler> {
 
 // The file's text, or why not (non-blocking open: a FIFO never holds us up).
 std::optional<std::string> read_text(ConfigHints& hints) {
-  const UniqueFd fd(::open(hints.file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0) {
-    hints.problem = sys_message("read " + hints.file);
-    return std::nullopt;
+  RegularFile file = read_regular_file(hints.file, kMaxFile);
+  switch (file.refusal) {
+    case FileRefusal::none:
+      return std::move(file.text);
+    case FileRefusal::unreadable:
+      hints.problem = sys_message("read " + hints.file, file.error);
+      break;
+    case FileRefusal::not_regular:
+      hints.problem = hints.file + " is not a regular file";
+      break;
+    case FileRefusal::too_large:
+      hints.problem = static_cast<std::uintmax_t>(file.status.st_size) > kMaxFile
+                          ? hints.file + " is " + std::to_string(file.status.st_size) +
+                                " bytes, larger than a config"
+                          : hints.file + " is larger than a config";  // it grew
+      break;
   }
-  if (!S_ISREG(st.st_mode)) {
-    hints.problem = hints.file + " is not a regular file";
-    return std::nullopt;
-  }
-  if (static_cast<std::uintmax_t>(st.st_size) > kMaxFile) {
-    hints.problem =
-        hints.file + " is " + std::to_string(st.st_size) + " bytes, larger than a config";
-    return std::nullopt;
-  }
-  std::string text(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      hints.problem = sys_message("read " + hints.file);
-      return std::nullopt;
-    }
-    if (n == 0) break;  // it shrank meanwhile
-    got += static_cast<std::size_t>(n);
-  }
-  text.resize(got);
-  return text;
+  return std::nullopt;
 }
 
 }  // namespace

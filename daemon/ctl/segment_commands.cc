@@ -1,19 +1,21 @@
 #include "daemon/ctl/segment_commands.hpp"
 
+#include <fcntl.h>
+
 #include <boost/json/object.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "common/base/error.hpp"
 #include "common/base/time_format.hpp"
 #include "common/json/depth_limit.hpp"
 #include "common/json/pointer.hpp"
 #include "common/json/text.hpp"
+#include "common/os/read_to_end.hpp"
+#include "common/os/unique_fd.hpp"
 #include "common/publish/owner_lock.hpp"
 #include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
@@ -24,11 +26,13 @@ namespace json = boost::json;
 
 namespace {
 
+// The whole of `path`, waiting for it if it is a pipe: `publish /dev/stdin` is a use, and
+// unlike the daemon the client has nothing else to do meanwhile.
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_sys("open " + path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw_sys("read " + path);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_sys("open " + path);
+  std::string text;
+  if (read_to_end(fd.get(), text) == ReadEnd::failed) throw_sys("read " + path);
   return text;
 }
 
