@@ -7,6 +7,7 @@
 #include "worker/python/src/errors.hpp"
 #include "worker/python/src/pointer_walk.hpp"
 #include "worker/python/src/py_ref.hpp"
+#include "worker/python/src/static_type.hpp"
 #include "worker/python/src/to_python.hpp"
 #include "worker/snapshot_data.hpp"
 
@@ -247,16 +248,11 @@ PyGetSetDef snapshot_getset[] = {
 }  // namespace
 
 PyTypeObject SnapshotType = [] {
-  PyTypeObject t{};  // PyType_Ready sets the type; a static type is never freed
-  Py_SET_REFCNT(reinterpret_cast<PyObject*>(&t), 1);
-  t.tp_name = "confvisor.Snapshot";
-  t.tp_basicsize = sizeof(SnapshotObject);
-  t.tp_dealloc = snapshot_dealloc;
-  t.tp_repr = snapshot_repr;
-  t.tp_flags = Py_TPFLAGS_DEFAULT;
-  t.tp_doc =
+  PyTypeObject t = static_type(
+      "confvisor.Snapshot", sizeof(SnapshotObject), snapshot_dealloc, Py_TPFLAGS_DEFAULT,
       "One published generation of the config: immutable, safe to keep and to share between\n"
-      "threads. Get one from Reader.current().";
+      "threads. Get one from Reader.current().");
+  t.tp_repr = snapshot_repr;
   t.tp_methods = snapshot_methods;
   t.tp_getset = snapshot_getset;
   return t;
@@ -269,11 +265,6 @@ PyObject* new_snapshot_object(const confvisor::Snapshot& snapshot) {
   new (&s->snapshot) confvisor::Snapshot(snapshot);
   s->data = nullptr;
   return obj;
-}
-
-bool add_snapshot_type(PyObject* module) {
-  if (PyType_Ready(&SnapshotType) < 0) return false;
-  return PyModule_AddObjectRef(module, "Snapshot", reinterpret_cast<PyObject*>(&SnapshotType)) == 0;
 }
 
 }  // namespace confvisor::python
