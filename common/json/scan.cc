@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "common/json/pointer.hpp"
+#include "common/json/structure_handler.hpp"
 #include "common/json/text.hpp"
 
 namespace confvisor {
@@ -24,13 +25,8 @@ struct Frame {
 // A basic_parser handler that only tracks nesting and keys. It numbers the string tokens it
 // sees (keys and string values) so a duplicate's place can be found in the text afterwards:
 // the parser reports events, not positions.
-class ScanHandler {
+class ScanHandler : public StructureHandler<ScanHandler> {
  public:
-  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
-
   struct Found {
     std::string key;
     std::string object_pointer;
@@ -38,58 +34,40 @@ class ScanHandler {
   };
   std::vector<Found> duplicates;
 
-  bool on_document_begin(json::error_code&) { return true; }
-  bool on_document_end(json::error_code&) { return true; }
-  bool on_object_begin(json::error_code&) { return open(false); }
-  bool on_object_end(std::size_t, json::error_code&) { return close(); }
-  bool on_array_begin(json::error_code&) { return open(true); }
-  bool on_array_end(std::size_t, json::error_code&) { return close(); }
-  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
-    key_.append(s.data(), s.size());
+  bool open(Container container) {
+    stack_.emplace_back().is_array = container == Container::array;
     return true;
   }
-  bool on_key(json::string_view s, std::size_t, json::error_code&) {
-    key_.append(s.data(), s.size());
-    note_key();
-    key_.clear();
+  bool close() {
+    stack_.pop_back();
+    return scalar();  // a closed container is one finished element of its parent
+  }
+  bool key(std::string_view key) {
+    note_key(key);
     ++string_tokens_;
     return true;
   }
-  bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
   bool on_string(json::string_view, std::size_t, json::error_code&) {
     ++string_tokens_;
     return scalar();
   }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
   bool on_int64(std::int64_t, json::string_view, json::error_code&) { return scalar(); }
   bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return scalar(); }
   bool on_double(double, json::string_view, json::error_code&) { return scalar(); }
   bool on_bool(bool, json::error_code&) { return scalar(); }
   bool on_null(json::error_code&) { return scalar(); }
-  bool on_comment_part(json::string_view, json::error_code&) { return true; }
-  bool on_comment(json::string_view, json::error_code&) { return true; }
 
  private:
-  bool open(bool is_array) {
-    stack_.emplace_back().is_array = is_array;
-    return true;
-  }
-
-  bool close() {
-    stack_.pop_back();
-    return scalar();  // a closed container is one finished element of its parent
-  }
-
   bool scalar() {
     if (!stack_.empty() && stack_.back().is_array) ++stack_.back().elements;
     return true;
   }
 
-  void note_key() {
+  void note_key(std::string_view key) {
     Frame& object = stack_.back();
-    object.key = key_;
-    if (!object.keys.insert(key_).second) {
-      duplicates.push_back({key_, pointer_of_innermost(), string_tokens_});
+    object.key = key;
+    if (!object.keys.insert(object.key).second) {
+      duplicates.push_back({object.key, pointer_of_innermost(), string_tokens_});
     }
   }
 
@@ -105,7 +83,6 @@ class ScanHandler {
   }
 
   std::vector<Frame> stack_;
-  std::string key_;
   std::size_t string_tokens_ = 0;
 };
 

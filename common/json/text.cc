@@ -52,6 +52,12 @@ TextPosition position_of(std::string_view text, std::size_t offset) noexcept {
   return position;
 }
 
+std::string file_position(std::string_view file, std::string_view text, std::size_t offset) {
+  const TextPosition position = position_of(text, offset);
+  return std::string(file) + ":" + std::to_string(position.line) + ":" +
+         std::to_string(position.column);
+}
+
 std::size_t skip_blank(std::string_view text, std::size_t offset) noexcept {
   while (offset < text.size()) {
     if (is_json_whitespace(text[offset])) {

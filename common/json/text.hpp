@@ -20,6 +20,11 @@ struct TextPosition {
 // Where byte `offset` of `text` is; an offset at the end names the place after the last byte.
 [[nodiscard]] TextPosition position_of(std::string_view text, std::size_t offset) noexcept;
 
+// "FILE:LINE:COL" for byte `offset` of `text`, the content of `file`: how an error names the
+// place of a mistake in a file.
+[[nodiscard]] std::string file_position(std::string_view file, std::string_view text,
+                                        std::size_t offset);
+
 // The offset of the first byte at or after `offset` that is not whitespace or inside a
 // comment ("// ..." to the end of the line, "/* ... */"); text.size() if there is none.
 [[nodiscard]] std::size_t skip_blank(std::string_view text, std::size_t offset) noexcept;

@@ -42,6 +42,7 @@
 #include <map>
 
 #include "common/base/error.hpp"
+#include "common/json/depth_limit.hpp"
 #include "common/os/directory.hpp"
 #include "common/os/ofd_lock.hpp"
 #include "common/os/small_file.hpp"
@@ -279,7 +280,7 @@ GenerationInfo info_of(const Record& r) {
 std::string minify(std::string_view json) {
   boost::json::error_code ec;
   boost::json::parse_options opts;
-  opts.max_depth = 10'000;
+  opts.max_depth = kMaxDocumentDepth;
   boost::json::value v = boost::json::parse(json, ec, {}, opts);
   if (ec)
     throw Error("unable to publish: the text is not one valid JSON document: " + ec.message());

@@ -1,13 +1,9 @@
 // Reading a config file and turning its text into a document: every syntax-level check
 // (size, UTF-8, JSON, duplicate keys, depth, the top level) with FILE:LINE:COL errors, then
 // validate_config for the meaning.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
-#include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "common/json/describe.hpp"
@@ -15,7 +11,7 @@
 #include "common/json/scan.hpp"
 #include "common/json/text.hpp"
 #include "common/json/utf8.hpp"
-#include "common/os/unique_fd.hpp"
+#include "common/os/regular_file.hpp"
 #include "daemon/config/model.hpp"
 
 namespace confvisor::config {
@@ -35,8 +31,7 @@ json::parse_options config_parse_options() {
 
 // "FILE:LINE:COL: " for byte `offset` of `text`.
 std::string position_prefix(const std::string& file, std::string_view text, std::size_t offset) {
-  const TextPosition position = position_of(text, offset);
-  return file + ":" + std::to_string(position.line) + ":" + std::to_string(position.column) + ": ";
+  return file_position(file, text, offset) + ": ";
 }
 
 // Boost.JSON's words for its errors are terse ("syntax error", "too deep"): say what was
@@ -90,61 +85,32 @@ void check_own_size(std::string_view text, const std::string& file, LoadResult& 
   result.config.reset();
 }
 
-// "not a regular file (a FIFO)": what the file is, in an operator's words.
-std::string not_regular(mode_t mode) {
-  std::string_view kind = "of an unknown type";
-  if (S_ISFIFO(mode)) kind = "a FIFO";
-  if (S_ISDIR(mode)) kind = "a directory";
-  if (S_ISSOCK(mode)) kind = "a socket";
-  if (S_ISCHR(mode)) kind = "a character device";
-  if (S_ISBLK(mode)) kind = "a block device";
-  return "not a regular file (" + std::string(kind) + ")";
-}
-
-// Reads at most `max_size` + 1 bytes: a file that grows after its size was checked is still
-// refused without reading all of it.
-std::optional<std::string> read_limited(int fd, std::size_t max_size, std::string& text) {
-  text.clear();
-  char buffer[64 * 1024];
-  while (text.size() <= max_size) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return "unable to read: " + std::string(std::strerror(errno));
-    if (n == 0) return std::nullopt;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  return "file is larger than max_config_size " + std::to_string(max_size);
-}
-
-// The file's whole text, or why not. The daemon reads its config on its event loop, so
-// nothing here may wait: the open does not block (a FIFO without a writer would block it
-// forever, a device could), and only a regular file is read, whose reads never wait for
-// another process. Its size is checked before reading it, so a huge file costs nothing.
-std::optional<std::string> read_file(const std::string& path, std::size_t max_size,
-                                     std::string& text) {
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  struct stat st {};
-  if (!fd) {
-    // A socket cannot be opened at all (ENXIO): name what it is rather than the errno.
-    const int open_error = errno;
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return not_regular(st.st_mode);
-    return "unable to read: " + std::string(std::strerror(open_error));
-  }
-  if (::fstat(fd.get(), &st) != 0) return "unable to read: " + std::string(std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return not_regular(st.st_mode);
-  if (static_cast<std::uintmax_t>(st.st_size) > max_size) {
-    return "file is " + std::to_string(st.st_size) + " bytes, larger than max_config_size " +
-           std::to_string(max_size);
-  }
-  return read_limited(fd.get(), max_size, text);
-}
-
 }  // namespace
 
+std::string file_refusal(const RegularFile& file, std::size_t max_size) {
+  switch (file.refusal) {
+    case FileRefusal::unreadable:
+      return "unable to read: " + std::string(std::strerror(file.error));
+    case FileRefusal::not_regular:
+      return "not a regular file (" + std::string(file_type_name(file.status.st_mode)) + ")";
+    case FileRefusal::too_large:
+      if (static_cast<std::uintmax_t>(file.status.st_size) <= max_size) {
+        return "file is larger than max_config_size " + std::to_string(max_size);  // it grew
+      }
+      return "file is " + std::to_string(file.status.st_size) +
+             " bytes, larger than max_config_size " + std::to_string(max_size);
+    case FileRefusal::none:
+      break;
+  }
+  return {};  // it was read
+}
+
 LoadResult load_config(const std::string& path, std::size_t max_size) {
-  std::string text;
-  if (auto problem = read_file(path, max_size, text)) return failure({path + ": " + *problem});
-  return load_config_text(text, path);
+  const RegularFile file = read_regular_file(path, max_size);
+  if (file.refusal != FileRefusal::none) {
+    return failure({path + ": " + file_refusal(file, max_size)});
+  }
+  return load_config_text(file.text, path);
 }
 
 LoadResult load_config_text(std::string_view text, const std::string& file) {

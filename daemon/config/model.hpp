@@ -14,6 +14,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json/depth_limit.hpp"
+
+namespace confvisor {
+struct RegularFile;
+}  // namespace confvisor
+
 namespace confvisor::config {
 
 using Duration = std::chrono::milliseconds;
@@ -94,9 +100,6 @@ struct Config {
   Settings settings;
 };
 
-// Deepest nesting accepted in a config file (Boost.JSON's default is 32).
-inline constexpr std::size_t kMaxConfigDepth = 1000;
-
 struct LoadResult {
   std::optional<Config> config;     // set iff errors is empty
   std::vector<std::string> errors;  // every error found, each one line naming its place
@@ -116,6 +119,11 @@ struct LoadResult {
 // Invalid UTF-8 or a syntax error stops at that error (after the duplicate keys before it);
 // duplicate keys and meaning errors are all reported together.
 [[nodiscard]] LoadResult load_config(const std::string& path, std::size_t max_size);
+
+// Why load_config refuses a file that read_regular_file did not read, without the file's
+// name: "unable to read: No such file or directory", "not a regular file (a FIFO)", "file is
+// N bytes, larger than max_config_size M".
+[[nodiscard]] std::string file_refusal(const RegularFile& file, std::size_t max_size);
 
 // The text half of load_config: `text` is the file's content and `file` names it in errors.
 // What the fuzz target drives. A leading UTF-8 byte order mark is skipped.

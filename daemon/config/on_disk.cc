@@ -1,15 +1,9 @@
 #include "daemon/config/on_disk.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <boost/json/serialize.hpp>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 
-#include "common/os/unique_fd.hpp"
+#include "common/os/regular_file.hpp"
 #include "daemon/config/model.hpp"
 
 namespace confvisor::config {
@@ -18,11 +12,6 @@ namespace {
 
 ConfigOnDisk::Reading refusal(std::string why) {
   return {std::nullopt, std::move(why)};
-}
-
-// Worded as load_config words it, for the errno of the call that just failed.
-ConfigOnDisk::Reading unreadable(const std::string& path) {
-  return refusal(path + ": unable to read: " + std::strerror(errno));
 }
 
 std::chrono::system_clock::time_point time_of(const timespec& t) {
@@ -58,30 +47,17 @@ const ConfigOnDisk::Reading& ConfigOnDisk::read(const std::string& path, std::si
 
 ConfigOnDisk::Reading ConfigOnDisk::read_now(const std::string& path, std::size_t max_size) {
   const auto taken = std::chrono::system_clock::now();
-  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0) return unreadable(path);
-  if (!S_ISREG(st.st_mode)) return refusal(path + ": not a regular file");
-  if (static_cast<std::uintmax_t>(st.st_size) > max_size) {
-    return refusal(path + ": file is " + std::to_string(st.st_size) +
-                   " bytes, larger than max_config_size " + std::to_string(max_size));
-  }
-  std::string text(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return unreadable(path);
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  text.resize(got);
+  const RegularFile file = read_regular_file(path, max_size);
+  // The one refusal worded more briefly than a reload words it: no file type is named.
+  if (file.refusal == FileRefusal::not_regular) return refusal(path + ": not a regular file");
+  if (file.refusal != FileRefusal::none) return refusal(path + ": " + file_refusal(file, max_size));
 
+  const struct stat& st = file.status;
   const Identity identity{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
   const auto changed = std::max(time_of(st.st_mtim), time_of(st.st_ctim));
   if (changed + kTimestampSlack < taken) identity_ = identity;
 
-  LoadResult loaded = load_config_text(text, path);
+  LoadResult loaded = load_config_text(file.text, path);
   if (!loaded.config)
     return refusal(loaded.errors.empty() ? path + ": refused" : loaded.errors.front());
   return {boost::json::serialize(loaded.config->document), {}};

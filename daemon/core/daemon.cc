@@ -12,6 +12,7 @@
 #include "common/base/log.hpp"
 #include "common/json/units.hpp"
 #include "common/os/accounts.hpp"
+#include "common/os/signal_names.hpp"
 
 namespace confvisor::daemon {
 
@@ -77,20 +78,6 @@ std::string join(const std::vector<std::string>& lines, std::string_view sep) {
     out += l;
   }
   return out;
-}
-
-const char* signal_name(int sig) {
-  switch (sig) {
-    case SIGHUP:
-      return "SIGHUP";
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGINT:
-      return "SIGINT";
-    case SIGCHLD:
-      return "SIGCHLD";
-  }
-  return "signal";
 }
 
 }  // namespace
@@ -219,13 +206,13 @@ void Daemon::on_signals(const std::vector<int>& signals) {
 // segment stays: readers keep their config across a restart of the daemon.
 void Daemon::shut_down(int sig) {
   if (stopping_) {
-    log_info(std::string(signal_name(sig)) + " again: already stopping the workers");
+    log_info(signal_name(sig) + " again: already stopping the workers");
     return;
   }
   stopping_ = true;
-  abandon_pending("stopping on " + std::string(signal_name(sig)));
+  abandon_pending("stopping on " + signal_name(sig));
   notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
-  log_info(std::string("stopping on ") + signal_name(sig) + ": stopping the workers; generation " +
+  log_info("stopping on " + signal_name(sig) + ": stopping the workers; generation " +
            std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
            config_->settings.segment);
   supervisor_.stop_all([this] {

@@ -1,16 +1,13 @@
 #include "daemon/ctl/config_hints.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <boost/json/basic_parser_impl.hpp>
-#include <cerrno>
 #include <cstdint>
 
 #include "common/base/error.hpp"
+#include "common/json/depth_limit.hpp"
+#include "common/json/structure_handler.hpp"
 #include "common/json/text.hpp"
-#include "common/os/unique_fd.hpp"
+#include "common/os/regular_file.hpp"
 
 namespace confvisor::ctl {
 
@@ -24,30 +21,24 @@ constexpr std::size_t kMaxFile = 64u << 20;
 // A basic_parser handler that keeps the string values of "socket" and "segment" in the
 // top-level "confvisor" object as they go by, and builds nothing else. What it has seen
 // stays valid when the parser stops at an error further on.
-class HintsHandler {
+class HintsHandler : public StructureHandler<HintsHandler> {
  public:
-  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
-  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
-
   std::optional<std::string> socket, segment;
 
-  bool on_document_begin(json::error_code&) { return true; }
-  bool on_document_end(json::error_code&) { return true; }
-  bool on_object_begin(json::error_code&) { return open(true); }
-  bool on_object_end(std::size_t, json::error_code&) { return close(); }
-  bool on_array_begin(json::error_code&) { return open(false); }
-  bool on_array_end(std::size_t, json::error_code&) { return close(); }
-  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
-    key_.append(s.data(), s.size());
+  // Depth 1 is the top-level object, 2 a value inside one of its members.
+  bool open(Container container) {
+    if (depth_ == 1) section_is_object_ = container == Container::object && in_section_key_;
+    ++depth_;
     return true;
   }
-  bool on_key(json::string_view s, std::size_t, json::error_code&) {
-    key_.append(s.data(), s.size());
-    if (depth_ == 1) in_section_key_ = key_ == "confvisor";
-    if (depth_ == 2) setting_ = key_;
-    key_.clear();
+  bool close() {
+    --depth_;
+    if (depth_ == 1) section_is_object_ = false;
+    return true;
+  }
+  bool key(std::string_view key) {
+    if (depth_ == 1) in_section_key_ = key == "confvisor";
+    if (depth_ == 2) setting_ = key;
     return true;
   }
   bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
@@ -65,66 +56,36 @@ class HintsHandler {
     value_.clear();
     return true;
   }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return true; }
-  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return true; }
-  bool on_double(double, json::string_view, json::error_code&) { return true; }
-  bool on_bool(bool, json::error_code&) { return true; }
-  bool on_null(json::error_code&) { return true; }
-  bool on_comment_part(json::string_view, json::error_code&) { return true; }
-  bool on_comment(json::string_view, json::error_code&) { return true; }
 
  private:
-  // Depth 1 is the top-level object, 2 a value inside one of its members.
-  bool open(bool object) {
-    if (depth_ == 1) section_is_object_ = object && in_section_key_;
-    ++depth_;
-    return true;
-  }
-  bool close() {
-    --depth_;
-    if (depth_ == 1) section_is_object_ = false;
-    return true;
-  }
   [[nodiscard]] bool in_section() const { return section_is_object_; }
 
   std::size_t depth_ = 0;
   bool in_section_key_ = false;     // the top-level member being read is "confvisor"
   bool section_is_object_ = false;  // and it is the object being read now
-  std::string key_, value_, setting_;
+  std::string value_, setting_;
 };
 
 // The file's text, or why not (non-blocking open: a FIFO never holds us up).
 std::optional<std::string> read_text(ConfigHints& hints) {
-  const UniqueFd fd(::open(hints.file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0) {
-    hints.problem = sys_message("read " + hints.file);
-    return std::nullopt;
+  RegularFile file = read_regular_file(hints.file, kMaxFile);
+  switch (file.refusal) {
+    case FileRefusal::none:
+      return std::move(file.text);
+    case FileRefusal::unreadable:
+      hints.problem = sys_message("read " + hints.file, file.error);
+      break;
+    case FileRefusal::not_regular:
+      hints.problem = hints.file + " is not a regular file";
+      break;
+    case FileRefusal::too_large:
+      hints.problem = static_cast<std::uintmax_t>(file.status.st_size) > kMaxFile
+                          ? hints.file + " is " + std::to_string(file.status.st_size) +
+                                " bytes, larger than a config"
+                          : hints.file + " is larger than a config";  // it grew
+      break;
   }
-  if (!S_ISREG(st.st_mode)) {
-    hints.problem = hints.file + " is not a regular file";
-    return std::nullopt;
-  }
-  if (static_cast<std::uintmax_t>(st.st_size) > kMaxFile) {
-    hints.problem =
-        hints.file + " is " + std::to_string(st.st_size) + " bytes, larger than a config";
-    return std::nullopt;
-  }
-  std::string text(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      hints.problem = sys_message("read " + hints.file);
-      return std::nullopt;
-    }
-    if (n == 0) break;  // it shrank meanwhile
-    got += static_cast<std::size_t>(n);
-  }
-  text.resize(got);
-  return text;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -139,16 +100,14 @@ ConfigHints read_config_hints(const std::string& file) {
   options.allow_comments = true;
   options.allow_trailing_commas = true;
   options.allow_invalid_utf8 = true;  // only two values are wanted; the daemon checks the rest
-  options.max_depth = 10'000;
+  options.max_depth = kMaxDocumentDepth;
   std::string_view view(*text);
   if (view.starts_with("\xEF\xBB\xBF")) view.remove_prefix(3);
   json::basic_parser<HintsHandler> parser(options);
   json::error_code ec;
   const std::size_t consumed = parser.write_some(false, view.data(), view.size(), ec);
   if (ec) {
-    const TextPosition at = position_of(view, consumed);
-    hints.problem = file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
-                    ec.message();
+    hints.problem = file_position(file, view, consumed) + ": " + ec.message();
   }
   hints.socket = parser.handler().socket;
   hints.segment = parser.handler().segment;

@@ -1,17 +1,21 @@
 #include "daemon/ctl/segment_commands.hpp"
 
+#include <fcntl.h>
+
 #include <boost/json/object.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "common/base/error.hpp"
 #include "common/base/time_format.hpp"
+#include "common/json/depth_limit.hpp"
 #include "common/json/pointer.hpp"
+#include "common/json/text.hpp"
+#include "common/os/read_to_end.hpp"
+#include "common/os/unique_fd.hpp"
 #include "common/publish/owner_lock.hpp"
 #include "common/publish/publisher.hpp"
 #include "confvisor/worker.hpp"
@@ -22,26 +26,14 @@ namespace json = boost::json;
 
 namespace {
 
+// The whole of `path`, waiting for it if it is a pipe: `publish /dev/stdin` is a use, and
+// unlike the daemon the client has nothing else to do meanwhile.
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_sys("open " + path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw_sys("read " + path);
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_sys("open " + path);
+  std::string text;
+  if (read_to_end(fd.get(), text) == ReadEnd::failed) throw_sys("read " + path);
   return text;
-}
-
-// "FILE:LINE:COL" of byte `offset` in `text`; both counted from 1, columns in bytes.
-std::string position(const std::string& file, const std::string& text, std::size_t offset) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return file + ":" + std::to_string(line) + ":" + std::to_string(col);
 }
 
 }  // namespace
@@ -107,7 +99,7 @@ int segment_publish(const Command& cmd) {
   json::parse_options opts;
   opts.allow_comments = true;
   opts.allow_trailing_commas = true;
-  opts.max_depth = 10'000;
+  opts.max_depth = kMaxDocumentDepth;
   // stream_parser, unlike json::parse, says how far it got: that is where the error is.
   json::stream_parser parser({}, opts);
   json::error_code ec;
@@ -117,7 +109,7 @@ int segment_publish(const Command& cmd) {
     offset = text.size();
   }
   if (ec) {
-    std::cerr << position(file, text, offset) << ": " << ec.message() << '\n';
+    std::cerr << file_position(file, text, offset) << ": " << ec.message() << '\n';
     return kExitFailed;
   }
 

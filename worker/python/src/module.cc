@@ -9,6 +9,7 @@
 #include "worker/python/src/notifier_object.hpp"
 #include "worker/python/src/reader_object.hpp"
 #include "worker/python/src/snapshot_object.hpp"
+#include "worker/python/src/static_type.hpp"
 
 namespace {
 
@@ -30,8 +31,8 @@ PyMODINIT_FUNC PyInit__native() {
   using namespace confvisor::python;
   PyObject* module = PyModule_Create(&native_module);
   if (module == nullptr) return nullptr;
-  if (!add_exceptions(module) || !add_snapshot_type(module) || !add_reader_type(module) ||
-      !add_notifier_type(module)) {
+  if (!add_exceptions(module) || !add_type(module, "Snapshot", SnapshotType) ||
+      !add_type(module, "Reader", ReaderType) || !add_type(module, "Notifier", NotifierType)) {
     Py_DECREF(module);
     return nullptr;
   }

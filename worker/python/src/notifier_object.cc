@@ -12,6 +12,7 @@
 #include "worker/python/src/errors.hpp"
 #include "worker/python/src/fork_epoch.hpp"
 #include "worker/python/src/reader_object.hpp"
+#include "worker/python/src/static_type.hpp"
 
 namespace confvisor::python {
 
@@ -125,25 +126,15 @@ PyMethodDef notifier_methods[] = {
 }  // namespace
 
 PyTypeObject NotifierType = [] {
-  PyTypeObject t{};  // PyType_Ready sets the type; a static type is never freed
-  Py_SET_REFCNT(reinterpret_cast<PyObject*>(&t), 1);
-  t.tp_name = "confvisor._native.Notifier";
-  t.tp_basicsize = sizeof(NotifierObject);
-  t.tp_dealloc = notifier_dealloc;
-  t.tp_flags = Py_TPFLAGS_DEFAULT;
-  t.tp_doc =
+  PyTypeObject t = static_type(
+      "confvisor._native.Notifier", sizeof(NotifierObject), notifier_dealloc, Py_TPFLAGS_DEFAULT,
       "Notifier(reader)\n--\n\n"
       "An eventfd made readable on each new generation (and once at start) by a thread of\n"
-      "the library. Internal to Reader.on_change() and Reader.changed().";
+      "the library. Internal to Reader.on_change() and Reader.changed().");
   t.tp_methods = notifier_methods;
   t.tp_init = notifier_init;
   t.tp_new = notifier_new;
   return t;
 }();
-
-bool add_notifier_type(PyObject* module) {
-  if (PyType_Ready(&NotifierType) < 0) return false;
-  return PyModule_AddObjectRef(module, "Notifier", reinterpret_cast<PyObject*>(&NotifierType)) == 0;
-}
 
 }  // namespace confvisor::python

@@ -12,6 +12,4 @@ namespace confvisor::python {
 
 extern PyTypeObject NotifierType;
 
-[[nodiscard]] bool add_notifier_type(PyObject* module);
-
 }  // namespace confvisor::python

@@ -8,6 +8,7 @@
 #include "worker/python/src/fork_epoch.hpp"
 #include "worker/python/src/py_ref.hpp"
 #include "worker/python/src/snapshot_object.hpp"
+#include "worker/python/src/static_type.hpp"
 
 namespace confvisor::python {
 
@@ -232,27 +233,18 @@ confvisor::Reader* open_reader(ReaderObject* self) {
 }
 
 PyTypeObject ReaderType = [] {
-  PyTypeObject t{};  // PyType_Ready sets the type; a static type is never freed
-  Py_SET_REFCNT(reinterpret_cast<PyObject*>(&t), 1);
-  t.tp_name = "confvisor._native.Reader";
-  t.tp_basicsize = sizeof(ReaderObject);
-  t.tp_dealloc = reader_dealloc;
-  t.tp_repr = reader_repr;
-  t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE;
-  t.tp_doc =
+  PyTypeObject t = static_type(
+      "confvisor._native.Reader", sizeof(ReaderObject), reader_dealloc,
+      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
       "Reader(segment=None)\n--\n\n"
       "Maps /dev/shm/confvisor.SEGMENT read-only (CONFVISOR_SEGMENT when segment is None).\n"
-      "Raises Error if it is missing, not readable, corrupt or of another layout version.";
+      "Raises Error if it is missing, not readable, corrupt or of another layout version.");
+  t.tp_repr = reader_repr;
   t.tp_methods = reader_methods;
   t.tp_getset = reader_getset;
   t.tp_init = reader_init;
   t.tp_new = reader_new;
   return t;
 }();
-
-bool add_reader_type(PyObject* module) {
-  if (PyType_Ready(&ReaderType) < 0) return false;
-  return PyModule_AddObjectRef(module, "Reader", reinterpret_cast<PyObject*>(&ReaderType)) == 0;
-}
 
 }  // namespace confvisor::python

@@ -24,6 +24,4 @@ extern PyTypeObject ReaderType;
 // Python error set if it is not open or cannot be reopened.
 confvisor::Reader* open_reader(ReaderObject* self);
 
-[[nodiscard]] bool add_reader_type(PyObject* module);
-
 }  // namespace confvisor::python

@@ -1,6 +1,5 @@
 #include "worker/python/src/snapshot_object.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <new>
 #include <string>
@@ -8,7 +7,9 @@
 #include "worker/python/src/errors.hpp"
 #include "worker/python/src/pointer_walk.hpp"
 #include "worker/python/src/py_ref.hpp"
+#include "worker/python/src/static_type.hpp"
 #include "worker/python/src/to_python.hpp"
+#include "worker/snapshot_data.hpp"
 
 namespace confvisor::python {
 
@@ -18,38 +19,6 @@ namespace {
 
 SnapshotObject* as_snapshot(PyObject* self) {
   return reinterpret_cast<SnapshotObject*>(self);
-}
-
-std::string_view kind_of(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-      return "integer";
-    case json::kind::double_:
-      return "number";
-    case json::kind::string:
-      return "string";
-    case json::kind::array:
-      return "array";
-    case json::kind::object:
-      return "object";
-  }
-  return "value";
-}
-
-// "integer 5432", "string \"x\"", "object {...}": the found value as the C++ API shows it.
-std::string describe(const json::value& v) {
-  std::string shown = json::serialize(v);
-  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-  return std::string(kind_of(v)) + " " + shown;
-}
-
-std::string shown_pointer(std::string_view pointer) {
-  return pointer.empty() ? "(root)" : std::string(pointer);
 }
 
 PyObject* data_of(SnapshotObject* self) {
@@ -139,7 +108,8 @@ PyObject* raise_walk_failure(const WalkResult& r, std::string_view pointer,
                                                 "\" is not an index");
       }
       return raise(exceptions.wrong_type, std::string(pointer) + ": " + where + " is " +
-                                              describe(*r.value) + ", not an object or array");
+                                              describe_found(*r.value) +
+                                              ", not an object or array");
     case WalkOutcome::found:
       break;
   }
@@ -189,7 +159,8 @@ PyObject* snapshot_get(PyObject* self_obj, PyObject* const* args, Py_ssize_t nar
   const json::value& v = *r.value;
   if (wanted && !wanted->accepts(v)) {
     return raise(exceptions.wrong_type, shown_pointer(pointer) + ": expected " +
-                                            std::string(wanted->name) + ", found " + describe(v));
+                                            std::string(wanted->name) + ", found " +
+                                            describe_found(v));
   }
   if (type == reinterpret_cast<PyObject*>(&PyFloat_Type)) {
     return PyFloat_FromDouble(v.to_number<double>());
@@ -277,16 +248,11 @@ PyGetSetDef snapshot_getset[] = {
 }  // namespace
 
 PyTypeObject SnapshotType = [] {
-  PyTypeObject t{};  // PyType_Ready sets the type; a static type is never freed
-  Py_SET_REFCNT(reinterpret_cast<PyObject*>(&t), 1);
-  t.tp_name = "confvisor.Snapshot";
-  t.tp_basicsize = sizeof(SnapshotObject);
-  t.tp_dealloc = snapshot_dealloc;
-  t.tp_repr = snapshot_repr;
-  t.tp_flags = Py_TPFLAGS_DEFAULT;
-  t.tp_doc =
+  PyTypeObject t = static_type(
+      "confvisor.Snapshot", sizeof(SnapshotObject), snapshot_dealloc, Py_TPFLAGS_DEFAULT,
       "One published generation of the config: immutable, safe to keep and to share between\n"
-      "threads. Get one from Reader.current().";
+      "threads. Get one from Reader.current().");
+  t.tp_repr = snapshot_repr;
   t.tp_methods = snapshot_methods;
   t.tp_getset = snapshot_getset;
   return t;
@@ -299,11 +265,6 @@ PyObject* new_snapshot_object(const confvisor::Snapshot& snapshot) {
   new (&s->snapshot) confvisor::Snapshot(snapshot);
   s->data = nullptr;
   return obj;
-}
-
-bool add_snapshot_type(PyObject* module) {
-  if (PyType_Ready(&SnapshotType) < 0) return false;
-  return PyModule_AddObjectRef(module, "Snapshot", reinterpret_cast<PyObject*>(&SnapshotType)) == 0;
 }
 
 }  // namespace confvisor::python

@@ -21,6 +21,4 @@ extern PyTypeObject SnapshotType;
 // A new Snapshot object for `snapshot`, or nullptr with a Python error set.
 PyObject* new_snapshot_object(const confvisor::Snapshot& snapshot);
 
-[[nodiscard]] bool add_snapshot_type(PyObject* module);
-
 }  // namespace confvisor::python

@@ -1,0 +1,1 @@
+confvisor_test(file_read_test)
