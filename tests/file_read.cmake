@@ -1,1 +1,0 @@
-confvisor_test(file_read_test)
