@@ -8,8 +8,8 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <cerrno>
-#include <cstring>
 
+#include "common/base/error.hpp"
 #include "common/json/describe.hpp"
 #include "common/json/pointer.hpp"
 #include "common/json/scan.hpp"
@@ -55,14 +55,14 @@ std::string syntax_message(const json::error_code& error, std::string_view text,
   return error.message() + " at " + describe_text_at(text, offset);
 }
 
-LoadResult failure(std::vector<std::string> errors) {
+LoadResult failure(Errors errors) {
   return {std::nullopt, std::move(errors)};
 }
 
 // The second pass builds the value; after scan_json accepted the text it cannot fail, but if
 // it ever did, its error is reported the same way instead of being trusted away.
 std::optional<json::value> build_document(std::string_view text, const std::string& file,
-                                          std::vector<std::string>& errors) {
+                                          Errors& errors) {
   json::parser parser({}, config_parse_options());
   // The document is read, never edited, and replaced whole by the next reload: its nodes
   // come from one arena of its own (no malloc and free per node), counted so that copies of
@@ -73,7 +73,7 @@ std::optional<json::value> build_document(std::string_view text, const std::stri
   const std::size_t consumed = parser.write_some(text.data(), text.size(), error);
   if (!error && consumed < text.size()) error = json::error::extra_data;
   if (error) {
-    errors.push_back(position_prefix(file, text, consumed) + syntax_message(error, text, consumed));
+    errors.add(position_prefix(file, text, consumed) + syntax_message(error, text, consumed));
     return std::nullopt;
   }
   return parser.release();
@@ -83,10 +83,10 @@ std::optional<json::value> build_document(std::string_view text, const std::stri
 // by the next reload: say so while the author is still looking at it.
 void check_own_size(std::string_view text, const std::string& file, LoadResult& result) {
   if (!result.config || text.size() <= result.config->settings.max_config_size) return;
-  result.errors.push_back(file + ": /confvisor/max_config_size: " +
-                          std::to_string(result.config->settings.max_config_size) +
-                          " bytes is less than the size of this file (" +
-                          std::to_string(text.size()) + " bytes): the next reload would refuse it");
+  result.errors.add(file + ": /confvisor/max_config_size: " +
+                    std::to_string(result.config->settings.max_config_size) +
+                    " bytes is less than the size of this file (" + std::to_string(text.size()) +
+                    " bytes): the next reload would refuse it");
   result.config.reset();
 }
 
@@ -102,48 +102,53 @@ std::string not_regular(mode_t mode) {
 }
 
 // Reads at most `max_size` + 1 bytes: a file that grows after its size was checked is still
-// refused without reading all of it.
-std::optional<std::string> read_limited(int fd, std::size_t max_size, std::string& text) {
-  text.clear();
+// refused without reading all of it. Throws Error saying why it cannot be read whole.
+std::string read_limited(int fd, std::size_t max_size) {
+  std::string text;
   char buffer[64 * 1024];
   while (text.size() <= max_size) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return "unable to read: " + std::string(std::strerror(errno));
-    if (n == 0) return std::nullopt;
+    if (n < 0) throw_sys("read");
+    if (n == 0) return text;
     text.append(buffer, static_cast<std::size_t>(n));
   }
-  return "file is larger than max_config_size " + std::to_string(max_size);
+  throw Error("file is larger than max_config_size " + std::to_string(max_size));
 }
 
-// The file's whole text, or why not. The daemon reads its config on its event loop, so
-// nothing here may wait: the open does not block (a FIFO without a writer would block it
-// forever, a device could), and only a regular file is read, whose reads never wait for
-// another process. Its size is checked before reading it, so a huge file costs nothing.
-std::optional<std::string> read_file(const std::string& path, std::size_t max_size,
-                                     std::string& text) {
+// The file's whole text; throws Error saying why not. The daemon reads its config on its
+// event loop, so nothing here may wait: the open does not block (a FIFO without a writer
+// would block it forever, a device could), and only a regular file is read, whose reads never
+// wait for another process. Its size is checked before reading it, so a huge file costs
+// nothing.
+std::string read_file(const std::string& path, std::size_t max_size) {
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   struct stat st {};
   if (!fd) {
     // A socket cannot be opened at all (ENXIO): name what it is rather than the errno.
     const int open_error = errno;
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return not_regular(st.st_mode);
-    return "unable to read: " + std::string(std::strerror(open_error));
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      throw Error(not_regular(st.st_mode));
+    throw_sys("read", open_error);
   }
-  if (::fstat(fd.get(), &st) != 0) return "unable to read: " + std::string(std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return not_regular(st.st_mode);
+  if (::fstat(fd.get(), &st) != 0) throw_sys("read");
+  if (!S_ISREG(st.st_mode)) throw Error(not_regular(st.st_mode));
   if (static_cast<std::uintmax_t>(st.st_size) > max_size) {
-    return "file is " + std::to_string(st.st_size) + " bytes, larger than max_config_size " +
-           std::to_string(max_size);
+    throw Error("file is " + std::to_string(st.st_size) + " bytes, larger than max_config_size " +
+                std::to_string(max_size));
   }
-  return read_limited(fd.get(), max_size, text);
+  return read_limited(fd.get(), max_size);
 }
 
 }  // namespace
 
 LoadResult load_config(const std::string& path, std::size_t max_size) {
   std::string text;
-  if (auto problem = read_file(path, max_size, text)) return failure({path + ": " + *problem});
+  try {
+    text = read_file(path, max_size);
+  } catch (const Error& e) {
+    return failure({path + ": " + e.what()});
+  }
   return load_config_text(text, path);
 }
 
@@ -154,27 +159,26 @@ LoadResult load_config_text(std::string_view text, const std::string& file) {
   }
   if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
 
-  std::vector<std::string> errors;
+  Errors errors;
   const JsonScan scan = scan_json(text, config_parse_options());
   for (const DuplicateKey& duplicate : scan.duplicates) {
     const std::string where = duplicate.object_pointer.empty()
                                   ? "the top-level object"
                                   : printable_pointer(duplicate.object_pointer);
-    errors.push_back(position_prefix(file, text, duplicate.offset) + "duplicate key " +
-                     quote_text(duplicate.key) + " in " + where);
+    errors.add(position_prefix(file, text, duplicate.offset) + "duplicate key " +
+               quote_text(duplicate.key) + " in " + where);
   }
   if (scan.error) {
-    errors.push_back(position_prefix(file, text, scan.error_offset) +
-                     syntax_message(scan.error, text, scan.error_offset));
+    errors.add(position_prefix(file, text, scan.error_offset) +
+               syntax_message(scan.error, text, scan.error_offset));
     return failure(std::move(errors));
   }
 
   std::optional<json::value> document = build_document(text, file, errors);
   if (!document) return failure(std::move(errors));
   if (!document->is_object()) {
-    errors.push_back(position_prefix(file, text, skip_blank(text, 0)) +
-                     "the top level must be a JSON object, found " +
-                     std::string(kind_name(*document)));
+    errors.add(position_prefix(file, text, skip_blank(text, 0)) +
+               "the top level must be a JSON object, found " + std::string(kind_name(*document)));
     return failure(std::move(errors));
   }
 
@@ -182,7 +186,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file) {
   LoadResult result = validate_config(file, std::move(*document));
   check_own_size(text, file, result);
   if (!errors.empty()) {
-    errors.insert(errors.end(), result.errors.begin(), result.errors.end());
+    errors.add(result.errors);
     return failure(std::move(errors));
   }
   return result;

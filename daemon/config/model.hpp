@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/errors.hpp"
+
 namespace confvisor::config {
 
 using Duration = std::chrono::milliseconds;
@@ -98,8 +100,8 @@ struct Config {
 inline constexpr std::size_t kMaxConfigDepth = 1000;
 
 struct LoadResult {
-  std::optional<Config> config;     // set iff errors is empty
-  std::vector<std::string> errors;  // every error found, each one line naming its place
+  std::optional<Config> config;  // set iff errors is empty
+  Errors errors;                 // every error found, each one line naming its place
 };
 
 // Reads, parses and validates `path`, refusing files larger than `max_size` bytes (checked
