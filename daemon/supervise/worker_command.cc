@@ -14,13 +14,6 @@ bool start_ended(State s) {
 
 }  // namespace
 
-std::optional<WorkerAction> parse_worker_action(std::string_view name) {
-  if (name == "start") return WorkerAction::start;
-  if (name == "stop") return WorkerAction::stop;
-  if (name == "restart") return WorkerAction::restart;
-  return std::nullopt;
-}
-
 WorkerCommand::WorkerCommand(WorkerAction action,
                              std::vector<std::shared_ptr<WorkerInstance>> targets, Done done)
     : action_(action), targets_(std::move(targets)), done_(std::move(done)) {}

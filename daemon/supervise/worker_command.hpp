@@ -18,7 +18,6 @@
 namespace confvisor::supervise {
 
 enum class WorkerAction { start, stop, restart };
-[[nodiscard]] std::optional<WorkerAction> parse_worker_action(std::string_view name);
 
 class WorkerCommand {
  public:
