@@ -168,20 +168,20 @@ const char* tracking_mode_name(TrackingMode mode) {
   return "?";
 }
 
-std::string tracking_setting() {
+TrackingSetting tracking_setting() {
   const char* value = std::getenv(kTrackingVariable);
   const std::string setting = value == nullptr || *value == '\0' ? "auto" : value;
-  if (setting != "auto" && setting != "cgroup" && setting != "subreaper") {
-    throw Error(std::string(kTrackingVariable) + "=" + setting +
-                ": expected auto, cgroup or subreaper");
-  }
-  return setting;
+  if (setting == "auto") return TrackingSetting::automatic;
+  if (setting == "cgroup") return TrackingSetting::cgroup;
+  if (setting == "subreaper") return TrackingSetting::subreaper;
+  throw Error(std::string(kTrackingVariable) + "=" + setting +
+              ": expected auto, cgroup or subreaper");
 }
 
 ProcessTracking::ProcessTracking(boost::asio::io_context& io, const std::string& segment)
     : segment_(segment), watch_(std::make_unique<CgroupWatch>(io)) {
-  const std::string setting = tracking_setting();
-  if (setting == "subreaper") {
+  const TrackingSetting setting = tracking_setting();
+  if (setting == TrackingSetting::subreaper) {
     fallback_reason_ = std::string(kTrackingVariable) + "=subreaper";
   } else if (const auto place = find_own_cgroup(); !place) {
     fallback_reason_ = "no cgroup2 hierarchy is mounted";
@@ -194,7 +194,7 @@ ProcessTracking::ProcessTracking(boost::asio::io_context& io, const std::string&
       fallback_reason_ = e.what();
     }
   }
-  if (!tree_ && setting == "cgroup") {
+  if (!tree_ && setting == TrackingSetting::cgroup) {
     throw Error(std::string(kTrackingVariable) +
                 "=cgroup, but cgroups cannot be used: " + fallback_reason_);
   }
@@ -348,7 +348,7 @@ std::optional<std::string> missing_controller(std::string_view controller) {
            " (its workers get: " + join(e->controllers) + ")";
   }
   try {
-    if (tracking_setting() == "subreaper") {
+    if (tracking_setting() == TrackingSetting::subreaper) {
       return "needs the " + name + " controller of cgroup v2, and " + kTrackingVariable +
              "=subreaper";
     }

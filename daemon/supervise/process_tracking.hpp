@@ -80,8 +80,9 @@ class ProcessTracking {
 [[nodiscard]] config::LoadResult refuse_unavailable_limits(config::LoadResult loaded,
                                                            const std::string& file);
 
-// What the tracking setting in the environment asks for: "auto", "cgroup" or "subreaper".
-// Throws Error naming the variable for any other value.
-[[nodiscard]] std::string tracking_setting();
+// What the tracking setting in the environment asks for: "auto" (or unset), "cgroup" or
+// "subreaper". Throws Error naming the variable for any other value.
+enum class TrackingSetting { automatic, cgroup, subreaper };
+[[nodiscard]] TrackingSetting tracking_setting();
 
 }  // namespace confvisor::supervise
