@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/base/errors.hpp"
+
 namespace confvisor::bench {
 
 namespace {
@@ -30,12 +32,12 @@ class CollectingReporter : public benchmark::ConsoleReporter {
   }
 
   std::map<std::string, InProcessFigures> figures;
-  std::vector<std::string> errors;
+  Errors errors;
 
  private:
   void collect(const Run& run) {
     if (run.error_occurred) {
-      errors.push_back(run.benchmark_name() + ": " + run.error_message);
+      errors.add(run.benchmark_name() + ": " + run.error_message);
       return;
     }
     const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";

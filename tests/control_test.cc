@@ -693,3 +693,45 @@ BOOST_AUTO_TEST_CASE(two_hundred_idle_connections_cannot_lock_out_root) {
   d.signal(SIGTERM);
   BOOST_TEST(d.wait_exit() == 0);
 }
+
+// The command table's effect column, through the real daemon: while it stops (its worker
+// ignores SIGTERM, so the stop takes the stop_timeout), every command that changes something
+// is refused with code "stopping", and the ones that only read are still answered.
+BOOST_AUTO_TEST_CASE(while_the_daemon_stops_only_the_commands_that_read_are_answered) {
+  Setup s;
+  const std::string config = s.dir.write(
+      "app.json", "{\"confvisor\": {\"segment\": \"" + s.seg.name() + "\", \"socket\": \"" +
+                      s.socket() +
+                      "\", \"workers\": [{\"name\": \"stubborn\", \"command\": [\"/bin/sh\", "
+                      "\"-c\", \"trap '' TERM; exec sleep 1000\"], \"start_window\": \"100ms\", "
+                      "\"stop_timeout\": \"3s\"}]}, \"app\": 1}");
+  DaemonProcess d(s.dir, config);
+  require_ready(d);
+  RawClient c(s.socket());
+  d.signal(SIGTERM);
+  BOOST_TEST_REQUIRE(!d.wait_notify("STOPPING=1").empty());
+  c.send(
+      "{\"version\":1,\"command\":\"status\"}\n"
+      "{\"version\":1,\"command\":\"history\"}\n"
+      "{\"version\":1,\"command\":\"get\",\"pointer\":\"/app\"}\n"
+      "{\"version\":1,\"command\":\"reload\"}\n"
+      "{\"version\":1,\"command\":\"rollback\",\"generation\":1}\n"
+      "{\"version\":1,\"command\":\"start\",\"worker\":\"stubborn\"}\n"
+      "{\"version\":1,\"command\":\"stop\",\"worker\":\"stubborn\"}\n"
+      "{\"version\":1,\"command\":\"restart\",\"worker\":\"stubborn\"}\n");
+  const json::object status = c.reply();
+  BOOST_TEST(status.at("ok").as_bool());
+  BOOST_TEST(status.at("result").at("stopping").as_bool());
+  BOOST_TEST(c.reply().at("ok").as_bool());                              // history
+  BOOST_TEST(c.reply().at("result").at("value").to_number<int>() == 1);  // get
+  for (const std::string command : {"reload", "rollback", "start", "stop", "restart"}) {
+    BOOST_TEST_INFO(command);
+    const json::object refused = c.reply();
+    BOOST_TEST(!refused.at("ok").as_bool());
+    BOOST_TEST(refused.at("code").as_string() == "stopping");
+    BOOST_TEST(refused.at("error").as_string() ==
+               "confvisord is stopping: " + command + " refused");
+  }
+  const int status_code = d.wait_exit();
+  BOOST_TEST((WIFEXITED(status_code) && WEXITSTATUS(status_code) == 0), d.log());
+}

@@ -12,7 +12,7 @@
 #include "common/os/regular_file.hpp"
 #include "common/os/small_file.hpp"
 #include "common/os/unique_fd.hpp"
-#include "daemon_process.hpp"
+#include "tests/support/daemon_process.hpp"
 
 using namespace confvisor;
 using confvisor::test::TempDir;

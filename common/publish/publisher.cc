@@ -112,28 +112,26 @@ std::unique_ptr<Attached> attach_mapping(ShmMapping mapping) {
 
 // Copies and verifies a record of the segment image at `base` (`size` bytes, header `h`)
 // that this process can see without racing a writer (it holds the writer lock, the writer
-// is dead, or the image is a private copy). Returns nullopt with `why` set if it does not
-// verify.
+// is dead, or the image is a private copy). Nullopt if it is out of bounds or does not
+// verify: the callers keep what can be kept of a damaged segment and drop the rest.
 std::optional<Record> read_record_at(const char* base, std::size_t size, const SegmentHeader& h,
                                      std::uint64_t generation, std::uint64_t offset,
-                                     std::uint64_t record_size, std::string& why) {
-  if (!record_in_bounds(h, size, offset, record_size)) {
-    why = "out of bounds";
-    return std::nullopt;
-  }
+                                     std::uint64_t record_size) {
+  if (!record_in_bounds(h, size, offset, record_size)) return std::nullopt;
   std::string bytes(record_size, '\0');
   std::memcpy(bytes.data(), base + offset, record_size);
   RecordHeader rh{};
   std::memcpy(&rh, bytes.data(), sizeof rh);
-  Record record;
-  why = verify_record(std::move(bytes), generation, rh.checksum, record);
-  if (!why.empty()) return std::nullopt;
-  return record;
+  try {
+    return verify_record(std::move(bytes), generation, rh.checksum);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
 }
 
 std::optional<Record> read_record(const Attached& a, std::uint64_t generation, std::uint64_t offset,
-                                  std::uint64_t size, std::string& why) {
-  return read_record_at(a.base(), a.mapping.size(), *a.header, generation, offset, size, why);
+                                  std::uint64_t size) {
+  return read_record_at(a.base(), a.mapping.size(), *a.header, generation, offset, size);
 }
 
 // What can be read back from a damaged segment object through its descriptor: pread never
@@ -164,10 +162,9 @@ Salvage salvage(int fd) {
     return out;
   }
   std::map<std::uint64_t, Record> kept;
-  std::string why;
   auto keep = [&](std::uint64_t generation, std::uint64_t offset, std::uint64_t record_size) {
     if (generation == 0 || kept.count(generation)) return;
-    if (auto r = read_record_at(image.get(), got, h, generation, offset, record_size, why)) {
+    if (auto r = read_record_at(image.get(), got, h, generation, offset, record_size)) {
       kept.emplace(generation, std::move(*r));
     }
   };
@@ -205,9 +202,9 @@ void tell_readers_moved(int fd) {
   ::munmap(p, kHeaderReserve);
 }
 
-// Why a segment's header is not one this publisher may write through; empty if it is.
+// Why a segment's header is not one this publisher may write through; nullopt if it is.
 // Every value may be hostile.
-std::string header_damage(const SegmentHeader& h, std::size_t mapping_size) {
+std::optional<std::string> header_damage(const SegmentHeader& h, std::size_t mapping_size) {
   if (h.magic != kSegmentMagic) return "its magic number was overwritten";
   if (h.layout_version != kLayoutVersion || h.header_size != sizeof(SegmentHeader)) {
     return "its layout version or header size was overwritten";
@@ -233,7 +230,7 @@ std::string header_damage(const SegmentHeader& h, std::size_t mapping_size) {
       return "a slot points outside the segment";
     }
   }
-  return {};
+  return std::nullopt;
 }
 
 // The segment was truncated under a write: the publish stopped before touching the heap's
@@ -453,7 +450,7 @@ struct Publisher::Impl {
       let_go();
       return false;
     }
-    std::string damage;
+    std::optional<std::string> damage;
     if (a.mapping.faulted()) {
       damage = "it was truncated while mapped (an access faulted)";
     } else if (!inode) {
@@ -464,8 +461,8 @@ struct Publisher::Impl {
     } else {
       damage = header_damage(*a.header, a.mapping.size());
     }
-    if (damage.empty()) return true;
-    replace_damaged(damage);
+    if (!damage) return true;
+    replace_damaged(*damage);
     return false;
   }
 
@@ -698,18 +695,17 @@ struct Publisher::Impl {
     const Slot& active = h.slots[h.version.load(std::memory_order_acquire) & 1];
     const std::uint64_t active_gen = active.generation.load(std::memory_order_relaxed);
     std::map<std::uint64_t, Record> kept;
-    std::string why;
     if (active_gen != 0) {
       auto r =
           read_record(*attached, active_gen, active.record_offset.load(std::memory_order_relaxed),
-                      active.record_size.load(std::memory_order_relaxed), why);
+                      active.record_size.load(std::memory_order_relaxed));
       if (r) kept.emplace(active_gen, std::move(*r));
     }
     const std::uint64_t count = std::min<std::uint64_t>(h.history_count, kMaxHistory);
     for (std::uint64_t i = 0; i < count; ++i) {
       const HistoryEntry& e = h.history[i];
       if (e.generation == 0 || e.generation > active_gen || kept.count(e.generation)) continue;
-      if (auto r = read_record(*attached, e.generation, e.record_offset, e.record_size, why)) {
+      if (auto r = read_record(*attached, e.generation, e.record_offset, e.record_size)) {
         kept.emplace(e.generation, std::move(*r));
       }
     }
@@ -785,7 +781,7 @@ struct Publisher::Impl {
     SegmentHeader& h = *a.header;
     // Overwritten since it was verified: leave it to after_write to replace the segment
     // rather than write or free through hostile values.
-    if (!header_damage(h, a.mapping.size()).empty()) return;
+    if (header_damage(h, a.mapping.size())) return;
     if (h.history_count == kMaxHistory) drop_oldest(a);
     h.history[h.history_count++] = entry;
     while (h.history_count > history()) drop_oldest(a);
@@ -803,11 +799,14 @@ struct Publisher::Impl {
   std::uint64_t grow_and_publish(Attached& a, const std::string& new_record,
                                  std::uint64_t generation) {
     std::vector<Record> records = kept_records(a);
-    Record fresh;
     RecordHeader rh{};
     std::memcpy(&rh, new_record.data(), sizeof rh);
-    std::string why = verify_record(new_record, generation, rh.checksum, fresh);
-    if (!why.empty()) throw Error("internal error: new record does not verify: " + why);
+    Record fresh;
+    try {
+      fresh = verify_record(new_record, generation, rh.checksum);
+    } catch (const Error& e) {
+      throw Error(std::string("internal error: new record does not verify: ") + e.what());
+    }
     records.push_back(fresh);
     last_published = generation;
     current_record = std::move(fresh);
@@ -826,10 +825,9 @@ struct Publisher::Impl {
 
   std::vector<Record> kept_records(const Attached& a) const {
     std::vector<Record> records;
-    std::string why;
     for (std::uint64_t i = 0; i < a.header->history_count; ++i) {
       const HistoryEntry& e = a.header->history[i];
-      if (auto r = read_record(a, e.generation, e.record_offset, e.record_size, why)) {
+      if (auto r = read_record(a, e.generation, e.record_offset, e.record_size)) {
         records.push_back(std::move(*r));
       }
     }
@@ -848,10 +846,9 @@ struct Publisher::Impl {
   void remember_active(const Attached& a) {
     const SegmentHeader& h = *a.header;
     const Slot& active = h.slots[h.version.load(std::memory_order_relaxed) & 1];
-    std::string why;
     current_record = read_record(a, active.generation.load(std::memory_order_relaxed),
                                  active.record_offset.load(std::memory_order_relaxed),
-                                 active.record_size.load(std::memory_order_relaxed), why);
+                                 active.record_size.load(std::memory_order_relaxed));
     last_published = std::max(last_published, h.last_generation);
   }
 

@@ -4,6 +4,7 @@
 
 #include "common/segment/checksum.hpp"
 #include "common/segment/layout.hpp"
+#include "confvisor/error.hpp"
 
 namespace confvisor {
 
@@ -40,28 +41,29 @@ std::string make_record_bytes(std::uint64_t generation, std::uint64_t published_
   return bytes;
 }
 
-std::string verify_record(std::string bytes, std::uint64_t expected_generation,
-                          std::uint64_t expected_checksum, Record& out) {
-  if (bytes.size() < sizeof(RecordHeader)) return "record smaller than its header";
+Record verify_record(std::string bytes, std::uint64_t expected_generation,
+                     std::uint64_t expected_checksum) {
+  if (bytes.size() < sizeof(RecordHeader)) throw Error("record smaller than its header");
   RecordHeader h = header_of(bytes);
-  if (h.magic != kRecordMagic) return "record has a bad magic number";
+  if (h.magic != kRecordMagic) throw Error("record has a bad magic number");
   if (h.source_size > bytes.size() || h.text_size > bytes.size() ||
       round_up8(sizeof h + h.source_size + h.text_size) != bytes.size()) {
-    return "record sizes disagree with its slot (" + std::to_string(bytes.size()) + " bytes)";
+    throw Error("record sizes disagree with its slot (" + std::to_string(bytes.size()) + " bytes)");
   }
   if (h.generation != expected_generation) {
-    return "record holds generation " + std::to_string(h.generation) + ", slot says " +
-           std::to_string(expected_generation);
+    throw Error("record holds generation " + std::to_string(h.generation) + ", slot says " +
+                std::to_string(expected_generation));
   }
   const std::size_t used = sizeof h + h.source_size + h.text_size;
   const std::uint32_t crc = crc32c(bytes.data() + kChecksumStart, used - kChecksumStart);
-  if (crc != h.checksum || crc != expected_checksum) return "record checksum mismatch";
+  if (crc != h.checksum || crc != expected_checksum) throw Error("record checksum mismatch");
+  Record out;
   out.generation = h.generation;
   out.published_at_ns = h.published_at_ns;
   out.publisher_pid = h.publisher_pid;
   out.checksum = crc;
   out.bytes = std::move(bytes);
-  return {};
+  return out;
 }
 
 }  // namespace confvisor

@@ -24,9 +24,9 @@ struct Record {
                                             std::uint64_t pid, std::string_view source,
                                             std::string_view text);
 
-// Checks a copied record against what its slot said; fills `out`. Returns an error message
-// (empty when valid) that names what is wrong.
-[[nodiscard]] std::string verify_record(std::string bytes, std::uint64_t expected_generation,
-                                        std::uint64_t expected_checksum, Record& out);
+// The record a copy of its bytes holds, checked against what its slot said. Throws Error
+// naming what is wrong ("record checksum mismatch").
+[[nodiscard]] Record verify_record(std::string bytes, std::uint64_t expected_generation,
+                                   std::uint64_t expected_checksum);
 
 }  // namespace confvisor

@@ -89,11 +89,12 @@ std::optional<Record> SegmentView::read_current() const {
                   std::to_string(generation) + " points outside the segment (offset " +
                   std::to_string(offset) + ", size " + std::to_string(size) + ")");
     }
-    Record record;
-    const std::string why = verify_record(std::move(bytes), generation, checksum, record);
-    if (why.empty()) return record;
-    throw Error("segment " + mapping_.path() + " is corrupt: generation " +
-                std::to_string(generation) + ": " + why);
+    try {
+      return verify_record(std::move(bytes), generation, checksum);
+    } catch (const Error& e) {
+      throw Error("segment " + mapping_.path() + " is corrupt: generation " +
+                  std::to_string(generation) + ": " + e.what());
+    }
   }
   throw Error("segment " + mapping_.path() + " changed during " + std::to_string(kMaxReadAttempts) +
               " read attempts in a row");

@@ -7,16 +7,16 @@ namespace confvisor::config {
 
 namespace json = boost::json;
 
-void Errors::add(std::string_view pointer, std::string_view message) {
-  lines_.push_back(file_ + ": " + printable_pointer(pointer) + ": " + std::string(message));
-}
-
 Place Place::child(std::string_view key) const {
-  return {errors, child_pointer(pointer, key)};
+  return {errors, file, child_pointer(pointer, key)};
 }
 
 Place Place::child(std::size_t index) const {
-  return {errors, child_pointer(pointer, index)};
+  return {errors, file, child_pointer(pointer, index)};
+}
+
+void Place::error(std::string_view message) const {
+  errors.add(std::string(file) + ": " + printable_pointer(pointer) + ": " + std::string(message));
 }
 
 void expected(std::string_view what, const json::value& got) {

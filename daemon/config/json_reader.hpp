@@ -13,33 +13,21 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/errors.hpp"
 #include "common/json/describe.hpp"
 #include "confvisor/error.hpp"
 
 namespace confvisor::config {
 
-// The error lines of one document: "FILE: POINTER: message".
-class Errors {
- public:
-  explicit Errors(std::string file) : file_(std::move(file)) {}
-
-  void add(std::string_view pointer, std::string_view message);
-  [[nodiscard]] std::size_t count() const { return lines_.size(); }
-  [[nodiscard]] std::vector<std::string> take() { return std::move(lines_); }
-
- private:
-  std::string file_;
-  std::vector<std::string> lines_;
-};
-
 // Where a value is in the document, and where its errors go.
 struct Place {
   Errors& errors;
+  std::string_view file;  // names the document: each error is "FILE: POINTER: message"
   std::string pointer;
 
   [[nodiscard]] Place child(std::string_view key) const;
   [[nodiscard]] Place child(std::size_t index) const;
-  void error(std::string_view message) const { errors.add(pointer, message); }
+  void error(std::string_view message) const;
 
   // Runs `read`; an Error it throws becomes an error at this place.
   template <class Read>

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/base/error.hpp"
 #include "common/json/describe.hpp"
 #include "common/json/pointer.hpp"
 #include "common/json/scan.hpp"
@@ -50,14 +51,14 @@ std::string syntax_message(const json::error_code& error, std::string_view text,
   return error.message() + " at " + describe_text_at(text, offset);
 }
 
-LoadResult failure(std::vector<std::string> errors) {
+LoadResult failure(Errors errors) {
   return {std::nullopt, std::move(errors)};
 }
 
 // The second pass builds the value; after scan_json accepted the text it cannot fail, but if
 // it ever did, its error is reported the same way instead of being trusted away.
 std::optional<json::value> build_document(std::string_view text, const std::string& file,
-                                          std::vector<std::string>& errors) {
+                                          Errors& errors) {
   json::parser parser({}, config_parse_options());
   // The document is read, never edited, and replaced whole by the next reload: its nodes
   // come from one arena of its own (no malloc and free per node), counted so that copies of
@@ -68,7 +69,7 @@ std::optional<json::value> build_document(std::string_view text, const std::stri
   const std::size_t consumed = parser.write_some(text.data(), text.size(), error);
   if (!error && consumed < text.size()) error = json::error::extra_data;
   if (error) {
-    errors.push_back(position_prefix(file, text, consumed) + syntax_message(error, text, consumed));
+    errors.add(position_prefix(file, text, consumed) + syntax_message(error, text, consumed));
     return std::nullopt;
   }
   return parser.release();
@@ -78,10 +79,10 @@ std::optional<json::value> build_document(std::string_view text, const std::stri
 // by the next reload: say so while the author is still looking at it.
 void check_own_size(std::string_view text, const std::string& file, LoadResult& result) {
   if (!result.config || text.size() <= result.config->settings.max_config_size) return;
-  result.errors.push_back(file + ": /confvisor/max_config_size: " +
-                          std::to_string(result.config->settings.max_config_size) +
-                          " bytes is less than the size of this file (" +
-                          std::to_string(text.size()) + " bytes): the next reload would refuse it");
+  result.errors.add(file + ": /confvisor/max_config_size: " +
+                    std::to_string(result.config->settings.max_config_size) +
+                    " bytes is less than the size of this file (" + std::to_string(text.size()) +
+                    " bytes): the next reload would refuse it");
   result.config.reset();
 }
 
@@ -120,27 +121,26 @@ LoadResult load_config_text(std::string_view text, const std::string& file) {
   }
   if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
 
-  std::vector<std::string> errors;
+  Errors errors;
   const JsonScan scan = scan_json(text, config_parse_options());
   for (const DuplicateKey& duplicate : scan.duplicates) {
     const std::string where = duplicate.object_pointer.empty()
                                   ? "the top-level object"
                                   : printable_pointer(duplicate.object_pointer);
-    errors.push_back(position_prefix(file, text, duplicate.offset) + "duplicate key " +
-                     quote_text(duplicate.key) + " in " + where);
+    errors.add(position_prefix(file, text, duplicate.offset) + "duplicate key " +
+               quote_text(duplicate.key) + " in " + where);
   }
   if (scan.error) {
-    errors.push_back(position_prefix(file, text, scan.error_offset) +
-                     syntax_message(scan.error, text, scan.error_offset));
+    errors.add(position_prefix(file, text, scan.error_offset) +
+               syntax_message(scan.error, text, scan.error_offset));
     return failure(std::move(errors));
   }
 
   std::optional<json::value> document = build_document(text, file, errors);
   if (!document) return failure(std::move(errors));
   if (!document->is_object()) {
-    errors.push_back(position_prefix(file, text, skip_blank(text, 0)) +
-                     "the top level must be a JSON object, found " +
-                     std::string(kind_name(*document)));
+    errors.add(position_prefix(file, text, skip_blank(text, 0)) +
+               "the top level must be a JSON object, found " + std::string(kind_name(*document)));
     return failure(std::move(errors));
   }
 
@@ -148,7 +148,7 @@ LoadResult load_config_text(std::string_view text, const std::string& file) {
   LoadResult result = validate_config(file, std::move(*document));
   check_own_size(text, file, result);
   if (!errors.empty()) {
-    errors.insert(errors.end(), result.errors.begin(), result.errors.end());
+    errors.add(result.errors);
     return failure(std::move(errors));
   }
   return result;

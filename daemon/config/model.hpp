@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/errors.hpp"
 #include "common/json/depth_limit.hpp"
 
 namespace confvisor {
@@ -101,8 +102,8 @@ struct Config {
 };
 
 struct LoadResult {
-  std::optional<Config> config;     // set iff errors is empty
-  std::vector<std::string> errors;  // every error found, each one line naming its place
+  std::optional<Config> config;  // set iff errors is empty
+  Errors errors;                 // every error found, each one line naming its place
 };
 
 // Reads, parses and validates `path`, refusing files larger than `max_size` bytes (checked

@@ -200,10 +200,10 @@ constexpr std::array<Field<RestartLimit>, 2> kRestartLimitFields{{
 }};
 
 Backoff backoff_of(const Value& v, const Place& at) {
-  const std::size_t errors_before = at.errors.count();
+  const std::size_t errors_before = at.errors.size();
   const auto backoff = object_with<Backoff, kBackoffFields>(v, at);
   // Only values that were read are compared: a bad one was left at its default.
-  if (at.errors.count() == errors_before && backoff.initial > backoff.max) {
+  if (at.errors.size() == errors_before && backoff.initial > backoff.max) {
     at.error("initial (" + format_duration(backoff.initial) + ") is longer than max (" +
              format_duration(backoff.max) + ")");
   }
@@ -280,10 +280,10 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Place place = at.child(i);
     WorkerSpec worker;
-    const std::size_t errors_before = at.errors.count();
+    const std::size_t errors_before = at.errors.size();
     place.attempt([&] { worker = object_with<WorkerSpec, kWorkerFields>(list[i], place); });
     if (worker.name.empty()) continue;  // missing or invalid: already reported
-    if (at.errors.count() == errors_before) check_can_start(worker, place);
+    if (at.errors.size() == errors_before) check_can_start(worker, place);
     if (worker.watchdog && worker.ready != Readiness::notify) {
       place.child("watchdog")
           .error("needs \"ready\": \"notify\": pings come over the notify socket");
@@ -339,7 +339,7 @@ constexpr std::array<Field<Settings>, 9> kSettingsFields{{
 // them make the daemon itself unresponsive, so their total is bounded. The error names the
 // worker that goes past the bound.
 void check_total_instances(const Settings& settings, const Place& at) {
-  if (at.errors.count() != 0) return;  // the workers' indexes may not match the array
+  if (at.errors.size() != 0) return;  // the workers' indexes may not match the array
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < settings.workers.size(); ++i) {
     total += settings.workers[i].instances;
@@ -374,15 +374,15 @@ LoadResult validate_config(const std::string& file, boost::json::value document)
             {file + ": the top level must be a JSON object, found " +
              std::string(kind_name(document))}};
   }
-  Errors errors(file);
-  const Place at{errors, "/confvisor"};
+  Errors errors;
+  const Place at{errors, file, "/confvisor"};
   Settings settings;
   if (const Value* section = document.get_object().if_contains("confvisor")) {
     at.attempt([&] { settings = settings_of(*section, at); });
   } else {
     at.error("missing: the daemon's settings live under this key");
   }
-  if (errors.count() != 0) return {std::nullopt, errors.take()};
+  if (!errors.empty()) return {std::nullopt, std::move(errors)};
   return {Config{file, std::move(document), std::move(settings)}, {}};
 }
 

@@ -39,8 +39,8 @@ PeerCredentials peer_credentials(int fd) {
   throw_sys("read the peer's groups");
 }
 
-std::string ControlAccess::refusal(const PeerCredentials& peer) const {
-  if (peer.uid == 0 || peer.uid == daemon_uid || peer.in_group(group)) return {};
+std::optional<std::string> ControlAccess::refusal(const PeerCredentials& peer) const {
+  if (peer.uid == 0 || peer.uid == daemon_uid || peer.in_group(group)) return std::nullopt;
   return peer.describe() + " is not root, not uid " + std::to_string(daemon_uid) +
          " and not in group " + std::to_string(group);
 }

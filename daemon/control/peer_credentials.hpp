@@ -28,8 +28,8 @@ struct ControlAccess {
   uid_t daemon_uid;
   gid_t group;
 
-  // "" if allowed, else why not (for the log line and the refusal).
-  [[nodiscard]] std::string refusal(const PeerCredentials& peer) const;
+  // Why `peer` may not use the socket (for the log line and the refusal); nullopt if it may.
+  [[nodiscard]] std::optional<std::string> refusal(const PeerCredentials& peer) const;
 };
 
 }  // namespace confvisor::daemon

@@ -1,7 +1,6 @@
 #include "daemon/control/protocol.hpp"
 
 #include <algorithm>
-#include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -21,28 +20,9 @@ std::string quoted(std::string_view key) {
   return "\"" + std::string(key) + "\"";
 }
 
-// Every command and the fields it takes besides "version" and "command". A field not listed
-// is refused rather than ignored: a client that misspells "instance" must not restart every
-// instance of the worker.
-struct CommandFields {
-  std::string_view command;
-  std::array<std::string_view, 2> fields;
-};
-
-constexpr std::array<CommandFields, 8> kCommandTable{{
-    {"status", {}},
-    {"reload", {}},
-    {"history", {}},
-    {"get", {"pointer"}},
-    {"rollback", {"generation"}},
-    {"start", {"worker", "instance"}},
-    {"stop", {"worker", "instance"}},
-    {"restart", {"worker", "instance"}},
-}};
-
 std::string command_list() {
   std::string out;
-  for (const auto& c : kCommandTable) out += (out.empty() ? "" : ", ") + std::string(c.command);
+  for (const auto& c : kCommands) out += (out.empty() ? "" : ", ") + std::string(c.name);
   return out;
 }
 
@@ -69,23 +49,25 @@ void check_syntax(std::string_view line) {
   }
 }
 
-void check_fields(const Request& request) {
-  const auto spec =
-      std::find_if(kCommandTable.begin(), kCommandTable.end(),
-                   [&](const CommandFields& c) { return c.command == request.command; });
-  if (spec == kCommandTable.end()) {
-    bad_request("unknown command " + quoted(request.command) + " (commands: " + command_list() +
-                ")");
+const CommandSpec& spec_named(std::string_view name) {
+  const auto spec = std::find_if(kCommands.begin(), kCommands.end(),
+                                 [&](const CommandSpec& c) { return c.name == name; });
+  if (spec == kCommands.end()) {
+    bad_request("unknown command " + quoted(name) + " (commands: " + command_list() + ")");
   }
+  return *spec;
+}
+
+void check_fields(const Request& request, const CommandSpec& spec) {
   const auto takes = [&](std::string_view key) {
     return !key.empty() &&
-           std::find(spec->fields.begin(), spec->fields.end(), key) != spec->fields.end();
+           std::find(spec.fields.begin(), spec.fields.end(), key) != spec.fields.end();
   };
   for (const auto& field : request.fields) {
     const std::string_view key = field.key();
     if (key == "version" || key == "command" || takes(key)) continue;
     std::string allowed;
-    for (const std::string_view f : spec->fields) {
+    for (const std::string_view f : spec.fields) {
       if (!f.empty()) allowed += (allowed.empty() ? "" : ", ") + quoted(f);
     }
     bad_request(request.command + ": unknown field " + quoted(key) + " (" +
@@ -94,6 +76,13 @@ void check_fields(const Request& request) {
 }
 
 }  // namespace
+
+const CommandSpec& command_spec(Command command) {
+  const auto spec = std::find_if(kCommands.begin(), kCommands.end(),
+                                 [&](const CommandSpec& c) { return c.command == command; });
+  if (spec == kCommands.end()) throw Error("internal error: a command without a row");
+  return *spec;
+}
 
 std::string Request::string_field(std::string_view key) const {
   const json::value* v = fields.if_contains(key);
@@ -121,7 +110,7 @@ Request parse_request(std::string_view line) {
   json::value v = json::parse(line, ec, {}, request_parse_options());
   if (ec) bad_request("request is not JSON: " + ec.message());
   if (!v.is_object()) bad_request("request must be a JSON object");
-  Request request{"", std::move(v.get_object())};
+  Request request{"", nullptr, std::move(v.get_object())};
   const json::value* version = request.fields.if_contains("version");
   if (version == nullptr || !version->is_number()) {
     bad_request("request has no \"version\" (this daemon speaks version " +
@@ -135,7 +124,8 @@ Request parse_request(std::string_view line) {
   const json::value* command = request.fields.if_contains("command");
   if (command == nullptr || !command->is_string()) bad_request("request has no \"command\" string");
   request.command = std::string(command->get_string());
-  check_fields(request);
+  request.spec = &spec_named(request.command);
+  check_fields(request, *request.spec);
   return request;
 }
 

@@ -12,6 +12,7 @@
 // each command.
 #pragma once
 
+#include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstddef>
@@ -49,9 +50,45 @@ class Failure : public Error {
   std::string code;
 };
 
+// Every command a daemon answers; the README documents each.
+enum class Command { status, reload, history, get, rollback, start, stop, restart };
+
+// What a command does to the daemon. One that changes the config it serves or the workers it
+// runs is refused while the daemon stops; one that only reads is answered to the end.
+enum class Effect { reads, changes };
+
+// A row of the command table: the command, its name on the wire, the fields it takes besides
+// "version" and "command", and its effect. A field not listed is refused rather than ignored:
+// a client that misspells "instance" must not restart every instance of the worker.
+struct CommandSpec {
+  Command command;
+  std::string_view name;
+  std::array<std::string_view, 2> fields;
+  Effect effect;
+};
+
+// The command table. parse_request accepts exactly these commands with these fields, and the
+// daemon's dispatcher (daemon/core/command_handlers.cc) switches on the row a request names,
+// so a command is added here, once; the compiler then asks for its handler. The order is the
+// order of the "commands: ..." list an unknown command is answered with.
+inline constexpr std::array<CommandSpec, 8> kCommands{{
+    {Command::status, "status", {}, Effect::reads},
+    {Command::reload, "reload", {}, Effect::changes},
+    {Command::history, "history", {}, Effect::reads},
+    {Command::get, "get", {"pointer"}, Effect::reads},
+    {Command::rollback, "rollback", {"generation"}, Effect::changes},
+    {Command::start, "start", {"worker", "instance"}, Effect::changes},
+    {Command::stop, "stop", {"worker", "instance"}, Effect::changes},
+    {Command::restart, "restart", {"worker", "instance"}, Effect::changes},
+}};
+
+// The row of `command` in kCommands.
+[[nodiscard]] const CommandSpec& command_spec(Command command);
+
 struct Request {
-  std::string command;
-  boost::json::object fields;  // the whole request object
+  std::string command;                // its name, as the request gave it
+  const CommandSpec* spec = nullptr;  // its row of kCommands, once parse_request accepted it
+  boost::json::object fields;         // the whole request object
 
   // Typed access to a field; a missing or mistyped one throws Failure(kBadRequest).
   [[nodiscard]] std::string string_field(std::string_view key) const;

@@ -181,10 +181,10 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
       if (ec) return self->close();
       self->read_request();
     };
-    if (std::string why = server_->refusal_of_output(*this, line.size()); !why.empty()) {
+    if (const auto why = server_->refusal_of_output(*this, line.size())) {
       server_->log_throttled("output",
-                             "control: reply to " + peer_.describe() + " refused: " + why);
-      return write(control::error_reply(control::kFailed, why), next);
+                             "control: reply to " + peer_.describe() + " refused: " + *why);
+      return write(control::error_reply(control::kFailed, *why), next);
     }
     write(line, next);
   }
@@ -289,18 +289,18 @@ void ControlServer::admit(stream::socket socket) {
     log_error(std::string("control: connection dropped: ") + e.what());
     return;
   }
-  if (std::string why = access_.refusal(peer); !why.empty()) {
-    log_throttled("access", "control: refused " + why);
+  if (const auto why = access_.refusal(peer)) {
+    log_throttled("access", "control: refused " + *why);
     auto refused = std::make_shared<Connection>(*this, std::move(socket), peer, false);
     connections_.insert(refused);
-    refused->send_and_close(control::error_reply(control::kDenied, "permission denied: " + why));
+    refused->send_and_close(control::error_reply(control::kDenied, "permission denied: " + *why));
     return;
   }
-  if (auto [kind, why] = refusal_by_limits(peer); !why.empty()) {
-    log_throttled(kind, "control: refused " + peer.describe() + ": " + why);
+  if (const auto refusal = refusal_by_limits(peer)) {
+    log_throttled(refusal->kind, "control: refused " + peer.describe() + ": " + refusal->why);
     auto refused = std::make_shared<Connection>(*this, std::move(socket), peer, false);
     connections_.insert(refused);
-    refused->send_and_close(control::error_reply(control::kFailed, why));
+    refused->send_and_close(control::error_reply(control::kFailed, refusal->why));
     return;
   }
   auto connection = std::make_shared<Connection>(*this, std::move(socket), peer, true);
@@ -314,33 +314,35 @@ bool ControlServer::privileged(const PeerCredentials& peer) const {
   return peer.uid == 0 || peer.uid == access_.daemon_uid;
 }
 
-std::pair<const char*, std::string> ControlServer::refusal_by_limits(
+std::optional<ControlServer::Refusal> ControlServer::refusal_by_limits(
     const PeerCredentials& peer) const {
   if (admitted_ >= limits_.connections) {
-    return {"all",
-            "all " + std::to_string(limits_.connections) + " control connections are in use"};
+    return Refusal{
+        "all", "all " + std::to_string(limits_.connections) + " control connections are in use"};
   }
-  if (privileged(peer)) return {};
+  if (privileged(peer)) return std::nullopt;
   const std::size_t shared = limits_.connections - std::min(limits_.reserved, limits_.connections);
   if (admitted_ >= shared) {
-    return {"reserved", std::to_string(admitted_) + " control connections are in use; the last " +
-                            std::to_string(limits_.connections - shared) +
-                            " are kept for root and uid " + std::to_string(access_.daemon_uid)};
+    return Refusal{"reserved",
+                   std::to_string(admitted_) + " control connections are in use; the last " +
+                       std::to_string(limits_.connections - shared) +
+                       " are kept for root and uid " + std::to_string(access_.daemon_uid)};
   }
   const auto use = uids_.find(peer.uid);
   if (use != uids_.end() && use->second.connections >= limits_.per_uid) {
-    return {"per-uid", "uid " + std::to_string(peer.uid) + " already has " +
-                           std::to_string(use->second.connections) +
-                           " control connections open (the most one user may)"};
+    return Refusal{"per-uid", "uid " + std::to_string(peer.uid) + " already has " +
+                                  std::to_string(use->second.connections) +
+                                  " control connections open (the most one user may)"};
   }
-  return {"", ""};
+  return std::nullopt;
 }
 
-std::string ControlServer::refusal_of_output(const Connection& c, std::size_t bytes) const {
-  if (!c.admitted() || privileged(c.peer())) return {};
+std::optional<std::string> ControlServer::refusal_of_output(const Connection& c,
+                                                            std::size_t bytes) const {
+  if (!c.admitted() || privileged(c.peer())) return std::nullopt;
   const auto use = uids_.find(c.peer().uid);
   const std::size_t others = use == uids_.end() ? 0 : use->second.pending_output;
-  if (others == 0 || others + bytes <= limits_.per_uid_output) return {};
+  if (others == 0 || others + bytes <= limits_.per_uid_output) return std::nullopt;
   return "uid " + std::to_string(c.peer().uid) + " has " + std::to_string(others) +
          " bytes of replies unread; a reply of " + std::to_string(bytes) +
          " bytes would pass the limit of " + std::to_string(limits_.per_uid_output) +

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -75,11 +76,16 @@ class ControlServer {
   void accept();
   void admit(boost::asio::local::stream_protocol::socket socket);
   [[nodiscard]] bool privileged(const PeerCredentials& peer) const;
-  // {"", ""} if `peer` may have one more connection, else the limit's kind and why not.
-  [[nodiscard]] std::pair<const char*, std::string> refusal_by_limits(
-      const PeerCredentials& peer) const;
-  // "" if `c` may have a reply of `bytes` pending, else why not.
-  [[nodiscard]] std::string refusal_of_output(const Connection& c, std::size_t bytes) const;
+  // A limit a connection would pass: its kind (for the log's throttle) and why.
+  struct Refusal {
+    const char* kind;
+    std::string why;
+  };
+  // Nullopt if `peer` may have one more connection.
+  [[nodiscard]] std::optional<Refusal> refusal_by_limits(const PeerCredentials& peer) const;
+  // Why `c` may not have a reply of `bytes` pending; nullopt if it may.
+  [[nodiscard]] std::optional<std::string> refusal_of_output(const Connection& c,
+                                                             std::size_t bytes) const;
   void account_output(const Connection& c, std::size_t before, std::size_t after);
   void release(const std::shared_ptr<Connection>& c);
   // Refusals and timeouts: at most one line a second of each `kind`, with how many were

@@ -18,8 +18,6 @@ using control::Failure;
 
 namespace {
 
-constexpr const char* kCommands = "status, reload, start, stop, restart, history, rollback, get";
-
 json::value text_or_null(const std::string& s) {
   return s.empty() ? json::value(nullptr) : json::value(s);
 }
@@ -49,55 +47,37 @@ json::array instances_json(const std::vector<supervise::InstanceStatus>& statuse
 
 }  // namespace
 
+// The one dispatcher: a switch on the request's row of control::kCommands (parse_request
+// refused every other name). It has no default, so a row without a handler does not compile.
 void Daemon::on_control(const control::Request& request, const PeerCredentials& peer,
                         ControlServer::Reply reply) {
+  using control::Command;
   try {
-    const std::string& command = request.command;
-    if (command == "status") return reply(control::ok_reply(status_json()));
-    if (command == "history") return reply(control::ok_reply(history_json()));
-    if (command == "get")
-      return reply(control::ok_reply(get_json(request.string_field("pointer"))));
-
-    const auto action = supervise::parse_worker_action(command);
-    if (command != "reload" && command != "rollback" && !action) {
-      throw Failure(control::kBadRequest,
-                    "unknown command \"" + command + "\" (commands: " + kCommands + ")");
+    const control::CommandSpec& spec = *request.spec;
+    if (spec.effect == control::Effect::changes) {
+      if (stopping_)
+        throw Failure(control::kStopping,
+                      "confvisord is stopping: " + request.command + " refused");
+      log_info("control: " + request.command + " requested by " + peer.describe());
     }
-    if (stopping_)
-      throw Failure(control::kStopping, "confvisord is stopping: " + command + " refused");
-    log_info("control: " + command + " requested by " + peer.describe());
-    if (action) return run_worker_command(*action, request, reply);
-
-    const std::string trigger = "confvisorctl, " + peer.describe();
-    Change change;
-    if (command == "reload") {
-      change = reload(trigger);
-    } else {
-      const std::uint64_t generation = request.count("generation");
-      bool kept = false;
-      for (const auto& info : publisher_.history()) kept = kept || info.generation == generation;
-      if (!kept) {
-        throw Failure(control::kUnknownGeneration, "generation " + std::to_string(generation) +
-                                                       " is not kept (see confvisorctl history)");
-      }
-      change = rollback(generation, trigger);
+    switch (spec.command) {
+      case Command::status:
+        return reply(control::ok_reply(status_json()));
+      case Command::history:
+        return reply(control::ok_reply(history_json()));
+      case Command::get:
+        return reply(control::ok_reply(get_json(request.string_field("pointer"))));
+      case Command::reload:
+        return reply(change_reply(request, reload("confvisorctl, " + peer.describe())));
+      case Command::rollback:
+        return reply(change_reply(request, rollback_command(request, peer)));
+      case Command::start:
+        return run_worker_command(supervise::WorkerAction::start, request, reply);
+      case Command::stop:
+        return run_worker_command(supervise::WorkerAction::stop, request, reply);
+      case Command::restart:
+        return run_worker_command(supervise::WorkerAction::restart, request, reply);
     }
-    if (change.result == "failed") {
-      throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
-                                          " stays published: " + change.error);
-    }
-    if (change.result == "waiting") {
-      throw Failure(control::kBusy, command + " waits: " + change.error + "; generation " +
-                                        std::to_string(generation_) +
-                                        " stays published until the lock is free");
-    }
-    json::object result = change_json(change).as_object();
-    // Rolling restarts go on after the reply: say which, rather than let "ok" read as done.
-    json::array restarting;
-    for (const std::string& name : supervisor_.restarting())
-      restarting.push_back(json::value(name));
-    result["restarting"] = std::move(restarting);
-    reply(control::ok_reply(std::move(result)));
   } catch (const Failure& f) {
     reply(control::error_reply(f.code, f.what()));
   } catch (const WriterLockBusy& busy) {
@@ -105,6 +85,36 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
   } catch (const std::exception& e) {
     reply(control::error_reply(control::kFailed, e.what()));
   }
+}
+
+Change Daemon::rollback_command(const control::Request& request, const PeerCredentials& peer) {
+  const std::uint64_t generation = request.count("generation");
+  bool kept = false;
+  for (const auto& info : publisher_.history()) kept = kept || info.generation == generation;
+  if (!kept) {
+    throw Failure(control::kUnknownGeneration, "generation " + std::to_string(generation) +
+                                                   " is not kept (see confvisorctl history)");
+  }
+  return rollback(generation, "confvisorctl, " + peer.describe());
+}
+
+// A reload's or rollback's reply: its Change, or the Failure that says why it did not go live.
+std::string Daemon::change_reply(const control::Request& request, const Change& change) {
+  if (change.result == Outcome::failed) {
+    throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
+                                        " stays published: " + change.error);
+  }
+  if (change.result == Outcome::waiting) {
+    throw Failure(control::kBusy, request.command + " waits: " + change.error + "; generation " +
+                                      std::to_string(generation_) +
+                                      " stays published until the lock is free");
+  }
+  json::object result = change_json(change).as_object();
+  // Rolling restarts go on after the reply: say which, rather than let "ok" read as done.
+  json::array restarting;
+  for (const std::string& name : supervisor_.restarting()) restarting.push_back(json::value(name));
+  result["restarting"] = std::move(restarting);
+  return control::ok_reply(std::move(result));
 }
 
 // `reply` is taken only once the command has begun: until then, a Failure thrown here is
@@ -139,7 +149,7 @@ void Daemon::run_worker_command(supervise::WorkerAction action, const control::R
 }
 
 json::value Daemon::change_json(const Change& change) {
-  return json::object{{"result", change.result},
+  return json::object{{"result", outcome_name(change.result)},
                       {"generation", change.generation},
                       {"source", change.source},
                       {"error", text_or_null(change.error)},
@@ -181,7 +191,7 @@ json::value Daemon::status_json() {
 
 json::value Daemon::pending_json() const {
   if (!pending_) return nullptr;
-  return json::object{{"what", pending_->what},
+  return json::object{{"what", change_kind_name(pending_->what)},
                       {"source", pending_->source},
                       {"trigger", pending_->trigger},
                       {"waiting_ms", std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -71,18 +71,9 @@ std::string seconds_since(std::chrono::steady_clock::time_point since) {
   return text;
 }
 
-std::string join(const std::vector<std::string>& lines, std::string_view sep) {
-  std::string out;
-  for (const auto& l : lines) {
-    if (!out.empty()) out += sep;
-    out += l;
-  }
-  return out;
-}
-
 }  // namespace
 
-ConfigRejected::ConfigRejected(std::vector<std::string> e)
+ConfigRejected::ConfigRejected(Errors e)
     : Error(e.empty() ? "config rejected" : e.front()), errors(std::move(e)) {}
 
 Daemon::Daemon(const std::string& config_path)
@@ -128,14 +119,14 @@ void Daemon::publish_initial() {
              " already holds this config (" + human_size(text.size()) + ")");
     return;
   }
-  pending_.emplace(PendingPublish{.what = "start",
+  pending_.emplace(PendingPublish{.what = ChangeKind::start,
                                   .trigger = "start",
                                   .text = text,
                                   .source = config_path_,
                                   .config = std::nullopt,
                                   .since = std::chrono::steady_clock::now()});
   const Change change = publish_pending();
-  if (change.result == "failed") {
+  if (change.result == Outcome::failed) {
     // Say, no room to recover the segment: supervise all the same, with what readers see.
     const auto live = read_live_generation(config_->settings.segment);
     if (!live) throw Error(change.error);
@@ -144,7 +135,7 @@ void Daemon::publish_initial() {
               " stays published, the next reload tries again: " + change.error);
     return;
   }
-  if (change.result == "waiting") {
+  if (change.result == Outcome::waiting) {
     log_warning("publish waiting: " + change.error + "; the workers start once it is published");
     notifier_.status("waiting for the writer lock of /dev/shm/confvisor." +
                      config_->settings.segment + ": " + change.error);
@@ -222,23 +213,24 @@ void Daemon::shut_down(int sig) {
   });
 }
 
-Daemon::Change Daemon::reload(const std::string& trigger) {
+Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
   Change change = adopt(load_file(config_path_, config_->settings.max_config_size), true,
-                        config_path_, "reload", trigger);
-  finish_change(change, "reload", trigger);
+                        config_path_, ChangeKind::reload, trigger);
+  finish_change(change, ChangeKind::reload, trigger);
   return change;
 }
 
 // Republishes a kept generation as a new one. It goes through the same checks as a reload:
 // the config it holds must still be valid here and keep the segment's settings.
-Daemon::Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
+Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
   const Generation kept = publisher_.read(generation);  // throws if not kept
   notifier_.reloading("rolling back to generation " + std::to_string(generation));
   const std::string source =
       kept.info.source + " (rollback to generation " + std::to_string(generation) + ")";
-  Change change = adopt(load_generation(kept.text, generation), false, source, "rollback", trigger);
-  finish_change(change, "rollback", trigger);
+  Change change =
+      adopt(load_generation(kept.text, generation), false, source, ChangeKind::rollback, trigger);
+  finish_change(change, ChangeKind::rollback, trigger);
   return change;
 }
 
@@ -246,26 +238,29 @@ Daemon::Change Daemon::rollback(std::uint64_t generation, const std::string& tri
 // published, then the workers reconciled to it. It is compared with what readers really see,
 // whoever published that. A config still waiting for the writer lock is replaced by this one:
 // the last request wins, as it would have had the first been published at once.
-Daemon::Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::string& source,
-                             const std::string& what, const std::string& trigger) {
+Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::string& source,
+                     ChangeKind what, const std::string& trigger) {
   Change change;
   change.source = source;
   auto fail = [&](std::string why) {
-    change.result = "failed";
+    change.result = Outcome::failed;
     change.error = std::move(why);
     return change;
   };
-  if (!loaded.config) return fail(join(loaded.errors, "\n"));
-  if (std::string refusal = refuse_setting_changes(loaded.config->settings); !refusal.empty()) {
-    return fail(refusal);
+  if (!loaded.config) return fail(loaded.errors.joined("\n"));
+  try {
+    refuse_setting_changes(loaded.config->settings);
+  } catch (const Error& e) {
+    return fail(e.what());
   }
   std::string text = boost::json::serialize(loaded.config->document);
   if (from_file) file_text_ = text;
   sync_live();
   if (text == published_text_) {
-    abandon_pending("readers already see the config of this " + what);
+    abandon_pending(std::string("readers already see the config of this ") +
+                    change_kind_name(what));
     config_.emplace(std::move(*loaded.config));
-    change.result = "unchanged";
+    change.result = Outcome::unchanged;
     if (!workers_started_) start_workers();
     return change;
   }
@@ -278,14 +273,14 @@ Daemon::Change Daemon::adopt(config::LoadResult loaded, bool from_file, const st
                                   .config = std::move(loaded.config),
                                   .since = since});
   change = publish_pending();
-  if (change.result == "ok") went_live();
-  if (change.result == "failed" && !workers_started_) fail_start(change.error);
+  if (change.result == Outcome::ok) went_live();
+  if (change.result == Outcome::failed && !workers_started_) fail_start(change.error);
   return change;
 }
 
 // One attempt, on the loop, never waiting: ok (published; the caller reconciles the workers),
 // waiting (another process holds the writer lock: a retry is scheduled), or failed (dropped).
-Daemon::Change Daemon::publish_pending() {
+Change Daemon::publish_pending() {
   PendingPublish& p = *pending_;
   Change change;
   change.source = p.source;
@@ -293,7 +288,7 @@ Daemon::Change Daemon::publish_pending() {
     if (p.config) apply_settings(p.config->settings);
     generation_ = publisher_.publish_serialized(p.text, p.source);
   } catch (const WriterLockBusy& busy) {
-    change.result = "waiting";
+    change.result = Outcome::waiting;
     change.error = busy.what();
     lock_wait_reason_ = busy.what();
     retry_lock_later();
@@ -301,7 +296,7 @@ Daemon::Change Daemon::publish_pending() {
   } catch (const Error& e) {
     pending_.reset();
     lock_retry_.cancel();
-    change.result = "failed";
+    change.result = Outcome::failed;
     change.error = e.what();
     return change;
   }
@@ -311,7 +306,7 @@ Daemon::Change Daemon::publish_pending() {
   lock_retry_.cancel();
   lock_retry_delay_ = std::chrono::milliseconds(0);
   lock_wait_reason_.clear();
-  change.result = "ok";
+  change.result = Outcome::ok;
   return change;
 }
 
@@ -327,14 +322,16 @@ void Daemon::retry_lock_later() {
 
 void Daemon::on_lock_retry() {
   if (!pending_ || stopping_) return;
-  const std::string what = pending_->what, trigger = pending_->trigger;
+  const ChangeKind what = pending_->what;
+  const std::string trigger = pending_->trigger;
   const std::string waited = seconds_since(pending_->since);
   Change change = publish_pending();
-  if (change.result == "waiting") return;
-  if (!workers_started_ && change.result == "failed") return fail_start(change.error);
-  log_info("writer lock free after " + waited + ": the waiting " + what + " went on");
-  if (change.result == "ok") went_live();
-  if (what == "start") {
+  if (change.result == Outcome::waiting) return;
+  if (!workers_started_ && change.result == Outcome::failed) return fail_start(change.error);
+  log_info("writer lock free after " + waited + ": the waiting " + change_kind_name(what) +
+           " went on");
+  if (change.result == Outcome::ok) went_live();
+  if (what == ChangeKind::start) {
     log_info("publish ok: generation " + std::to_string(generation_) + ", " +
              human_size(published_text_.size()) + ", from " + change.source);
   } else {
@@ -363,9 +360,9 @@ void Daemon::went_live() {
 
 void Daemon::abandon_pending(const std::string& why) {
   if (!pending_) return;
-  log_info("the " + pending_->what + " waiting " + seconds_since(pending_->since) +
-           " for the writer lock is dropped (" + why + "): generation " +
-           std::to_string(generation_) + " stays published");
+  log_info(std::string("the ") + change_kind_name(pending_->what) + " waiting " +
+           seconds_since(pending_->since) + " for the writer lock is dropped (" + why +
+           "): generation " + std::to_string(generation_) + " stays published");
   pending_.reset();
   lock_retry_.cancel();
   lock_retry_delay_ = std::chrono::milliseconds(0);
@@ -393,49 +390,54 @@ std::optional<LiveGeneration> Daemon::sync_live() {
 }
 
 // Logs the outcome in one line, remembers it for status, and tells the service manager.
-void Daemon::finish_change(Change& change, const std::string& what, const std::string& trigger) {
+void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& trigger) {
   change.trigger = trigger;
   change.at = std::chrono::system_clock::now();
   change.generation = generation_;
-  const std::string gen = "generation " + std::to_string(generation_);
-  if (change.result == "failed") {
-    std::string one_line = change.error;
-    std::replace(one_line.begin(), one_line.end(), '\n', ';');
-    log_error(what + " failed: " + gen + " stays published: " + one_line);
-  } else if (change.result == "waiting") {
-    log_warning(what + " waiting: " + gen +
-                " stays published until the writer lock is free: " + change.error);
-  } else if (change.result == "unchanged") {
-    log_info(what + " unchanged: " + gen + " stays published, " + change.source +
-             " holds the same config");
-  } else {
-    log_info(what + " ok: " + gen + ", " + human_size(published_text_.size()) + ", from " +
-             change.source);
+  // "reload failed: generation 3", "rollback ok: generation 5", ...
+  const std::string head = std::string(change_kind_name(kind)) + " " + outcome_name(change.result) +
+                           ": generation " + std::to_string(generation_);
+  switch (change.result) {
+    case Outcome::failed: {
+      std::string one_line = change.error;
+      std::replace(one_line.begin(), one_line.end(), '\n', ';');
+      log_error(head + " stays published: " + one_line);
+      break;
+    }
+    case Outcome::waiting:
+      log_warning(head + " stays published until the writer lock is free: " + change.error);
+      break;
+    case Outcome::unchanged:
+      log_info(head + " stays published, " + change.source + " holds the same config");
+      break;
+    case Outcome::ok:
+    case Outcome::none:  // adopt always decides; kept for the switch to be whole
+      log_info(head + ", " + human_size(published_text_.size()) + ", from " + change.source);
+      break;
   }
   last_change_ = change;
   notifier_.ready(status());
 }
 
 // Settings that name or shape the segment cannot change under running readers.
-std::string Daemon::refuse_setting_changes(const config::Settings& next) const {
+void Daemon::refuse_setting_changes(const config::Settings& next) const {
   const config::Settings& cur = config_->settings;
   auto refuse = [](std::string_view key, const std::string& from, const std::string& to) {
-    return std::string("/confvisor/") + std::string(key) + " changed from " + from + " to " + to +
-           ": restart confvisord to apply it";
+    throw Error(std::string("/confvisor/") + std::string(key) + " changed from " + from + " to " +
+                to + ": restart confvisord to apply it");
   };
   if (next.segment != cur.segment)
-    return refuse("segment", "\"" + cur.segment + "\"", "\"" + next.segment + "\"");
+    refuse("segment", "\"" + cur.segment + "\"", "\"" + next.segment + "\"");
   if (next.mode != cur.mode) {
     char from[8], to[8];
     std::snprintf(from, sizeof from, "%04o", cur.mode);
     std::snprintf(to, sizeof to, "%04o", next.mode);
-    return refuse("mode", from, to);
+    refuse("mode", from, to);
   }
   if (next.group != cur.group) {
-    return refuse("group", cur.group.value_or("(none)"), next.group.value_or("(none)"));
+    refuse("group", cur.group.value_or("(none)"), next.group.value_or("(none)"));
   }
-  if (next.socket != cur.socket) return refuse("socket", cur.socket, next.socket);
-  return {};
+  if (next.socket != cur.socket) refuse("socket", cur.socket, next.socket);
 }
 
 void Daemon::apply_settings(const config::Settings& next) {
@@ -443,8 +445,8 @@ void Daemon::apply_settings(const config::Settings& next) {
 }
 
 std::string Daemon::status() const {
-  std::string last = last_change_.result;
-  if (last == "failed" || last == "waiting")
+  std::string last = outcome_name(last_change_.result);
+  if (last_change_.result == Outcome::failed || last_change_.result == Outcome::waiting)
     last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
   return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
          "; last reload: " + last;

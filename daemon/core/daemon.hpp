@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "common/base/error.hpp"
+#include "common/base/errors.hpp"
 #include "common/os/signal_fd.hpp"
 #include "common/publish/owner_lock.hpp"
 #include "common/publish/publisher.hpp"
 #include "daemon/config/model.hpp"
 #include "daemon/config/on_disk.hpp"
 #include "daemon/control/server.hpp"
+#include "daemon/core/change.hpp"
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/service_notifier.hpp"
 #include "daemon/supervise/supervisor.hpp"
@@ -28,8 +30,8 @@ namespace confvisor::daemon {
 // The config could not be loaded at startup; `errors` has every problem, one per line.
 class ConfigRejected : public Error {
  public:
-  explicit ConfigRejected(std::vector<std::string> errors);
-  std::vector<std::string> errors;
+  explicit ConfigRejected(Errors errors);
+  Errors errors;
 };
 
 class Daemon {
@@ -44,21 +46,11 @@ class Daemon {
   int run();
 
  private:
-  // How the last attempt to change the live config ended (reload or rollback).
-  struct Change {
-    std::string result = "none";  // none (yet), ok, unchanged, failed, waiting (for the lock)
-    std::string error;            // every error, one per line, when failed; why, waiting
-    std::string source;           // the file, or the kept generation rolled back to
-    std::string trigger;          // "SIGHUP", "pid 12 uid 0 gid 0" (confvisorctl)
-    std::chrono::system_clock::time_point at{};
-    std::uint64_t generation = 0;  // live after it
-  };
-
   // A config waiting to be published while another process holds the segment's writer
   // lock. The loop goes on meanwhile; a later reload or rollback replaces it (coalesces into
   // it), SIGTERM abandons it.
   struct PendingPublish {
-    std::string what;     // start, reload, rollback
+    ChangeKind what;
     std::string trigger;  // as in Change
     std::string text;     // minified JSON
     std::string source;
@@ -73,8 +65,8 @@ class Daemon {
   Change reload(const std::string& trigger);
   Change rollback(std::uint64_t generation, const std::string& trigger);
   Change adopt(config::LoadResult loaded, bool from_file, const std::string& source,
-               const std::string& what, const std::string& trigger);
-  void finish_change(Change& change, const std::string& what, const std::string& trigger);
+               ChangeKind what, const std::string& trigger);
+  void finish_change(Change& change, ChangeKind what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
   void start_workers();
@@ -89,7 +81,8 @@ class Daemon {
   // cannot be read.
   std::optional<LiveGeneration> sync_live();
   void apply_settings(const config::Settings& next);
-  [[nodiscard]] std::string refuse_setting_changes(const config::Settings& next) const;
+  // Throws Error naming the first setting `next` changes that needs a restart.
+  void refuse_setting_changes(const config::Settings& next) const;
   [[nodiscard]] std::string status() const;
 
   // The control socket's commands (daemon/core/command_handlers.cc).
@@ -97,6 +90,8 @@ class Daemon {
                   ControlServer::Reply reply);
   void run_worker_command(supervise::WorkerAction action, const control::Request& request,
                           ControlServer::Reply& reply);
+  Change rollback_command(const control::Request& request, const PeerCredentials& peer);
+  [[nodiscard]] std::string change_reply(const control::Request& request, const Change& change);
   [[nodiscard]] boost::json::value status_json();
   [[nodiscard]] boost::json::value pending_json() const;
   [[nodiscard]] boost::json::value history_json();

@@ -78,7 +78,7 @@ std::chrono::milliseconds parse_timeout(const std::string& text) {
   }
 }
 
-po::variables_map parse_options(int argc, char** argv) {
+po::options_description visible_options() {
   po::options_description options("options");
   options.add_options()("help,h", "print this help")("version", "print the version")(
       "socket", po::value<std::string>(), "the daemon's control socket PATH")(
@@ -93,11 +93,15 @@ po::variables_map parse_options(int argc, char** argv) {
       "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
       "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)")(
       "force", "publish: even into a segment a running confvisord serves");
+  return options;
+}
+
+po::variables_map parse_options(int argc, char** argv) {
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args",
                                                             po::value<std::vector<std::string>>());
   po::options_description all;
-  all.add(options).add(hidden);
+  all.add(visible_options()).add(hidden);
   po::positional_options_description positional;
   positional.add("command", 1).add("args", -1);
 
@@ -106,14 +110,8 @@ po::variables_map parse_options(int argc, char** argv) {
     po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    throw UsageError{e.what()};
+    throw UsageError(e.what());
   }
-  if (vm.count("help")) {
-    std::ostringstream text;
-    text << options;
-    throw UsageError{text.str(), true};
-  }
-  if (vm.count("version")) throw UsageError{.message = "", .help = false, .version = true};
   return vm;
 }
 
@@ -148,6 +146,17 @@ bool Command::reads_segment() const {
 Command parse_command_line(int argc, char** argv) {
   const po::variables_map vm = parse_options(argc, argv);
   Command cmd;
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << visible_options();
+    cmd.info = Command::Info::help;
+    cmd.options_help = text.str();
+    return cmd;
+  }
+  if (vm.count("version")) {
+    cmd.info = Command::Info::version;
+    return cmd;
+  }
   if (!vm.count("command")) throw UsageError{"missing command"};
   cmd.name = vm["command"].as<std::string>();
   if (vm.count("args")) cmd.args = vm["args"].as<std::vector<std::string>>();

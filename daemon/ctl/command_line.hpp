@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "confvisor/error.hpp"
+
 namespace confvisor::ctl {
 
 // Exit codes a script can rely on (the README lists them).
@@ -22,14 +24,18 @@ inline constexpr int kExitWorkerDown = 5;
 
 extern const char* const kUsage;
 
-// A command line that does not make sense (exit 2), or --help or --version (exit 0).
-struct UsageError {
-  std::string message;  // for --help, the options' descriptions
-  bool help = false;
-  bool version = false;
+// A command line that does not make sense: exit code 2, the message and a pointer to --help.
+class UsageError : public Error {
+ public:
+  using Error::Error;
 };
 
 struct Command {
+  // --help or --version: printed, and nothing else done (exit 0).
+  enum class Info { none, help, version };
+  Info info = Info::none;
+  std::string options_help;  // with --help, the options' descriptions
+
   std::string name;
   std::vector<std::string> args;
   std::optional<std::string> segment;  // --segment, or $CONFVISOR_SEGMENT
@@ -45,7 +51,8 @@ struct Command {
   [[nodiscard]] bool reads_segment() const;
 };
 
-// Parses argv into a Command, or throws UsageError.
+// Parses argv into a Command (one with `info` set for --help and --version), or throws
+// UsageError.
 [[nodiscard]] Command parse_command_line(int argc, char** argv);
 
 // NAME or NAME:INSTANCE of start/stop/restart.

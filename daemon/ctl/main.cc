@@ -42,18 +42,21 @@ int exit_code_of(const ClientError& e) {
 
 int main(int argc, char** argv) {
   try {
-    return run(ctl::parse_command_line(argc, argv));
+    const ctl::Command cmd = ctl::parse_command_line(argc, argv);
+    switch (cmd.info) {
+      case ctl::Command::Info::help:
+        std::cout << ctl::kUsage << '\n' << cmd.options_help;
+        return ctl::kExitOk;
+      case ctl::Command::Info::version:
+        std::cout << "confvisorctl " << CONFVISOR_VERSION << '\n';
+        return ctl::kExitOk;
+      case ctl::Command::Info::none:
+        break;
+    }
+    return run(cmd);
   } catch (const ctl::UsageError& e) {
-    if (e.help) {
-      std::cout << ctl::kUsage << '\n' << e.message;
-      return ctl::kExitOk;
-    }
-    if (e.version) {
-      std::cout << "confvisorctl " << CONFVISOR_VERSION << '\n';
-      return ctl::kExitOk;
-    }
     // One line a script's log keeps whole; the help is one flag away.
-    std::cerr << "confvisorctl: " << e.message << " (see confvisorctl --help)\n";
+    std::cerr << "confvisorctl: " << e.what() << " (see confvisorctl --help)\n";
     return ctl::kExitUsage;
   } catch (const ClientError& e) {
     std::cerr << "confvisorctl: " << e.what() << '\n';

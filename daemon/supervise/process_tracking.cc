@@ -69,18 +69,15 @@ std::string describe_pids(const std::vector<pid_t>& pids) {
 
 // The cgroup a check would use: the caller's own, or for a control process that systemd
 // runs in the ".control" leaf of a delegated unit (ExecStartPre=confvisord --check), the
-// unit's cgroup above it.
-std::optional<std::string> base_for_check(std::string& why) {
+// unit's cgroup above it. Throws Error saying why there is none.
+std::string base_for_check() {
   const auto place = find_own_cgroup();
-  if (!place) {
-    why = "no cgroup2 hierarchy is mounted";
-    return std::nullopt;
-  }
+  if (!place) throw Error("no cgroup2 hierarchy is mounted");
   std::string base = place->own;
   if (base.ends_with("/.control")) base.resize(base.size() - 9);
   if (::access((base + "/cgroup.procs").c_str(), W_OK) != 0) {
-    why = "cgroup " + base + " is not writable (run as root, or under systemd with Delegate=yes)";
-    return std::nullopt;
+    throw Error("cgroup " + base +
+                " is not writable (run as root, or under systemd with Delegate=yes)");
   }
   return base;
 }
@@ -171,20 +168,20 @@ const char* tracking_mode_name(TrackingMode mode) {
   return "?";
 }
 
-std::string tracking_setting() {
+TrackingSetting tracking_setting() {
   const char* value = std::getenv(kTrackingVariable);
   const std::string setting = value == nullptr || *value == '\0' ? "auto" : value;
-  if (setting != "auto" && setting != "cgroup" && setting != "subreaper") {
-    throw Error(std::string(kTrackingVariable) + "=" + setting +
-                ": expected auto, cgroup or subreaper");
-  }
-  return setting;
+  if (setting == "auto") return TrackingSetting::automatic;
+  if (setting == "cgroup") return TrackingSetting::cgroup;
+  if (setting == "subreaper") return TrackingSetting::subreaper;
+  throw Error(std::string(kTrackingVariable) + "=" + setting +
+              ": expected auto, cgroup or subreaper");
 }
 
 ProcessTracking::ProcessTracking(boost::asio::io_context& io, const std::string& segment)
     : segment_(segment), watch_(std::make_unique<CgroupWatch>(io)) {
-  const std::string setting = tracking_setting();
-  if (setting == "subreaper") {
+  const TrackingSetting setting = tracking_setting();
+  if (setting == TrackingSetting::subreaper) {
     fallback_reason_ = std::string(kTrackingVariable) + "=subreaper";
   } else if (const auto place = find_own_cgroup(); !place) {
     fallback_reason_ = "no cgroup2 hierarchy is mounted";
@@ -197,7 +194,7 @@ ProcessTracking::ProcessTracking(boost::asio::io_context& io, const std::string&
       fallback_reason_ = e.what();
     }
   }
-  if (!tree_ && setting == "cgroup") {
+  if (!tree_ && setting == TrackingSetting::cgroup) {
     throw Error(std::string(kTrackingVariable) +
                 "=cgroup, but cgroups cannot be used: " + fallback_reason_);
   }
@@ -338,7 +335,7 @@ void ProcessTracking::delegate_controllers(const Cgroup& base) {
            join(tree_->subtree_control()));
 }
 
-std::string missing_controller(std::string_view controller) {
+std::optional<std::string> missing_controller(std::string_view controller) {
   const std::string name(controller);
   if (const auto& e = established()) {
     if (!e->fallback_reason.empty()) {
@@ -346,24 +343,27 @@ std::string missing_controller(std::string_view controller) {
              " controller of cgroup v2, and process tracking is subreaper (fallback): " +
              e->fallback_reason;
     }
-    if (e->controllers.count(name)) return {};
+    if (e->controllers.count(name)) return std::nullopt;
     return "needs the " + name + " controller, which is not delegated to " + e->tree +
            " (its workers get: " + join(e->controllers) + ")";
   }
-  std::string why;
   try {
-    if (tracking_setting() == "subreaper") {
+    if (tracking_setting() == TrackingSetting::subreaper) {
       return "needs the " + name + " controller of cgroup v2, and " + kTrackingVariable +
              "=subreaper";
     }
   } catch (const Error& e) {
     return e.what();
   }
-  const auto base = base_for_check(why);
-  if (!base) return "needs the " + name + " controller of cgroup v2: " + why;
-  const std::set<std::string> available = Cgroup(*base).controllers();
-  if (available.count(name)) return {};
-  return "needs the " + name + " controller, which cgroup " + *base +
+  std::string base;
+  try {
+    base = base_for_check();
+  } catch (const Error& e) {
+    return "needs the " + name + " controller of cgroup v2: " + e.what();
+  }
+  const std::set<std::string> available = Cgroup(base).controllers();
+  if (available.count(name)) return std::nullopt;
+  return "needs the " + name + " controller, which cgroup " + base +
          " does not have (cgroup.controllers: " + join(available) + ")";
 }
 
@@ -383,9 +383,9 @@ config::LoadResult refuse_unavailable_limits(config::LoadResult loaded, const st
   for (std::size_t i = 0; i < workers.size(); ++i) {
     for (const Need& need : kNeeds) {
       if (!need.set(workers[i].limits)) continue;
-      if (std::string why = missing_controller(need.controller); !why.empty()) {
-        loaded.errors.push_back(file + ": /confvisor/workers/" + std::to_string(i) + "/limits/" +
-                                std::string(need.key) + ": " + why);
+      if (const auto why = missing_controller(need.controller)) {
+        loaded.errors.add(file + ": /confvisor/workers/" + std::to_string(i) + "/limits/" +
+                          std::string(need.key) + ": " + *why);
       }
     }
   }

@@ -68,10 +68,10 @@ class ProcessTracking {
   std::unique_ptr<CgroupWatch> watch_;
 };
 
-// Empty when a worker's limit through `controller` ("memory", "pids", "cpu") can be applied
-// here, else the reason it cannot. A running daemon answers from its tree; any other process
-// (confvisord --check) from the cgroup it would use.
-[[nodiscard]] std::string missing_controller(std::string_view controller);
+// Why a worker's limit through `controller` ("memory", "pids", "cpu") cannot be applied here;
+// nullopt when it can. A running daemon answers from its tree; any other process (confvisord
+// --check) from the cgroup it would use.
+[[nodiscard]] std::optional<std::string> missing_controller(std::string_view controller);
 
 // `loaded` refused as a whole when a worker's limit cannot be applied on this host, with an
 // error per such limit worded as validation words its errors ("FILE: /confvisor/workers/0/
@@ -80,8 +80,9 @@ class ProcessTracking {
 [[nodiscard]] config::LoadResult refuse_unavailable_limits(config::LoadResult loaded,
                                                            const std::string& file);
 
-// What the tracking setting in the environment asks for: "auto", "cgroup" or "subreaper".
-// Throws Error naming the variable for any other value.
-[[nodiscard]] std::string tracking_setting();
+// What the tracking setting in the environment asks for: "auto" (or unset), "cgroup" or
+// "subreaper". Throws Error naming the variable for any other value.
+enum class TrackingSetting { automatic, cgroup, subreaper };
+[[nodiscard]] TrackingSetting tracking_setting();
 
 }  // namespace confvisor::supervise

@@ -14,13 +14,6 @@ bool start_ended(State s) {
 
 }  // namespace
 
-std::optional<WorkerAction> parse_worker_action(std::string_view name) {
-  if (name == "start") return WorkerAction::start;
-  if (name == "stop") return WorkerAction::stop;
-  if (name == "restart") return WorkerAction::restart;
-  return std::nullopt;
-}
-
 const char* command_phase_name(CommandPhase phase) {
   switch (phase) {
     case CommandPhase::stopping:

@@ -21,7 +21,6 @@
 namespace confvisor::supervise {
 
 enum class WorkerAction { start, stop, restart };
-[[nodiscard]] std::optional<WorkerAction> parse_worker_action(std::string_view name);
 
 enum class CommandPhase { stopping, starting, done };
 [[nodiscard]] const char* command_phase_name(CommandPhase phase);
