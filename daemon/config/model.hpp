@@ -75,7 +75,8 @@ struct WorkerSpec {
   ReloadAction on_reload = ReloadAction::none;
   int reload_signal = 1;  // SIGHUP
   Readiness ready = Readiness::started;
-  // ready: notify only: restart the worker if WATCHDOG=1 pings stop for this long.
+  // With "ready": "notify" only, the worker is restarted if its WATCHDOG=1 pings stop for
+  // this long.
   std::optional<Duration> watchdog;
   Limits limits;
 

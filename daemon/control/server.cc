@@ -125,9 +125,9 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   }
 
  private:
-  // One timer serves both directions: a connection is either waiting for a request, running
-  // one (no deadline: the command bounds itself), or writing its reply. The epoch tells a
-  // wait that expired from one that was replaced after its completion was already queued.
+  // One timer serves both directions. A connection is either waiting for a request, running
+  // one (with no deadline, since the command bounds itself), or writing its reply. The epoch tells
+  // a wait that expired from one that was replaced after its completion was already queued.
   void arm_deadline(std::chrono::milliseconds after, const char* what) {
     const std::uint64_t epoch = ++deadline_epoch_;
     deadline_.expires_after(after);

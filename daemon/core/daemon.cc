@@ -278,8 +278,9 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
   return change;
 }
 
-// One attempt, on the loop, never waiting: ok (published; the caller reconciles the workers),
-// waiting (another process holds the writer lock: a retry is scheduled), or failed (dropped).
+// Makes one attempt on the loop, never waiting. The outcome is ok when it published (the
+// caller then reconciles the workers), waiting when another process holds the writer lock
+// (a retry is scheduled), or failed (the pending publish is dropped).
 Change Daemon::publish_pending() {
   PendingPublish& p = *pending_;
   Change change;

@@ -36,9 +36,9 @@ enum class TrackingMode { cgroup, subreaper };
 class ProcessTracking {
  public:
   // Chooses the mode and, before any worker starts, ends what a dead daemon of `segment`
-  // left: every populated cgroup of the tree is cgroup.kill-ed (subreaper: every process
-  // whose environment names this segment, worker and instance is SIGKILLed), each process
-  // logged, and the call returns once all of them are gone, within a bound. Throws Error
+  // left. Every populated cgroup of the tree is cgroup.kill-ed; in subreaper mode every
+  // process whose environment names this segment, worker and instance is SIGKILLed. Each
+  // process is logged, and the call returns once all of them are gone, within a bound. Throws Error
   // when CONFVISOR_TRACKING=cgroup cannot be had, or when something of the old tree is still
   // alive at the bound (a process stuck in the kernel): starting the workers beside it
   // would run two copies.
@@ -73,10 +73,11 @@ class ProcessTracking {
 // --check) from the cgroup it would use.
 [[nodiscard]] std::optional<std::string> missing_controller(std::string_view controller);
 
-// `loaded` refused as a whole when a worker's limit cannot be applied on this host, with an
-// error per such limit worded as validation words its errors ("FILE: /confvisor/workers/0/
-// limits/tasks_max: needs the pids controller, ..."): a limit that silently does nothing is
-// worse than none. Every config the daemon loads, and `confvisord --check`, passes here.
+// Returns `loaded` refused as a whole when a worker's limit cannot be applied on this host,
+// with an error per such limit worded as validation words its errors
+// ("FILE: /confvisor/workers/0/limits/tasks_max: needs the pids controller, ..."). A limit
+// that silently does nothing is worse than none. Every config the daemon loads, and `confvisord
+// --check`, passes here.
 [[nodiscard]] config::LoadResult refuse_unavailable_limits(config::LoadResult loaded,
                                                            const std::string& file);
 
