@@ -612,7 +612,8 @@ int status_failures(DaemonProcess& d, const Setup& s, int calls) {
     const RunResult r = ctl(d, s, {"status", "--timeout", "5s"});
     if (r.exit_code() != 0) {
       ++failures;
-      BOOST_TEST_MESSAGE("status " << i << " failed: " << r.output);
+      BOOST_TEST_MESSAGE("status " << i << " failed (" << describe_wait_status(r.status)
+                                   << "): " << r.output);
     }
     std::this_thread::sleep_for(100ms);
   }
