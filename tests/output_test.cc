@@ -22,19 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Milliseconds since the epoch of a log line's timestamp ("2026-11-23T17:43:34.434Z info: ...").
-long long stamp_ms(const std::string& line) {
-  tm t{};
-  int ms = 0;
-  if (std::sscanf(line.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &t.tm_year, &t.tm_mon, &t.tm_mday,
-                  &t.tm_hour, &t.tm_min, &t.tm_sec, &ms) != 7) {
-    BOOST_FAIL("no timestamp in log line: " << line);
-  }
-  t.tm_year -= 1900;
-  t.tm_mon -= 1;
-  return static_cast<long long>(::timegm(&t)) * 1000 + ms;
-}
-
 // A daemon supervising one worker "w" that runs `script` under /bin/sh.
 struct OneWorker {
   explicit OneWorker(const std::string& script)

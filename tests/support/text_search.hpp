@@ -16,5 +16,8 @@ namespace confvisor::test {
 [[nodiscard]] std::size_t count_lines(const std::string& log, const std::string& needle);
 // The last `n` bytes of `text`, after "...\n" when cut: a long log in a failure message.
 [[nodiscard]] std::string tail(const std::string& text, std::size_t n = 6000);
+// Milliseconds since the epoch of a log line's timestamp ("2026-11-23T17:43:34.434Z info:
+// ..."). Throws Error for a line that does not start with one.
+[[nodiscard]] long long stamp_ms(const std::string& line);
 
 }  // namespace confvisor::test
