@@ -46,12 +46,13 @@ std::string sh_worker(const std::string& name, const std::string& script,
 
 // A daemon supervising `workers` (JSON objects, comma-separated), on a socket of its own.
 struct Daemon {
-  explicit Daemon(const std::string& workers)
-      : config(dir.write("app.json", "{\"confvisor\": {\"segment\": \"" + seg.name() +
-                                         "\", \"socket\": \"" + dir.path() +
-                                         "/ctl.sock\", \"workers\": [" + workers + "]}}\n")),
-        daemon(dir, config) {
+  explicit Daemon(const std::string& workers) : config(write_config(workers)), daemon(dir, config) {
     require_ready(daemon);
+  }
+  std::string write_config(const std::string& workers) {
+    return dir.write("app.json", "{\"confvisor\": {\"segment\": \"" + seg.name() +
+                                     "\", \"socket\": \"" + dir.path() +
+                                     "/ctl.sock\", \"workers\": [" + workers + "]}}\n");
   }
   ~Daemon() {
     daemon.signal(SIGTERM);
@@ -246,6 +247,29 @@ BOOST_AUTO_TEST_CASE(long_lines_hostile_bytes_and_a_last_line_without_newline) {
   const RunResult human = d.ctl({"logs", "w", "-n", "4"});
   BOOST_TEST(contains(human.output, "x [line cut at 4 KiB]\n"), human.output);
   BOOST_TEST(contains(human.output, " w[0] event: exited: exit code 3\n"), human.output);
+}
+
+// "log" changes apply to the running instance: no restart, new bounds, a new file.
+BOOST_AUTO_TEST_CASE(a_reload_that_changes_only_log_restarts_nothing) {
+  TempDir logs("logs-reload");
+  const std::string fifo = make_fifo(logs, "lines"), path = logs.file("w.log");
+  const std::string script =
+      "seq 1 20; while :; do read l < " + fifo + " || continue; echo got-$l; done";
+  Daemon d(sh_worker("w", script, R"(, "log": {"lines": 3})"));
+  d.require_log("w[0]: 20");
+  BOOST_TEST(d.logs_json({"w", "-n", "all"}).size() == 3u);
+  d.write_config(sh_worker("w", script, R"(, "log": {"lines": 2, "file": )" + quoted(path) + "}"));
+  const RunResult reload = d.ctl({"reload"});
+  BOOST_TEST_REQUIRE(reload.exit_code() == 0, reload.output);
+  BOOST_TEST(!contains(reload.output, "restarting"), reload.output);
+  d.require_log("worker w: its log settings changed; applied without a restart");
+  BOOST_TEST((d.texts({"w", "-n", "all"}, "stdout") == std::vector<std::string>{"19", "20"}));
+  feed(fifo, "y\n");
+  BOOST_TEST(wait_for_text(path, " w[0] stdout: got-y\n"));
+  // The same run: one start marker, no exit.
+  const RunResult all = d.ctl({"logs", "w", "-n", "all"});
+  BOOST_TEST(count_lines(all.output, "event: ") == 0u, all.output);
+  BOOST_TEST(count_lines(d.daemon.log(), "started: pid") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(name_colon_instance_selects_one_and_an_unknown_one_is_an_error) {
