@@ -84,6 +84,7 @@ BOOST_AUTO_TEST_CASE(example_json_documents_every_key) {
   const json::value& first = section.at("workers").at(0);
   BOOST_TEST((keys(first.at("backoff")) == known(backoff_keys())));
   BOOST_TEST((keys(first.at("restart_limit")) == known(restart_limit_keys())));
+  BOOST_TEST((keys(first.at("log")) == known(log_keys())));
   BOOST_TEST(result.config->settings.workers.size() >= 2u);
 }
 
@@ -100,6 +101,8 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
   BOOST_TEST(property_names(s, "/$defs/worker/properties/restart_limit/properties") ==
                  restart_limit_keys(),
              boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/worker/properties/log/properties") == log_keys(),
+             boost::test_tools::per_element());
   BOOST_TEST(s.at_pointer("/$defs/settings/required") == json::parse(R"(["segment"])"));
   BOOST_TEST(s.at_pointer("/$defs/worker/required") == json::parse(R"(["name", "command"])"));
   BOOST_TEST(s.at_pointer("/$defs/settings/additionalProperties") == json::value(false));
@@ -110,7 +113,8 @@ BOOST_AUTO_TEST_CASE(schema_describes_every_key) {
   const json::value s = schema();
   for (std::string_view pointer : {"/$defs/settings/properties", "/$defs/worker/properties",
                                    "/$defs/worker/properties/backoff/properties",
-                                   "/$defs/worker/properties/restart_limit/properties"}) {
+                                   "/$defs/worker/properties/restart_limit/properties",
+                                   "/$defs/worker/properties/log/properties"}) {
     for (const auto& member : s.at_pointer(pointer).as_object()) {
       BOOST_TEST_INFO(pointer << "/" << member.key());
       BOOST_TEST(member.value().as_object().contains("description"));
@@ -143,11 +147,24 @@ BOOST_AUTO_TEST_CASE(schema_defaults_are_the_validators_defaults) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(schema_log_defaults_are_the_validators_defaults) {
+  const json::value s = schema();
+  for (const auto& member : s.at_pointer("/$defs/worker/properties/log/properties").as_object()) {
+    BOOST_TEST_INFO("log key " << member.key());
+    const json::value* fallback = member.value().as_object().if_contains("default");
+    BOOST_TEST_REQUIRE(fallback != nullptr);
+    const std::string body =
+        "\"log\": {\"" + std::string(member.key()) + "\": " + json::serialize(*fallback) + "}";
+    BOOST_TEST((worker_of(body) == default_worker()));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
   std::ifstream f(CONFVISOR_CONFIG_DIR "/../README.md");
   const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST_REQUIRE(!readme.empty());
-  for (const auto& keys : {settings_keys(), worker_keys(), backoff_keys(), restart_limit_keys()}) {
+  for (const auto& keys :
+       {settings_keys(), worker_keys(), backoff_keys(), restart_limit_keys(), log_keys()}) {
     for (std::string_view key : keys) {
       BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
     }

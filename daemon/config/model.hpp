@@ -54,6 +54,21 @@ struct Limits {
   bool operator==(const Limits&) const = default;
 };
 
+// What the daemon keeps of a worker's output ("log"): the recent lines of each instance in
+// memory, for `confvisorctl logs`, and optionally every line in a file of its own. Changing it
+// restarts nothing: a reload applies it to the running instances.
+struct LogSettings {
+  unsigned lines = 1000;            // kept per instance; 0 keeps none (-f still follows)
+  std::size_t bytes = 256u << 10;   // of line text kept per instance, "256KiB"
+  std::optional<std::string> file;  // absolute path; every instance's lines, appended
+  // Rotated (PATH to PATH.1, ..., PATH.keep) before a line would take it past this; unset:
+  // never by size (logrotate and SIGUSR1 do it).
+  std::optional<std::uint64_t> max_size = 10u << 20;
+  unsigned keep = 5;  // rotated files kept; 0: the full file is removed
+
+  bool operator==(const LogSettings&) const = default;
+};
+
 // One entry of /confvisor/workers. Defaults follow DESIGN.md ("Supervision").
 struct WorkerSpec {
   std::string name;
@@ -79,8 +94,17 @@ struct WorkerSpec {
   // this long.
   std::optional<Duration> watchdog;
   Limits limits;
+  LogSettings log;
 
   bool operator==(const WorkerSpec&) const = default;
+};
+
+// `a` and `b` run the same processes the same way: they differ at most in `instances` and
+// `log`, which apply to running instances without a restart.
+[[nodiscard]] inline bool same_run(WorkerSpec a, WorkerSpec b) {
+  a.instances = b.instances;
+  a.log = b.log;
+  return a == b;
 };
 
 // The "confvisor" section.
@@ -137,11 +161,12 @@ struct LoadResult {
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
 // holds the two equal): the "confvisor" section, a worker, a worker's "backoff", its
-// "restart_limit" and its "limits".
+// "restart_limit", its "limits" and its "log".
 [[nodiscard]] std::vector<std::string_view> settings_keys();
 [[nodiscard]] std::vector<std::string_view> worker_keys();
 [[nodiscard]] std::vector<std::string_view> backoff_keys();
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
 [[nodiscard]] std::vector<std::string_view> limits_keys();
+[[nodiscard]] std::vector<std::string_view> log_keys();
 
 }  // namespace confvisor::config

@@ -4,13 +4,16 @@
 // Each object of the section is a table of fields below: key, required or not, and where its
 // value goes through which reader. The tables are the one list of known keys: unknown keys,
 // suggestions and the schema test all come from them.
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <algorithm>
 #include <array>
 
+#include "common/base/error.hpp"
 #include "common/json/units.hpp"
 #include "common/os/accounts.hpp"
+#include "common/os/regular_file.hpp"
 #include "common/os/signal_names.hpp"
 #include "common/segment/name.hpp"
 #include "common/segment/socket_dir.hpp"
@@ -234,7 +237,60 @@ Limits limits_of(const Value& v, const Place& at) {
   return object_with<Limits, kLimitsFields>(v, at);
 }
 
-constexpr std::array<Field<WorkerSpec>, 21> kWorkerFields{{
+// ---- What a worker's output leaves behind ("log").
+
+std::size_t log_bytes_of(const Value& v) {
+  constexpr std::uint64_t kMaximum = 64u << 20;
+  const std::uint64_t size = size_of(v);
+  if (size > kMaximum) expected("a size of at most 64MiB", v);
+  return static_cast<std::size_t>(size);
+}
+
+std::optional<std::string> log_file_of(const Value& v) {
+  if (v.is_null()) return std::nullopt;
+  return absolute_path_of(v);
+}
+
+std::optional<std::uint64_t> max_size_of(const Value& v) {
+  if (v.is_null()) return std::nullopt;
+  const std::uint64_t size = size_of(v);
+  if (size < 4096) expected("a size of at least 4KiB, or null (never rotated by size)", v);
+  return size;
+}
+
+constexpr std::array<Field<LogSettings>, 5> kLogFields{{
+    {"lines", kOptional, set<&LogSettings::lines, count_in<0, 1'000'000>>},
+    {"bytes", kOptional, set<&LogSettings::bytes, log_bytes_of>},
+    {"file", kOptional, set<&LogSettings::file, log_file_of>},
+    {"max_size", kOptional, set<&LogSettings::max_size, max_size_of>},
+    {"keep", kOptional, set<&LogSettings::keep, count_in<0, 1000>>},
+}};
+
+LogSettings log_of(const Value& v, const Place& at) {
+  return object_with<LogSettings, kLogFields>(v, at);
+}
+
+// The log file can be written: it is a regular file or missing, in a directory that exists.
+// A FIFO, a device or a directory is refused here as the daemon refuses to open one (its
+// writes could block on whoever reads it); the daemon checks again at every open.
+void check_log_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) {
+      throw Error(quote_text(path) + " is " + std::string(file_type_name(st.st_mode)) +
+                  ", not a regular file");
+    }
+    return;
+  }
+  if (errno != ENOENT) throw_sys("stat the log file " + path);
+  const std::string dir = path.substr(0, std::max<std::size_t>(path.rfind('/'), 1));
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw Error("the directory of " + quote_text(path) + " (" + dir +
+                ") does not exist: create it, or log elsewhere");
+  }
+}
+
+constexpr std::array<Field<WorkerSpec>, 22> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
@@ -257,6 +313,7 @@ constexpr std::array<Field<WorkerSpec>, 21> kWorkerFields{{
     {"ready", kOptional, set<&WorkerSpec::ready, one_of<kReadiness>>},
     {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
     {"limits", kOptional, set_nested<&WorkerSpec::limits, limits_of>},
+    {"log", kOptional, set_nested<&WorkerSpec::log, log_of>},
 }};
 
 // A worker that reads well but can never start is refused too: its program must be found
@@ -269,6 +326,8 @@ void check_can_start(const WorkerSpec& worker, const Place& at) {
     (void)resolve_program(worker, search_path_of(worker), as);
   });
   at.child("cwd").attempt([&] { check_working_directory(worker, as); });
+  if (worker.log.file)
+    at.child("log").child("file").attempt([&] { check_log_file(*worker.log.file); });
 }
 
 // ---- The section.
@@ -277,6 +336,7 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
   const boost::json::array& list = array_of(v);
   std::vector<WorkerSpec> workers;
   std::map<std::string, std::size_t> first_with_name;
+  std::map<std::string, std::size_t> first_with_log_file;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Place place = at.child(i);
     WorkerSpec worker;
@@ -292,6 +352,14 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
     if (!inserted) {
       place.child("name").error("duplicate worker name " + quote_text(worker.name) + ": " +
                                 at.child(first->second).pointer + " has it too");
+    }
+    if (worker.log.file) {
+      const auto [other, fresh] = first_with_log_file.emplace(*worker.log.file, i);
+      if (!fresh) {
+        place.child("log").child("file").error(
+            quote_text(*worker.log.file) + " is the log file of " +
+            at.child(other->second).pointer + " too: give each worker a file of its own");
+      }
     }
     workers.push_back(std::move(worker));
   }
@@ -400,6 +468,9 @@ std::vector<std::string_view> restart_limit_keys() {
 }
 std::vector<std::string_view> limits_keys() {
   return keys_of<Limits>(kLimitsFields);
+}
+std::vector<std::string_view> log_keys() {
+  return keys_of<LogSettings>(kLogFields);
 }
 
 }  // namespace confvisor::config

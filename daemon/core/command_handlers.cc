@@ -2,6 +2,7 @@
 // from the loop. Commands that change something are refused while the daemon stops.
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -77,6 +78,8 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
         return run_worker_command(supervise::WorkerAction::stop, request, reply);
       case Command::restart:
         return run_worker_command(supervise::WorkerAction::restart, request, reply);
+      case Command::logs:
+        return logs_command(request, reply);
     }
   } catch (const Failure& f) {
     reply(control::error_reply(f.code, f.what()));
@@ -146,6 +149,71 @@ void Daemon::run_worker_command(supervise::WorkerAction action, const control::R
         }
         reply(control::error_reply(control::kFailed, what + " did not complete: " + why));
       }));
+}
+
+namespace {
+
+json::object line_json(const supervise::InstanceOutput& output, const supervise::OutputLine& line) {
+  return json::object{{"worker", output.worker()},
+                      {"instance", output.instance()},
+                      {"seq", line.seq},
+                      {"time", format_utc(line.time)},
+                      {"stream", supervise::stream_name(line.stream)},
+                      {"text", line.text},
+                      {"cut", line.cut}};
+}
+
+// The last `count` lines (all without a count) of the instances' outputs, merged in the order
+// they came.
+json::array recent_lines(const std::vector<std::shared_ptr<supervise::WorkerInstance>>& targets,
+                         std::optional<std::uint64_t> count) {
+  std::vector<std::pair<const supervise::InstanceOutput*, const supervise::OutputLine*>> lines;
+  for (const auto& target : targets) {
+    for (const supervise::OutputLine& line : target->output()->recent()) {
+      lines.emplace_back(target->output().get(), &line);
+    }
+  }
+  std::sort(lines.begin(), lines.end(),
+            [](const auto& a, const auto& b) { return a.second->seq < b.second->seq; });
+  const std::size_t skip =
+      count && *count < lines.size() ? lines.size() - static_cast<std::size_t>(*count) : 0;
+  json::array out;
+  for (std::size_t i = skip; i < lines.size(); ++i) {
+    out.push_back(line_json(*lines[i].first, *lines[i].second));
+  }
+  return out;
+}
+
+}  // namespace
+
+// The recent lines of a worker's instances, then with "follow" every new one as it comes,
+// until the client hangs up. A follower follows the instances there are when it begins,
+// through their restarts (each start and exit is a line of stream "event").
+void Daemon::logs_command(const control::Request& request, ControlServer::Reply& reply) {
+  const std::string name = request.string_field("worker");
+  const auto instance = request.optional_count("instance");
+  const auto count = request.optional_count("lines");
+  const bool follow = request.optional_bool("follow").value_or(false);
+  std::vector<std::shared_ptr<supervise::WorkerInstance>> targets;
+  try {
+    targets = supervisor_.instances_of(
+        name, instance ? std::optional<unsigned>(
+                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
+                       : std::nullopt);
+  } catch (const Error& e) {
+    throw Failure(control::kUnknownWorker, e.what());
+  }
+  json::object result{{"lines", recent_lines(targets, count)}};
+  if (!follow) return reply(control::ok_reply(std::move(result)));
+  const ControlServer::ReplyStream stream = reply.stream(control::stream_reply(std::move(result)));
+  if (!stream.open()) return;
+  for (const auto& target : targets) {
+    const std::shared_ptr<supervise::InstanceOutput>& output = target->output();
+    stream.keep(output->follow([stream, source = output.get()](const supervise::OutputLine& line) {
+      stream.push(
+          control::stream_reply(json::object{{"lines", json::array{line_json(*source, line)}}}));
+    }));
+  }
 }
 
 json::value Daemon::change_json(const Change& change) {

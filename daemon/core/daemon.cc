@@ -77,7 +77,7 @@ ConfigRejected::ConfigRejected(Errors e)
     : Error(e.empty() ? "config rejected" : e.front()), errors(std::move(e)) {}
 
 Daemon::Daemon(const std::string& config_path)
-    : signals_{SIGHUP, SIGTERM, SIGINT, SIGCHLD},
+    : signals_{SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1},
       config_path_(absolute(config_path)),
       config_(load_or_throw(config_path_, config::Settings{}.max_config_size)),
       lock_(config_->settings.segment),
@@ -187,6 +187,10 @@ void Daemon::on_signals(const std::vector<int>& signals) {
     if (sig == SIGCHLD) supervisor_.reap();
     if (sig == SIGHUP) reload_requested = true;
     if (sig == SIGTERM || sig == SIGINT) shut_down(sig);
+    if (sig == SIGUSR1) {
+      log_info("SIGUSR1: opening every worker's log file again");
+      supervisor_.reopen_log_files();
+    }
   }
   // However many SIGHUPs arrived, one reload reads the file as it is now.
   if (reload_requested && !stopping_) reload("SIGHUP");

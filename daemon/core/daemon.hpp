@@ -91,6 +91,7 @@ class Daemon {
   void run_worker_command(supervise::WorkerAction action, const control::Request& request,
                           ControlServer::Reply& reply);
   Change rollback_command(const control::Request& request, const PeerCredentials& peer);
+  void logs_command(const control::Request& request, ControlServer::Reply& reply);
   [[nodiscard]] std::string change_reply(const control::Request& request, const Change& change);
   [[nodiscard]] boost::json::value status_json();
   [[nodiscard]] boost::json::value pending_json() const;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +46,9 @@ struct Command {
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<unsigned> history;
   std::optional<mode_t> mode;
-  bool force = false;  // publish beside a live daemon
+  bool force = false;                  // publish beside a live daemon
+  std::optional<std::uint64_t> lines;  // logs: -n, how many recent lines
+  bool follow = false;                 // logs: -f
 
   // Commands answered from the segment itself, without a daemon.
   [[nodiscard]] bool reads_segment() const;
@@ -55,7 +58,7 @@ struct Command {
 // UsageError.
 [[nodiscard]] Command parse_command_line(int argc, char** argv);
 
-// NAME or NAME:INSTANCE of start/stop/restart.
+// NAME or NAME:INSTANCE of start/stop/restart and logs.
 struct Target {
   std::string worker;
   std::optional<unsigned> instance;

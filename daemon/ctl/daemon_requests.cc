@@ -135,8 +135,28 @@ void print_instances(const json::object& r) {
   }
 }
 
+// "2026-12-02T01:02:03.456Z api[0] stdout: TEXT", as in the worker's log file.
+void print_log_lines(const Command& cmd, const json::value& result) {
+  for (const json::value& v : result.at("lines").as_array()) {
+    if (cmd.json) {
+      std::cout << json::serialize(v) << '\n';
+      continue;
+    }
+    const json::object& l = v.as_object();
+    std::cout << text_of(l.at("time")) << ' ' << text_of(l.at("worker")) << '['
+              << text_of(l.at("instance")) << "] " << text_of(l.at("stream")) << ": "
+              << text_of(l.at("text"));
+    if (const json::value* cut = l.if_contains("cut"); cut && *cut == true)
+      std::cout << " [line cut at 4 KiB]";
+    std::cout << '\n';
+  }
+  std::cout.flush();
+}
+
 void print_result(const Command& cmd, const json::value& result) {
-  if (cmd.name == "get") {
+  if (cmd.name == "logs") {
+    print_log_lines(cmd, result);
+  } else if (cmd.name == "get") {
     std::cout << json::serialize(result.at("value")) << '\n';
   } else if (cmd.json) {
     std::cout << json::serialize(result) << '\n';
@@ -163,12 +183,61 @@ json::object request_for(const Command& cmd) {
     }
     request["generation"] = generation;
   }
-  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart") {
+  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart" || cmd.name == "logs") {
     const Target target = parse_target(cmd.args[0]);
     request["worker"] = target.worker;
     if (target.instance) request["instance"] = *target.instance;
   }
+  if (cmd.name == "logs") {
+    if (cmd.lines) request["lines"] = *cmd.lines;
+    if (cmd.follow) request["follow"] = true;
+  }
   return request;
+}
+
+int print_failure(const Command& cmd, const json::object& reply) {
+  const std::string code = reply.contains("code") ? text_of(reply.at("code")) : "";
+  const std::string error =
+      reply.contains("error") ? text_of(reply.at("error")) : "no reason given";
+  if (cmd.json) std::cout << json::serialize(reply) << '\n';
+  std::cerr << "confvisorctl: " << cmd.name << " failed: " << error << '\n';
+  return code == control::kDenied ? kExitDenied : kExitFailed;
+}
+
+bool ok(const json::object& reply) {
+  const json::value* v = reply.if_contains("ok");
+  return v != nullptr && v->is_bool() && v->get_bool();
+}
+
+// `logs -f` after its first reply: every line as it comes, until interrupted (or the daemon
+// hangs up). Lines the daemon dropped because this client did not keep up are told where
+// they are missing.
+int follow_logs(const Command& cmd, control::Client& client) {
+  for (;;) {
+    json::object reply;
+    try {
+      reply = client.next_reply();
+    } catch (const ClientError& e) {
+      if (e.kind != ClientError::Kind::broken) throw;
+      std::cout.flush();
+      std::cerr << "confvisorctl: logs: confvisord ended the stream (it is stopping, or this "
+                   "client read nothing for longer than its write timeout)\n";
+      return kExitFailed;
+    }
+    if (!ok(reply)) return print_failure(cmd, reply);
+    if (const json::value* dropped = reply.if_contains("dropped")) {
+      if (cmd.json) {
+        std::cout << json::serialize(json::object{{"dropped", *dropped}}) << '\n';
+      } else {
+        std::cout << "confvisorctl: " << text_of(*dropped)
+                  << " lines dropped (this client did not keep up)\n";
+      }
+      std::cout.flush();
+    }
+    if (const json::value* result = reply.if_contains("result")) print_log_lines(cmd, *result);
+    const json::value* more = reply.if_contains("more");
+    if (more == nullptr || *more != true) return kExitOk;
+  }
 }
 
 }  // namespace
@@ -181,17 +250,11 @@ int daemon_command(const Command& cmd) {
           : std::chrono::duration_cast<std::chrono::milliseconds>(kDefaultTimeout));
   control::Client client(find_socket(cmd));
   const json::object reply = client.call(request, timeout);
-  if (reply.at("ok").is_bool() && reply.at("ok").get_bool() && reply.contains("result")) {
-    print_result(cmd, reply.at("result"));
-    if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
-    return kExitOk;
-  }
-  const std::string code = reply.contains("code") ? text_of(reply.at("code")) : "";
-  const std::string error =
-      reply.contains("error") ? text_of(reply.at("error")) : "no reason given";
-  if (cmd.json) std::cout << json::serialize(reply) << '\n';
-  std::cerr << "confvisorctl: " << cmd.name << " failed: " << error << '\n';
-  return code == control::kDenied ? kExitDenied : kExitFailed;
+  if (!ok(reply) || !reply.contains("result")) return print_failure(cmd, reply);
+  print_result(cmd, reply.at("result"));
+  if (cmd.name == "logs" && cmd.follow) return follow_logs(cmd, client);
+  if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
+  return kExitOk;
 }
 
 }  // namespace confvisor::ctl

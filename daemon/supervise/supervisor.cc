@@ -15,9 +15,8 @@ namespace confvisor::supervise {
 
 namespace {
 
-bool same_but_instances(config::WorkerSpec a, config::WorkerSpec b) {
-  a.instances = b.instances = 0;
-  return a == b;
+bool same_but_instances(const config::WorkerSpec& a, const config::WorkerSpec& b) {
+  return config::same_run(a, b) && a.log == b.log;
 }
 
 bool at_rest(const WorkerInstance& i) {
@@ -60,7 +59,8 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             [this](const std::string& worker, unsigned instance) {
               sweep_leftovers(worker, instance);
             },
-            &tracking_},
+            &tracking_,
+            &log_files_},
       notify_(io, segment,
               [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
       sweep_timer_(io),
@@ -85,6 +85,7 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
       continue;
     }
     Group& g = groups_.emplace_back(std::move(node.mapped()));
+    if (g.spec->log != spec.log) use_log(g, spec.log);
     if (*g.spec == spec) {
       if (reloaded && spec.on_reload == config::ReloadAction::signal) {
         for (auto& instance : g.instances) instance->send_reload_signal();
@@ -106,6 +107,20 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
     for (auto& instance : g.instances) retire(instance);
   }
   schedule_review();
+}
+
+// A change of "log" alone restarts nothing: the running instances keep and write their output
+// as it now says, from the next line on.
+void Supervisor::use_log(Group& g, const config::LogSettings& log) {
+  log_info("worker " + g.spec->name + ": its log settings changed; applied without a restart");
+  config::WorkerSpec updated = *g.spec;
+  updated.log = log;
+  g.spec = std::make_shared<const config::WorkerSpec>(std::move(updated));
+  for (auto& instance : g.instances) instance->use_log(log);
+}
+
+void Supervisor::reopen_log_files() {
+  log_files_.reopen_all();
 }
 
 // New instances start in config order as soon as they exist.

@@ -18,6 +18,7 @@
 
 #include "daemon/config/model.hpp"
 #include "daemon/supervise/leftovers.hpp"
+#include "daemon/supervise/log_file.hpp"
 #include "daemon/supervise/notify_socket.hpp"
 #include "daemon/supervise/process_tracking.hpp"
 #include "daemon/supervise/rolling_restart.hpp"
@@ -49,6 +50,9 @@ class Supervisor {
   // Begins an operator's command; it reports its end through its own callback.
   void run(std::unique_ptr<WorkerCommand> command);
 
+  // SIGUSR1: every worker's log file is opened again by its name (logrotate has moved it).
+  void reopen_log_files();
+
   [[nodiscard]] std::vector<InstanceStatus> status() const;
   [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"
   // The workers whose rolling restart is still under way, in config order.
@@ -64,6 +68,7 @@ class Supervisor {
   };
 
   [[nodiscard]] Group start_group(const config::WorkerSpec& spec);
+  void use_log(Group& g, const config::LogSettings& log);
   void scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
   void begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
   void retire(std::shared_ptr<WorkerInstance> instance);
@@ -87,6 +92,7 @@ class Supervisor {
 
   boost::asio::io_context& io_;
   ProcessTracking tracking_;  // before the instances, which use its watch
+  LogFiles log_files_;        // before the instances, which write to them
   InstanceHost host_;
   NotifySocket notify_;
   std::vector<Group> groups_;                              // config order

@@ -58,7 +58,10 @@ WorkerInstance::WorkerInstance(InstanceHost& host, std::shared_ptr<const config:
       index_(index),
       next_backoff_(spec_->backoff.initial),
       timer_(host.io),
-      watchdog_(host.io) {}
+      watchdog_(host.io),
+      output_(std::make_shared<InstanceOutput>(
+          spec_->name, index, spec_->log,
+          host.log_files != nullptr ? host.log_files->open(spec_->log) : nullptr)) {}
 
 WorkerInstance::~WorkerInstance() {
   // The supervisor stops instances before dropping them; this is the last resort that keeps
@@ -92,15 +95,18 @@ void WorkerInstance::set_state(State s) {
 // Restarts, the restart limit's window and the last exit tell how this definition fares: a
 // changed definition starts over with none (a change of `instances` alone is no change).
 void WorkerInstance::use_spec(std::shared_ptr<const config::WorkerSpec> spec) {
-  config::WorkerSpec before = *spec_;
-  before.instances = spec->instances;
-  if (!(before == *spec)) {
+  if (!config::same_run(*spec_, *spec)) {
     restarts_ = 0;
     recent_restarts_.clear();
     last_exit_.clear();
     next_backoff_ = spec->backoff.initial;
   }
+  if (spec->log != spec_->log) use_log(spec->log);
   spec_ = std::move(spec);
+}
+
+void WorkerInstance::use_log(const config::LogSettings& log) {
+  output_->configure(log, host_.log_files != nullptr ? host_.log_files->open(log) : nullptr);
 }
 
 void WorkerInstance::retire() {
@@ -380,6 +386,7 @@ void WorkerInstance::spawn() {
     // "failed to start: execve /usr/bin/api: No such file or directory".
     const std::string why = e.what(), prefix = "unable to start " + label() + ": ";
     last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
+    output_->event(last_exit_);
     leave_cgroup();
     after_failure(e.what(), false);
     return;
@@ -388,8 +395,9 @@ void WorkerInstance::spawn() {
   program_ = std::move(spawned.program);
   started_at_ = Clock::now();
   host_.track_pid(pid_, this);
-  OutputRelay::start(host_.io, std::move(spawned.out), label());
-  OutputRelay::start(host_.io, std::move(spawned.err), label());
+  run_ = output_->begin_run("started: pid " + std::to_string(pid_) + " (" + program_ + ")");
+  OutputRelay::start(host_.io, std::move(spawned.out), run_, OutputStream::out);
+  OutputRelay::start(host_.io, std::move(spawned.err), run_, OutputStream::err);
   log_info(tag() + " started: pid " + std::to_string(pid_) + " (" + program_ + ")");
   set_state(State::starting);
   if (spec_->ready == config::Readiness::started) {
@@ -431,6 +439,8 @@ int WorkerInstance::close_run() {
   exit_status_.reset();
   leave_cgroup();
   last_exit_ = describe_wait_status(status);
+  if (run_) run_->ended("exited: " + last_exit_);
+  run_.reset();
   return status;
 }
 

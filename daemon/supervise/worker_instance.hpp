@@ -58,6 +58,8 @@
 #include "daemon/config/model.hpp"
 #include "daemon/supervise/cgroup.hpp"
 #include "daemon/supervise/cgroup_watch.hpp"
+#include "daemon/supervise/instance_output.hpp"
+#include "daemon/supervise/log_file.hpp"
 
 namespace confvisor::supervise {
 
@@ -93,6 +95,7 @@ struct InstanceHost {
   std::function<void()> changed;  // state changed: readiness, rolling restarts
   std::function<void(const std::string&, unsigned)> sweep_leftovers;  // kill what it left
   ProcessTracking* tracking = nullptr;  // the cgroup tree, in cgroup mode
+  LogFiles* log_files = nullptr;        // where "log": {"file": ...} is opened; none: not
 };
 
 class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
@@ -108,6 +111,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
   void send_reload_signal();                  // a reload with on_reload "signal"
   void use_spec(std::shared_ptr<const config::WorkerSpec> spec);  // takes effect at the next start
+  // New "log" settings, in effect at once (the spec's own take effect at the next start).
+  void use_log(const config::LogSettings& log);
   // Held by an operator's stop: rolling restarts and on_reload leave it stopped until an
   // operator's start.
   void hold(bool held) { held_ = held; }
@@ -123,6 +128,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] bool held() const { return held_; }
   [[nodiscard]] InstanceStatus status() const;
   [[nodiscard]] std::string label() const;
+  // What it has written, from every run: `confvisorctl logs`.
+  [[nodiscard]] const std::shared_ptr<InstanceOutput>& output() const { return output_; }
 
  private:
   // The events from within: timers, the cgroup's watch, and the messages of notified().
@@ -176,6 +183,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   std::optional<int> exit_status_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer watchdog_;
+  std::shared_ptr<InstanceOutput> output_;
+  std::shared_ptr<RunOutput> run_;  // the current run's, from its spawn to its end
 };
 
 // "exit code 3", "killed by SIGSEGV (core dumped)".
