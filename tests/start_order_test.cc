@@ -367,8 +367,10 @@ BOOST_AUTO_TEST_CASE(dependents_start_once_every_instance_is_ready_and_stop_firs
 // it cannot, and `start` of the dependency, once it can run, lets them start.
 BOOST_AUTO_TEST_CASE(a_fatal_dependency_keeps_dependents_waiting_until_it_is_started) {
   Setup s;
-  s.write_config({s.worker("db", "[ -e \"$T/db.ok\" ] || exit 1; " + recorder(),
-                           {{"restart_limit", json::object{{"count", 1}, {"period", "10s"}}}}),
+  // db is ready only when it says so: however slow its failing start, it is never ready.
+  s.write_config({s.worker("db", "[ -e \"$T/db.ok\" ] || exit 1; " + notifier(),
+                           {{"ready", "notify"},
+                            {"restart_limit", json::object{{"count", 1}, {"period", "10s"}}}}),
                   s.worker("web", recorder(), {{"after", names({"db"})}}),
                   s.worker("api", recorder(), {{"after", names({"web"})}})});
   DaemonProcess d(s.dir, s.config_path());
@@ -395,7 +397,7 @@ BOOST_AUTO_TEST_CASE(a_fatal_dependency_keeps_dependents_waiting_until_it_is_sta
   BOOST_TEST(started.exit_code() == 0, started.output);
   require_state(d, s, "api", "RUNNING");
   BOOST_TEST(
-      s.order() == (std::vector<std::string>{"db[0] started", "web[0] started", "api[0] started"}),
+      s.order() == (std::vector<std::string>{"db[0] ready", "web[0] started", "api[0] started"}),
       boost::test_tools::per_element());
 
   // Only starts wait: a running dependent keeps running when its dependency is stopped.

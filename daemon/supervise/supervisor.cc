@@ -73,6 +73,7 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
     current.emplace(name, std::move(g));
   }
   groups_.clear();
+  group_index_.clear();  // until the new list is in place: nothing to look up meanwhile
   Instances added;
   for (const config::WorkerSpec& spec : specs) {
     auto node = current.extract(spec.name);
@@ -221,29 +222,23 @@ void Supervisor::start_waiting() {
 // Sends its stop to each instance to be stopped whose dependents have stopped: while the
 // daemon stops, every instance; otherwise those of retiring_ (removed by a reload, which
 // refuses an "after" that names a removed worker, so only removed ones can wait for it).
+// An instance to be stopped waits while one of them that starts after its worker has a run.
 void Supervisor::stop_in_order() {
-  auto stop_if_free = [this](WorkerInstance& i) {
-    if (i.has_run() && i.state() != State::stopping && dependents_stopped(i)) i.stop();
+  std::set<std::string> awaited;
+  auto note = [&awaited](const std::shared_ptr<WorkerInstance>& i) {
+    if (i->has_run()) awaited.insert(i->spec().after.begin(), i->spec().after.end());
   };
+  auto stop_if_free = [&awaited](WorkerInstance& i) {
+    if (i.has_run() && i.state() != State::stopping && !awaited.contains(i.spec().name)) i.stop();
+  };
+  std::for_each(retiring_.begin(), retiring_.end(), note);
   if (stopping_all_) {
+    for (const Group& g : groups_) std::for_each(g.instances.begin(), g.instances.end(), note);
     for (auto g = groups_.rbegin(); g != groups_.rend(); ++g) {
       for (auto i = g->instances.rbegin(); i != g->instances.rend(); ++i) stop_if_free(**i);
     }
   }
   for (auto& instance : retiring_) stop_if_free(*instance);
-}
-
-bool Supervisor::dependents_stopped(const WorkerInstance& i) const {
-  const std::string& name = i.spec().name;
-  auto blocks = [&name](const std::shared_ptr<WorkerInstance>& other) {
-    const auto& after = other->spec().after;
-    return other->has_run() && std::find(after.begin(), after.end(), name) != after.end();
-  };
-  if (std::any_of(retiring_.begin(), retiring_.end(), blocks)) return false;
-  if (!stopping_all_) return true;
-  return std::none_of(groups_.begin(), groups_.end(), [&](const Group& g) {
-    return std::any_of(g.instances.begin(), g.instances.end(), blocks);
-  });
 }
 
 void Supervisor::check_fatal_exit() {

@@ -91,7 +91,6 @@ class Supervisor {
   [[nodiscard]] bool settled(const WorkerInstance& i) const;
   void start_waiting();
   void stop_in_order();
-  [[nodiscard]] bool dependents_stopped(const WorkerInstance& i) const;
   void check_fatal_exit();
   // An instance by its worker's name and index: what leftovers are attributed to.
   using InstanceKey = std::pair<std::string, unsigned>;
