@@ -28,6 +28,10 @@ using Duration = std::chrono::milliseconds;
 enum class RestartPolicy { always, on_failure, never };
 enum class ReloadAction { signal, restart, none };
 enum class Readiness { started, notify };
+// What a worker instance becoming FATAL does to the daemon: nothing more (it stays FATAL,
+// the others run on), or stop every worker and exit (for a container runtime or systemd's
+// Restart= to take over).
+enum class FatalAction { stay, exit };
 
 struct Backoff {
   Duration initial{100};
@@ -85,11 +89,17 @@ struct WorkerSpec {
   Duration start_window{1'000};
   RestartLimit restart_limit;
   std::optional<Duration> fatal_retry_after;
+  FatalAction on_fatal = FatalAction::stay;
   int stop_signal = 15;  // SIGTERM
   Duration stop_timeout{10'000};
   ReloadAction on_reload = ReloadAction::none;
   int reload_signal = 1;  // SIGHUP
   Readiness ready = Readiness::started;
+  // The workers whose every instance must be ready (Running, or done after a run that
+  // succeeded and is not restarted) before an instance of this one starts; this one's
+  // instances stop before theirs when both stop together. Only starts wait: a running
+  // instance keeps running when one of them stops, restarts or fails.
+  std::vector<std::string> after;
   // With "ready": "notify" only, the worker is restarted if its WATCHDOG=1 pings stop for
   // this long.
   std::optional<Duration> watchdog;
@@ -99,13 +109,17 @@ struct WorkerSpec {
   bool operator==(const WorkerSpec&) const = default;
 };
 
-// `a` and `b` run the same processes the same way: they differ at most in `instances` and
-// `log`, which apply to running instances without a restart.
+// Whether `a` and `b` run the same process, so that a running instance can take one for the
+// other without a restart: they differ at most in the keys that only the supervisor reads
+// when it starts or stops instances (instances, after, on_fatal) and in `log`, which applies
+// to running instances.
 [[nodiscard]] inline bool same_run(WorkerSpec a, WorkerSpec b) {
   a.instances = b.instances;
   a.log = b.log;
+  a.after = b.after;
+  a.on_fatal = b.on_fatal;
   return a == b;
-};
+}
 
 // The "confvisor" section.
 struct Settings {

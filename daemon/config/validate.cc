@@ -20,6 +20,7 @@
 #include "daemon/config/command_path.hpp"
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
+#include "daemon/config/suggest.hpp"
 
 namespace confvisor::config {
 namespace {
@@ -103,6 +104,10 @@ constexpr std::array kReloadActions{
 constexpr std::array kReadiness{
     Choice<Readiness>{"started", Readiness::started},
     Choice<Readiness>{"notify", Readiness::notify},
+};
+constexpr std::array kFatalActions{
+    Choice<FatalAction>{"stay", FatalAction::stay},
+    Choice<FatalAction>{"exit", FatalAction::exit},
 };
 
 // The variables the daemon gives every worker itself (DESIGN.md, "Supervision").
@@ -213,6 +218,27 @@ Backoff backoff_of(const Value& v, const Place& at) {
   return backoff;
 }
 
+// The names of "after", one per entry of the array, so that the n-th name is at /after/n. An
+// entry that is not a name is reported here and kept as "", which the order checks skip.
+std::vector<std::string> after_of(const Value& v, const Place& at) {
+  const boost::json::array& list = array_of(v);
+  std::vector<std::string> names(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string name = worker_name_of(list[i]);
+      const auto first =
+          std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), name);
+      if (first != names.begin() + static_cast<std::ptrdiff_t>(i)) {
+        throw Error(quote_text(name) + " is listed twice: " +
+                    at.child(static_cast<std::size_t>(first - names.begin())).pointer +
+                    " has it too");
+      }
+      names[i] = std::move(name);
+    });
+  }
+  return names;
+}
+
 std::optional<Duration> watchdog_of(const Value& v) {
   return positive_duration_of(v);
 }
@@ -290,7 +316,7 @@ void check_log_file(const std::string& path) {
   }
 }
 
-constexpr std::array<Field<WorkerSpec>, 22> kWorkerFields{{
+constexpr std::array<Field<WorkerSpec>, 24> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
@@ -306,11 +332,13 @@ constexpr std::array<Field<WorkerSpec>, 22> kWorkerFields{{
     {"restart_limit", kOptional,
      set_nested<&WorkerSpec::restart_limit, object_with<RestartLimit, kRestartLimitFields>>},
     {"fatal_retry_after", kOptional, set<&WorkerSpec::fatal_retry_after, retry_after_of>},
+    {"on_fatal", kOptional, set<&WorkerSpec::on_fatal, one_of<kFatalActions>>},
     {"stop_signal", kOptional, set<&WorkerSpec::stop_signal, signal_of>},
     {"stop_timeout", kOptional, set<&WorkerSpec::stop_timeout, duration_of>},
     {"on_reload", kOptional, set<&WorkerSpec::on_reload, one_of<kReloadActions>>},
     {"reload_signal", kOptional, set<&WorkerSpec::reload_signal, signal_of>},
     {"ready", kOptional, set<&WorkerSpec::ready, one_of<kReadiness>>},
+    {"after", kOptional, set_nested<&WorkerSpec::after, after_of>},
     {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
     {"limits", kOptional, set_nested<&WorkerSpec::limits, limits_of>},
     {"log", kOptional, set_nested<&WorkerSpec::log, log_of>},
@@ -330,11 +358,98 @@ void check_can_start(const WorkerSpec& worker, const Place& at) {
     at.child("log").child("file").attempt([&] { check_log_file(*worker.log.file); });
 }
 
+// ---- The start order: "after" names workers of the list, not the worker itself, and
+// makes no cycle. Each error is at the entry of "after" that is wrong.
+
+// The workers that were read, each with its index in /confvisor/workers.
+struct ReadWorker {
+  std::size_t index;
+  const WorkerSpec* spec;
+};
+
+std::string unknown_worker_message(const std::string& name, const std::vector<ReadWorker>& all) {
+  std::vector<std::string_view> names;
+  for (const ReadWorker& w : all) names.push_back(w.spec->name);
+  std::string message = "no worker named " + quote_text(name) + " in /confvisor/workers";
+  if (const auto near = nearest_word(name, names)) {
+    return message + " (did you mean " + quote_text(*near) + "?)";
+  }
+  std::string list;
+  for (std::string_view n : names) list += (list.empty() ? "" : ", ") + std::string(n);
+  return message + " (workers: " + list + ")";
+}
+
+// Refuses a cycle once, at the entry that closes it, naming every worker on it. An iterative
+// depth-first walk: a list of thousands of workers must not exhaust the stack.
+void check_order_cycles(const std::vector<ReadWorker>& all,
+                        const std::map<std::string, std::size_t>& position, const Place& at) {
+  enum class Mark { unseen, on_path, done };
+  std::vector<Mark> mark(all.size(), Mark::unseen);
+  struct Step {
+    std::size_t worker;
+    std::size_t next_entry;
+  };
+  for (std::size_t root = 0; root < all.size(); ++root) {
+    if (mark[root] != Mark::unseen) continue;
+    std::vector<Step> path{{root, 0}};
+    mark[root] = Mark::on_path;
+    while (!path.empty()) {
+      Step& step = path.back();
+      const std::vector<std::string>& after = all[step.worker].spec->after;
+      if (step.next_entry == after.size()) {
+        mark[step.worker] = Mark::done;
+        path.pop_back();
+        continue;
+      }
+      const std::size_t entry = step.next_entry++;
+      const auto target = position.find(after[entry]);
+      if (target == position.end() || target->second == step.worker) continue;  // reported
+      const std::size_t next = target->second;
+      if (mark[next] == Mark::unseen) {
+        mark[next] = Mark::on_path;
+        path.push_back({next, 0});
+      } else if (mark[next] == Mark::on_path) {
+        std::string cycle;
+        bool on = false;
+        for (const Step& s : path) {
+          on = on || s.worker == next;
+          if (on) cycle += all[s.worker].spec->name + " -> ";
+        }
+        at.child(all[step.worker].index)
+            .child("after")
+            .child(entry)
+            .error("the start order makes a cycle: " + cycle + all[next].spec->name +
+                   " (each starts after the next): no worker of it could ever start");
+      }
+    }
+  }
+}
+
+void check_start_order(const std::vector<ReadWorker>& all, const Place& at) {
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < all.size(); ++i) position.emplace(all[i].spec->name, i);
+  for (const ReadWorker& w : all) {
+    for (std::size_t entry = 0; entry < w.spec->after.size(); ++entry) {
+      const std::string& name = w.spec->after[entry];
+      if (name.empty()) continue;  // not a name: reported
+      const Place place = at.child(w.index).child("after").child(entry);
+      if (name == w.spec->name) {
+        place.error(quote_text(name) +
+                    " is this worker itself: a worker cannot start after itself");
+      } else if (!position.contains(name)) {
+        place.error(unknown_worker_message(name, all));
+      }
+    }
+  }
+  check_order_cycles(all, position, at);
+}
+
 // ---- The section.
 
 std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
   const boost::json::array& list = array_of(v);
   std::vector<WorkerSpec> workers;
+  std::vector<std::size_t> indexes;  // of each one read, in /confvisor/workers
   std::map<std::string, std::size_t> first_with_name;
   std::map<std::string, std::size_t> first_with_log_file;
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -347,6 +462,12 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
     if (worker.watchdog && worker.ready != Readiness::notify) {
       place.child("watchdog")
           .error("needs \"ready\": \"notify\": pings come over the notify socket");
+    }
+    if (worker.on_fatal == FatalAction::exit && worker.fatal_retry_after) {
+      place.child("on_fatal")
+          .error(
+              "\"exit\" ends the daemon once the worker is FATAL, so its fatal_retry_after "
+              "would never come: set one or the other");
     }
     const auto [first, inserted] = first_with_name.emplace(worker.name, i);
     if (!inserted) {
@@ -362,7 +483,11 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
       }
     }
     workers.push_back(std::move(worker));
+    indexes.push_back(i);
   }
+  std::vector<ReadWorker> read;
+  for (std::size_t n = 0; n < workers.size(); ++n) read.push_back({indexes[n], &workers[n]});
+  check_start_order(read, at);
   return workers;
 }
 

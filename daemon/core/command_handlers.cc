@@ -23,6 +23,12 @@ json::value text_or_null(const std::string& s) {
   return s.empty() ? json::value(nullptr) : json::value(s);
 }
 
+json::array waiting_for_json(const supervise::InstanceStatus& s) {
+  json::array names;
+  for (const std::string& name : s.waiting_for) names.push_back(json::value(name));
+  return names;
+}
+
 json::object instance_json(const supervise::InstanceStatus& s) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
@@ -37,7 +43,8 @@ json::object instance_json(const supervise::InstanceStatus& s) {
       {"status", text_or_null(s.status_text)},
       {"program", text_or_null(s.program)},
       {"cgroup", text_or_null(s.cgroup)},
-      {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)}};
+      {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)},
+      {"waiting_for", waiting_for_json(s)}};
 }
 
 json::array instances_json(const std::vector<supervise::InstanceStatus>& statuses) {
@@ -145,6 +152,8 @@ void Daemon::run_worker_command(supervise::WorkerAction action, const control::R
         for (const auto& s : done) {
           why += (why.empty() ? "" : "\n") + s.name + ":" + std::to_string(s.instance) + " is " +
                  supervise::state_name(s.state);
+          for (std::size_t n = 0; n < s.waiting_for.size(); ++n)
+            why += (n == 0 ? " for " : ", ") + s.waiting_for[n];
           if (!s.last_exit.empty()) why += " (last exit: " + s.last_exit + ")";
         }
         reply(control::error_reply(control::kFailed, what + " did not complete: " + why));

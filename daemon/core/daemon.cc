@@ -166,6 +166,7 @@ int Daemon::run() {
 void Daemon::start_workers() {
   workers_started_ = true;
   supervisor_.apply(config_->settings.workers, false);
+  supervisor_.when_fatal_exits([this](const std::string& instance) { exit_for_fatal(instance); });
   // READY=1 once every worker's first start has come to an end (ready, or failed for good).
   supervisor_.when_settled([this] {
     log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
@@ -210,6 +211,25 @@ void Daemon::shut_down(int sig) {
   log_info("stopping on " + signal_name(sig) + ": stopping the workers; generation " +
            std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
            config_->settings.segment);
+  stop_workers_and_exit();
+}
+
+// As shut_down, with the exit code that tells a container runtime or systemd's Restart= that
+// the service failed. The service manager hears STOPPING=1 and why before the workers stop.
+void Daemon::exit_for_fatal(const std::string& instance) {
+  if (stopping_) return;
+  stopping_ = true;
+  exit_code_ = kExitWorkerFatal;
+  abandon_pending("worker " + instance + " is FATAL");
+  const std::string why = "worker " + instance + " (generation " + std::to_string(generation_) +
+                          ") is FATAL and its on_fatal is exit: stopping every worker, then " +
+                          "exiting with code " + std::to_string(kExitWorkerFatal);
+  notifier_.stopping(why);
+  log_error(why);
+  stop_workers_and_exit();
+}
+
+void Daemon::stop_workers_and_exit() {
   supervisor_.stop_all([this] {
     log_info("stopped: every worker has exited");
     control_->close();

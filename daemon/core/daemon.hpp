@@ -27,6 +27,10 @@
 
 namespace confvisor::daemon {
 
+// confvisord's exit code when a worker whose on_fatal is "exit" became FATAL and the daemon
+// stopped every worker and exited for it (main.cc lists every exit code).
+constexpr int kExitWorkerFatal = 3;
+
 // The config could not be loaded at startup; `errors` has every problem, one per line.
 class ConfigRejected : public Error {
  public:
@@ -62,6 +66,10 @@ class Daemon {
   void wait_for_signals();
   void on_signals(const std::vector<int>& signals);
   void shut_down(int sig);
+  // A worker with on_fatal "exit" is FATAL: stop every worker, then exit kExitWorkerFatal.
+  void exit_for_fatal(const std::string& instance);
+  // Stops every worker, then leaves the loop.
+  void stop_workers_and_exit();
   Change reload(const std::string& trigger);
   Change rollback(std::uint64_t generation, const std::string& trigger);
   Change adopt(config::LoadResult loaded, bool from_file, const std::string& source,

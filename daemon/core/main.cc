@@ -1,7 +1,8 @@
 // confvisord: loads a JSON config, publishes it to shared memory, republishes on SIGHUP.
 //
 // Exit codes: 0 clean stop or valid --check; 1 the config or the environment is wrong
-// (every error is printed); 2 the command line is wrong.
+// (every error is printed); 2 the command line is wrong; 3 (daemon::kExitWorkerFatal) a
+// worker whose on_fatal is "exit" became FATAL, and every worker was stopped.
 #include <boost/program_options.hpp>
 #include <iostream>
 

@@ -33,6 +33,17 @@ std::string instance_label(const json::object& i) {
   return text_of(i.at("name")) + ":" + text_of(i.at("instance"));
 }
 
+// "RUNNING", "WAITING for db, cache".
+std::string state_text(const json::object& i) {
+  std::string text = text_of(i.at("state"));
+  if (const json::value* names = i.if_contains("waiting_for"); names && names->is_array()) {
+    const json::array& list = names->get_array();
+    for (std::size_t n = 0; n < list.size(); ++n)
+      text += (n == 0 ? " for " : ", ") + text_of(list[n]);
+  }
+  return text;
+}
+
 // What an operator should know when the live config is not what the file holds now.
 void print_file_state(const json::object& s) {
   if (s.at("live_matches_file").as_bool()) return;
@@ -76,7 +87,7 @@ void print_status(const json::object& s) {
     const json::object& i = v.as_object();
     const bool up = !i.at("pid").is_null();
     table.add(
-        {instance_label(i), text_of(i.at("state")), text_of(i.at("pid")),
+        {instance_label(i), state_text(i), text_of(i.at("pid")),
          up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
             : "-",
          text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status")),
@@ -129,7 +140,7 @@ bool worker_down(const json::object& status) {
 void print_instances(const json::object& r) {
   for (const json::value& v : r.at("instances").as_array()) {
     const json::object& i = v.as_object();
-    std::cout << instance_label(i) << ": " << text_of(i.at("state"));
+    std::cout << instance_label(i) << ": " << state_text(i);
     if (!i.at("pid").is_null()) std::cout << " (pid " << text_of(i.at("pid")) << ")";
     std::cout << '\n';
   }

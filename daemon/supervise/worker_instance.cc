@@ -38,6 +38,8 @@ const char* state_name(State s) {
       return "STOPPING";
     case State::fatal:
       return "FATAL";
+    case State::waiting:
+      return "WAITING";
   }
   return "?";
 }
@@ -93,7 +95,8 @@ void WorkerInstance::set_state(State s) {
 }
 
 // Restarts, the restart limit's window and the last exit tell how this definition fares: a
-// changed definition starts over with none (a change of `instances` alone is no change).
+// changed definition starts over with none (a change of `instances`, `after` or `on_fatal`
+// alone is no change).
 void WorkerInstance::use_spec(std::shared_ptr<const config::WorkerSpec> spec) {
   if (!config::same_run(*spec_, *spec)) {
     restarts_ = 0;
@@ -109,8 +112,26 @@ void WorkerInstance::use_log(const config::LogSettings& log) {
   output_->configure(log, host_.log_files != nullptr ? host_.log_files->open(log) : nullptr);
 }
 
-void WorkerInstance::retire() {
+void WorkerInstance::wind_down() {
   retired_ = true;
+  switch (state_) {
+    case State::backoff:
+    case State::fatal:
+    case State::waiting:
+      ++timer_epoch_;  // its restart, retry or wait is called off
+      set_state(State::stopped);
+      return;
+    case State::starting:
+    case State::running:
+    case State::stopping:
+      return;  // the run goes on until its stop; an exit now is not restarted
+    case State::stopped:
+      return;  // nothing to call off
+  }
+}
+
+void WorkerInstance::retire() {
+  wind_down();
   stop();
 }
 
@@ -119,18 +140,69 @@ void WorkerInstance::start() {
   switch (state_) {
     case State::stopped:
     case State::backoff:  // now, without waiting for the backoff to elapse
-      spawn();
+      begin();
       return;
     case State::fatal:
       recent_restarts_.clear();  // leaving FATAL, it has the whole restart limit again
-      spawn();
+      begin();
       return;
     case State::starting:
     case State::running:
       return;  // up already, or on its way
+    case State::waiting:
+      return;  // it starts once its order is met
     case State::stopping:
       return;  // the stop runs to its end; a restart starts it once it is Stopped
   }
+}
+
+void WorkerInstance::order_met() {
+  switch (state_) {
+    case State::waiting:
+      begin();  // which looks again: the order may have changed since the supervisor looked
+      return;
+    case State::stopped:
+    case State::starting:
+    case State::running:
+    case State::backoff:
+    case State::stopping:
+    case State::fatal:
+      return;  // not waiting: a start, a backoff or a retry will look at the order itself
+  }
+}
+
+bool WorkerInstance::lets_dependents_start() const {
+  return state_ == State::running || (state_ == State::stopped && completed_ && !held_);
+}
+
+bool WorkerInstance::has_run() const {
+  return state_ == State::starting || state_ == State::running || state_ == State::stopping;
+}
+
+StartOrder WorkerInstance::start_order() const {
+  if (!host_.start_order || spec_->after.empty()) return {};
+  return host_.start_order(*spec_);
+}
+
+// The way to every start: it waits for the workers of its "after", unless it was retired.
+void WorkerInstance::begin() {
+  if (retired_) {
+    ++timer_epoch_;
+    set_state(State::stopped);
+    return;
+  }
+  const StartOrder order = start_order();
+  if (order.unready.empty()) {
+    spawn();
+    return;
+  }
+  ++timer_epoch_;
+  std::string names;
+  for (const std::string& name : order.unready) names += (names.empty() ? "" : ", ") + name;
+  if (state_ != State::waiting) {
+    log_info(tag() + " waiting for " + names + " to be ready before it starts");
+  }
+  set_state(State::waiting);
 }
 
 void WorkerInstance::stop() {
@@ -146,6 +218,11 @@ void WorkerInstance::stop() {
     case State::backoff:
     case State::fatal:
       ++timer_epoch_;  // its restart is called off
+      set_state(State::stopped);
+      return;
+    case State::waiting:
+      ++timer_epoch_;
+      log_info(tag() + " no longer waiting to start: stopped");
       set_state(State::stopped);
       return;
     case State::stopping:
@@ -165,6 +242,7 @@ void WorkerInstance::exited(int status) {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no main process here, and exits are routed by pid
   }
 }
@@ -181,6 +259,7 @@ void WorkerInstance::on_cgroup_event() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the watch ends with the run's cgroup
   }
 }
@@ -201,6 +280,7 @@ void WorkerInstance::run_ended() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no run here
   }
 }
@@ -216,6 +296,7 @@ void WorkerInstance::on_start_window() {
     case State::backoff:
     case State::stopping:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Starting
   }
 }
@@ -232,6 +313,7 @@ void WorkerInstance::on_ready() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no process here to send it
   }
 }
@@ -239,13 +321,14 @@ void WorkerInstance::on_ready() {
 void WorkerInstance::on_backoff_elapsed() {
   switch (state_) {
     case State::backoff:
-      spawn();
+      begin();
       return;
     case State::stopped:
     case State::starting:
     case State::running:
     case State::stopping:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Backoff
   }
 }
@@ -268,6 +351,7 @@ void WorkerInstance::on_stop_timeout() {
     case State::running:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Stopping
   }
 }
@@ -279,13 +363,14 @@ void WorkerInstance::on_fatal_retry() {
                ": starting it again");
       next_backoff_ = spec_->backoff.initial;
       recent_restarts_.clear();
-      spawn();
+      begin();
       return;
     case State::stopped:
     case State::starting:
     case State::running:
     case State::backoff:
     case State::stopping:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Fatal
   }
 }
@@ -304,6 +389,7 @@ void WorkerInstance::on_watchdog_timeout() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the watchdog is cancelled with the exit
   }
 }
@@ -319,6 +405,7 @@ void WorkerInstance::on_watchdog() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no process here to send it
   }
 }
@@ -337,6 +424,7 @@ void WorkerInstance::send_reload_signal() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // no process: its next start reads the new generation
   }
 }
@@ -361,10 +449,11 @@ void WorkerInstance::notified(const std::string& message) {
   }
 }
 
-// Starts a run: from Stopped, Backoff or Fatal to Starting, or on to Backoff or Fatal when
-// the spawn fails.
+// Starts a run: from Stopped, Backoff, Fatal or Waiting to Starting, or on to Backoff or
+// Fatal when the spawn fails.
 void WorkerInstance::spawn() {
   ++timer_epoch_;
+  completed_ = false;
   watchdog_.cancel();
   SpawnRequest request{
       spec_.get(),
@@ -455,10 +544,17 @@ void WorkerInstance::after_exit(int status, bool was_ready) {
   const bool wanted =
       spec_->restart == config::RestartPolicy::always ||
       (spec_->restart == config::RestartPolicy::on_failure && !counts_as_success(status));
+  if (retired_) {
+    log_info(tag() + " exited (" + last_exit_ + "); not restarted: it is being stopped for good");
+    settled_ = true;
+    set_state(State::stopped);
+    return;
+  }
   if (!wanted) {
     log_info(tag() + " exited (" + last_exit_ + "); not restarted (restart: " +
              (spec_->restart == config::RestartPolicy::never ? "never" : "on-failure") + ")");
     settled_ = true;
+    completed_ = counts_as_success(status);
     set_state(State::stopped);
     return;
   }
@@ -584,6 +680,7 @@ InstanceStatus WorkerInstance::status() const {
   s.last_exit = last_exit_;
   s.status_text = status_text_;
   s.program = program_;
+  if (state_ == State::waiting) s.waiting_for = start_order().unready;
   if (cgroup_) {
     s.cgroup = cgroup_->path();
     if (const auto current = cgroup_->read("memory.current")) {
