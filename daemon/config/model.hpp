@@ -79,6 +79,11 @@ struct WorkerSpec {
   // this long.
   std::optional<Duration> watchdog;
   Limits limits;
+  // Run before a new config is published, on a private copy of it ("{file}" in any argument
+  // is its path), as the worker's user; a failure refuses the config. Empty: no check.
+  // Changing only these two keys does not restart the worker.
+  std::vector<std::string> check;
+  Duration check_timeout{5'000};
 
   bool operator==(const WorkerSpec&) const = default;
 };
@@ -93,6 +98,9 @@ struct Settings {
   unsigned history = 8;                     // 1..64
   std::size_t max_config_size = 64u << 20;  // larger files are refused before parsing
   unsigned max_instances = 1000;            // 1..65536: all workers' instances together
+  // A JSON Schema file that the whole document must satisfy before it is published
+  // (daemon/config/document_schema.hpp); read again at every load.
+  std::optional<std::string> schema;
   std::vector<WorkerSpec> workers;
 };
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "common/base/log.hpp"
+#include "daemon/config/document_schema.hpp"
 #include "daemon/config/model.hpp"
 #include "daemon/core/daemon.hpp"
 
@@ -41,8 +42,8 @@ int usage_error(const std::string& message) {
 }
 
 int check(const std::string& path) {
-  config::LoadResult result = supervise::refuse_unavailable_limits(
-      config::load_config(path, config::Settings{}.max_config_size), path);
+  config::LoadResult result = config::refuse_schema_violations(supervise::refuse_unavailable_limits(
+      config::load_config(path, config::Settings{}.max_config_size), path));
   if (!result.config) {
     for (const auto& e : result.errors) std::cerr << e << '\n';
     std::cerr << "confvisord: " << path << ": " << result.errors.size() << " error(s)\n";

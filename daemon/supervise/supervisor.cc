@@ -15,9 +15,17 @@ namespace confvisor::supervise {
 
 namespace {
 
+// A worker's check is run before a publish, never by the worker's processes: a change of it
+// alone leaves them running.
+bool same_run(config::WorkerSpec a, config::WorkerSpec b) {
+  a.check = b.check;
+  a.check_timeout = b.check_timeout;
+  return a == b;
+}
+
 bool same_but_instances(config::WorkerSpec a, config::WorkerSpec b) {
   a.instances = b.instances = 0;
-  return a == b;
+  return same_run(std::move(a), std::move(b));
 }
 
 bool at_rest(const WorkerInstance& i) {
@@ -85,6 +93,10 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
       continue;
     }
     Group& g = groups_.emplace_back(std::move(node.mapped()));
+    if (same_run(*g.spec, spec) && !(*g.spec == spec)) {
+      g.spec = std::make_shared<const config::WorkerSpec>(spec);
+      for (auto& instance : g.instances) instance->use_spec(g.spec);
+    }
     if (*g.spec == spec) {
       if (reloaded && spec.on_reload == config::ReloadAction::signal) {
         for (auto& instance : g.instances) instance->send_reload_signal();
@@ -218,6 +230,10 @@ void Supervisor::reap() {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    if (auto watched = watched_.extract(pid)) {
+      watched.mapped()(status);
+      continue;
+    }
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) {  // a leftover we adopted, or a child whose exec failed
       leftover_reaped(pid);
@@ -326,6 +342,7 @@ std::size_t Supervisor::kill_leftovers(
   std::size_t killed = 0;
   std::set<pid_t> known;
   for (const auto& [pid, instance] : by_pid_) known.insert(pid);
+  for (const auto& [pid, exited] : watched_) known.insert(pid);
   for (const Adopted& a : adopted_children(known)) {
     if (!whose(a.owner)) continue;
     const std::string owner = a.owner
@@ -337,6 +354,19 @@ std::size_t Supervisor::kill_leftovers(
     ++killed;
   }
   return killed;
+}
+
+void Supervisor::watch_child(pid_t pid, std::function<void(int status)> exited) {
+  watched_[pid] = std::move(exited);
+}
+
+void Supervisor::forget_child(pid_t pid) {
+  watched_.erase(pid);
+}
+
+std::optional<Cgroup> Supervisor::check_cgroup(const std::string& worker) const {
+  if (tracking_.mode() != TrackingMode::cgroup) return std::nullopt;
+  return tracking_.check_cgroup(worker);
 }
 
 void Supervisor::on_notify(pid_t sender, const std::string& message) {

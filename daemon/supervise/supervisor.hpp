@@ -56,6 +56,15 @@ class Supervisor {
   // "cgroup /sys/fs/cgroup/unified/confvisor.demo", "subreaper (fallback): ..."
   [[nodiscard]] std::string tracking() const { return tracking_.description(); }
 
+  // A child of the daemon that is no worker (a check command): reap() hands its wait status
+  // to `exited` instead of taking it for a leftover, and leftover sweeps leave it alone.
+  // forget_child drops the call; the child is then reaped as any unknown child is.
+  void watch_child(pid_t pid, std::function<void(int status)> exited);
+  void forget_child(pid_t pid);
+  // The cgroup a check of worker `worker` runs in, in cgroup mode; nullopt in subreaper mode.
+  [[nodiscard]] std::optional<Cgroup> check_cgroup(const std::string& worker) const;
+  [[nodiscard]] boost::asio::io_context& io() { return io_; }
+
  private:
   struct Group {
     std::shared_ptr<const config::WorkerSpec> spec;
@@ -93,6 +102,7 @@ class Supervisor {
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
   std::vector<std::unique_ptr<WorkerCommand>> commands_;   // operators' start/stop/restart
   std::map<pid_t, std::weak_ptr<WorkerInstance>> by_pid_;
+  std::map<pid_t, std::function<void(int)>> watched_;  // children that are no worker
   bool review_pending_ = false;
   std::function<void()> on_settled_;
   std::function<void()> on_stopped_;

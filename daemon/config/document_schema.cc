@@ -1,0 +1,272 @@
+#include "daemon/config/document_schema.hpp"
+
+// valijson reports a bad schema by throwing only with this set; without it, it aborts. This
+// file is the only one that includes valijson.
+#define VALIJSON_USE_EXCEPTIONS 1
+
+#include <array>
+#include <boost/json/stream_parser.hpp>
+#include <cctype>
+#include <cstdlib>
+#include <valijson/adapters/boost_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+
+#include "common/base/error.hpp"
+#include "common/json/depth_limit.hpp"
+#include "common/json/describe.hpp"
+#include "common/json/pointer.hpp"
+#include "common/json/text.hpp"
+#include "common/os/regular_file.hpp"
+
+namespace confvisor::config {
+
+namespace json = boost::json;
+
+struct DocumentSchema::Compiled {
+  valijson::Schema schema;
+};
+
+namespace {
+
+// A schema is plain JSON (editors and other validators read the same file): no comments.
+json::parse_options schema_parse_options() {
+  json::parse_options options;
+  options.max_depth = kMaxConfigDepth;
+  return options;
+}
+
+valijson::SchemaParser::Version version_of(Draft draft) {
+  switch (draft) {
+    case Draft::draft4:
+      return valijson::SchemaParser::kDraft4;
+    case Draft::draft7:
+      break;
+  }
+  return valijson::SchemaParser::kDraft7;
+}
+
+// The draft a schema's "$schema" names, else `unnamed`. valijson also has a draft 3 mode, but
+// it ignores that draft's "disallow" and "extends" (the test suite shows it): a draft 3
+// schema is refused rather than half applied.
+Draft draft_of(const json::value& schema, const std::string& name, Draft unnamed) {
+  const json::object* object = schema.if_object();
+  const json::value* uri = object != nullptr ? object->if_contains("$schema") : nullptr;
+  if (uri == nullptr || !uri->is_string()) return unnamed;
+  const std::string_view text = uri->get_string();
+  if (text.find("draft-07") != std::string_view::npos) return Draft::draft7;
+  if (text.find("draft-04") != std::string_view::npos) return Draft::draft4;
+  throw SchemaRejected({name + ": /$schema: " + quote_text(text, 100) +
+                        " is not supported: confvisord validates with drafts 4 and 7 "
+                        "(\"http://json-schema.org/draft-07/schema#\")"});
+}
+
+// valijson names a place as "<root>", then "[key]" or "[index]" per step, alike for keys and
+// indexes: walking the document along it tells which each is, and gives the JSON pointer.
+std::string pointer_of(const std::vector<std::string>& context, const json::value& document) {
+  std::string pointer;
+  const json::value* at = &document;
+  for (std::size_t i = 1; i < context.size(); ++i) {
+    const std::string& step = context[i];
+    const std::string token = step.size() >= 2 && step.front() == '[' && step.back() == ']'
+                                  ? step.substr(1, step.size() - 2)
+                                  : step;
+    if (at != nullptr && at->is_array()) {
+      const std::size_t index = std::strtoul(token.c_str(), nullptr, 10);
+      pointer = child_pointer(pointer, index);
+      at = index < at->get_array().size() ? &at->get_array()[index] : nullptr;
+    } else {
+      pointer = child_pointer(pointer, token);
+      const json::object* object = at != nullptr ? at->if_object() : nullptr;
+      at = object != nullptr ? object->if_contains(token) : nullptr;
+    }
+  }
+  return pointer;
+}
+
+const json::value* value_at(const std::string& pointer, const json::value& document) {
+  json::error_code ec;
+  return document.find_pointer(pointer, ec);
+}
+
+// What each of valijson's messages means: the keyword that refused the value, and whether
+// the message is only a parent's echo of a child's error (left out: the child's is shown).
+struct MessageKind {
+  std::string_view starts_with;
+  std::string_view keyword;  // empty: an echo
+  bool shows_value;          // the value refused is worth showing
+};
+
+constexpr std::array<MessageKind, 34> kMessages{{
+    {"Failed to validate against schema associated with property name", "", false},
+    {"Failed to validate item #", "", false},
+    {"Value type not permitted by 'type'", "type", true},
+    {"Failed to validate against any schemas allowed by anyOf", "anyOf", false},
+    {"Failed to validate against any child schemas allowed by oneOf", "oneOf", false},
+    {"Failed to validate against exactly one child schema", "oneOf", false},
+    {"Failed to validate against child schema #", "allOf", false},
+    {"Failed to validate against a conditional schema", "if", false},
+    {"Failed to match expected value set by 'const'", "const", true},
+    {"Failed to any values against subschema in 'contains'", "contains", false},
+    {"Failed to match against any enum values", "enum", true},
+    {"String should be a valid", "format", true},
+    {"Array contains more items than allowed by items", "additionalItems", false},
+    {"Cannot validate item #", "additionalItems", false},
+    {"Expected number less than or equal", "maximum", true},
+    {"Expected number less than", "exclusiveMaximum", true},
+    {"Expected number greater than or equal", "minimum", true},
+    {"Expected number greater than", "exclusiveMinimum", true},
+    {"Array should contain no more than", "maxItems", false},
+    {"String should be no more than", "maxLength", true},
+    {"Object should have no more than", "maxProperties", false},
+    {"Array should contain no fewer than", "minItems", false},
+    {"String should be no fewer than", "minLength", true},
+    {"Object should have no fewer than", "minProperties", false},
+    {"Value should be a multiple of", "multipleOf", true},
+    {"Value could not be converted", "multipleOf", true},
+    {"Target should not validate against schema specified in 'not'", "not", true},
+    {"Failed to match regex specified by 'pattern'", "pattern", true},
+    {"Object contains a property that could not be validated", "additionalProperties", false},
+    {"Elements at indexes #", "uniqueItems", false},
+    {"Missing required property", "required", false},
+    {"Missing dependency", "dependencies", false},
+    {"Failed to validate against dependent schema", "dependencies", false},
+    {"Failed to validate against schema associated with pattern", "patternProperties", false},
+}};
+
+const MessageKind* kind_of(std::string_view description) {
+  for (const MessageKind& kind : kMessages) {
+    if (description.starts_with(kind.starts_with)) return &kind;
+  }
+  return nullptr;
+}
+
+// valijson's sentence, as the rest of the daemon's errors read: lower case, no full stop.
+std::string sentence(std::string description) {
+  while (!description.empty() && (description.back() == '.' || description.back() == ' ')) {
+    description.pop_back();
+  }
+  if (!description.empty()) {
+    description[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(description[0])));
+  }
+  return description;
+}
+
+std::string error_line(const valijson::ValidationResults::Error& error, const json::value& document,
+                       const std::string& file) {
+  const std::string pointer = pointer_of(error.context, document);
+  const MessageKind* kind = kind_of(error.description);
+  const json::value* value = value_at(pointer, document);
+  std::string message = sentence(error.description);  // a message this file does not know
+  if (kind != nullptr && kind->keyword == "type" && value != nullptr) {
+    message = "type: got " + describe_value(*value) + ", a type the schema does not allow";
+  } else if (kind != nullptr) {
+    message = std::string(kind->keyword) + ": " + message;
+    if (kind->shows_value && value != nullptr) message += ", got " + describe_value(*value);
+  }
+  const std::string where = pointer.empty() ? "(the whole document)" : printable_pointer(pointer);
+  return file + ": " + where + ": schema: " + message;
+}
+
+}  // namespace
+
+SchemaRejected::SchemaRejected(Errors e)
+    : Error(e.empty() ? "schema rejected" : e.front()), errors(std::move(e)) {}
+
+DocumentSchema::DocumentSchema(std::string name, std::unique_ptr<Compiled> compiled)
+    : name_(std::move(name)), compiled_(std::move(compiled)) {}
+DocumentSchema::DocumentSchema(DocumentSchema&&) noexcept = default;
+DocumentSchema& DocumentSchema::operator=(DocumentSchema&&) noexcept = default;
+DocumentSchema::~DocumentSchema() = default;
+
+DocumentSchema DocumentSchema::load(const std::string& path) {
+  const RegularFile file = read_regular_file(path, kMaxSchemaSize);
+  if (file.refusal != FileRefusal::none) {
+    throw SchemaRejected({path + ": " + file_refusal(file, kMaxSchemaSize) + " (the schema)"});
+  }
+  return parse(file.text, path);
+}
+
+DocumentSchema DocumentSchema::parse(std::string_view text, const std::string& name) {
+  json::stream_parser parser({}, schema_parse_options());
+  json::error_code error;
+  const std::size_t consumed = parser.write_some(text.data(), text.size(), error);
+  if (!error && consumed < text.size()) error = json::error::extra_data;
+  if (!error) parser.finish(error);
+  if (error) {
+    const std::string what = error == json::error::incomplete
+                                 ? "unexpected end of file"
+                                 : "syntax error at " + describe_text_at(text, consumed);
+    throw SchemaRejected({file_position(name, text, consumed) + ": " + what + " (the schema)"});
+  }
+  return compile(parser.release(), name);
+}
+
+const char* draft_name(Draft draft) {
+  switch (draft) {
+    case Draft::draft4:
+      return "draft 4";
+    case Draft::draft7:
+      return "draft 7";
+  }
+  return "?";
+}
+
+DocumentSchema DocumentSchema::compile(const json::value& schema, const std::string& name,
+                                       Draft unnamed) {
+  if (!schema.is_object() && !schema.is_bool()) {
+    throw SchemaRejected({name +
+                          ": invalid schema: the top level must be an object or a "
+                          "boolean, found " +
+                          std::string(kind_name(schema))});
+  }
+  auto compiled = std::make_unique<Compiled>();
+  valijson::SchemaParser parser(version_of(draft_of(schema, name, unnamed)));
+  try {
+    const valijson::adapters::BoostJsonAdapter adapter(schema);
+    // No fetch function: a remote $ref is refused, never fetched.
+    parser.populateSchema(adapter, compiled->schema);
+  } catch (const std::exception& e) {
+    throw SchemaRejected({name + ": invalid schema: " + sentence(e.what())});
+  }
+  return DocumentSchema(name, std::move(compiled));
+}
+
+Errors DocumentSchema::validate(const json::value& document, const std::string& file) const {
+  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::ValidationResults results;
+  const valijson::adapters::BoostJsonAdapter adapter(document);
+  Errors errors;
+  try {
+    if (validator.validate(compiled_->schema, adapter, &results)) return errors;
+  } catch (const std::exception& e) {
+    // A "pattern" that is no regular expression is only found when it is first used.
+    errors.add(name_ + ": invalid schema: " + sentence(e.what()));
+    return errors;
+  }
+  for (const auto& error : results) {
+    const MessageKind* kind = kind_of(error.description);
+    if (kind != nullptr && kind->keyword.empty()) continue;  // a child's error says it
+    errors.add(error_line(error, document, file));
+  }
+  if (errors.empty()) errors.add(file + ": (the whole document): schema: invalid");
+  return errors;
+}
+
+LoadResult refuse_schema_violations(LoadResult loaded) {
+  if (!loaded.config || !loaded.config->settings.schema) return loaded;
+  const Config& config = *loaded.config;
+  Errors errors;
+  try {
+    errors = DocumentSchema::load(*config.settings.schema).validate(config.document, config.path);
+  } catch (const SchemaRejected& e) {
+    errors.add(config.path + ": /confvisor/schema: the schema cannot be used:");
+    errors.add(e.errors);
+  }
+  if (errors.empty()) return loaded;
+  return {std::nullopt, std::move(errors)};
+}
+
+}  // namespace confvisor::config
