@@ -182,6 +182,19 @@ BOOST_AUTO_TEST_CASE(a_schema_applies_with_the_reload_that_ships_it_and_is_read_
   BOOST_TEST(r.exit_code() == 0, r.output);
   BOOST_TEST(contains(live_port(d, s), "0"));
 
+  // A rollback is validated against the schema file as it is now, not as it was.
+  s.write(R"({"port": 5, "name": "api"})", s.with_schema());
+  r = ctl(d, s, {"reload"});
+  BOOST_TEST_REQUIRE(r.exit_code() == 0, r.output);
+  s.write_schema(R"({"properties": {"app": {"properties": {"port": {"minimum": 1}}}}})");
+  r = ctl(d, s, {"rollback", "2"});
+  BOOST_TEST(r.exit_code() == 1, r.output);
+  BOOST_TEST(contains(r.output,
+                      "generation 2: /app/port: schema: minimum: expected number greater than or "
+                      "equal to 1, got number 0"),
+             r.output);
+  BOOST_TEST(contains(live_port(d, s), "5"));
+
   // A broken schema refuses the reload with its own place, and the last good stays.
   s.write_schema("{\n  \"type\": \"object\",\n  \"properties\": {]\n}");
   s.write(R"({"port": 1, "name": "api"})", s.with_schema());
@@ -189,7 +202,7 @@ BOOST_AUTO_TEST_CASE(a_schema_applies_with_the_reload_that_ships_it_and_is_read_
   BOOST_TEST(r.exit_code() == 1, r.output);
   BOOST_TEST(contains(r.output, "/confvisor/schema: the schema cannot be used"), r.output);
   BOOST_TEST(contains(r.output, s.schema_path() + ":3:18: syntax error at ']'"), r.output);
-  BOOST_TEST(contains(live_port(d, s), "0"));
+  BOOST_TEST(contains(live_port(d, s), "5"));
   d.stop(10s);
 }
 
@@ -226,6 +239,27 @@ BOOST_AUTO_TEST_CASE(check_refuses_a_schema_that_cannot_be_used_with_its_reason)
   BOOST_TEST(r.exit_code() == 1, r.output);
   BOOST_TEST(contains(r.output, s.schema_path() + ": not a regular file (a FIFO) (the schema)"),
              r.output);
+}
+
+BOOST_AUTO_TEST_CASE(check_runs_the_workers_checks_only_when_asked_to) {
+  Setup s;
+  s.write(R"({"port": 0})", "", checked());
+  // Plain --check runs no program.
+  RunResult r = run({bin("confvisord"), "--check", "--config", s.path()});
+  BOOST_TEST(r.exit_code() == 0, r.output);
+  r = run({bin("confvisord"), "--check", "--run-checks", "--config", s.path()});
+  BOOST_TEST(r.exit_code() == 1, r.output);
+  BOOST_TEST(contains(r.output, s.path() + ": /confvisor/workers/0/check: worker \"api\": check "
+                                           "ended with exit code 1"),
+             r.output);
+  BOOST_TEST(contains(r.output, "check output: check_worker: /app/port: 0 is not a port"),
+             r.output);
+  BOOST_TEST(!fs::exists(fs::path(checked_file(r.output)).parent_path()), r.output);
+  s.write(R"({"port": 1})", "", checked());
+  r = run({bin("confvisord"), "--check", "--run-checks", "--config", s.path()});
+  BOOST_TEST(r.exit_code() == 0, r.output);
+  r = run({bin("confvisord"), "--run-checks", "--config", s.path()});
+  BOOST_TEST(r.exit_code() == 2, r.output);
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_check_refuses_the_reload_with_its_output_run_as_the_worker) {

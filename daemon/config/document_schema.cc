@@ -4,6 +4,7 @@
 // file is the only one that includes valijson.
 #define VALIJSON_USE_EXCEPTIONS 1
 
+#include <algorithm>
 #include <array>
 #include <boost/json/stream_parser.hpp>
 #include <cctype>
@@ -154,12 +155,36 @@ std::string sentence(std::string description) {
   return description;
 }
 
+// valijson writes bounds with std::to_string ("1.000000"): as the schema has them ("1").
+std::string tidy_numbers(std::string text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t end = i;
+    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) != 0)) ++end;
+    const bool fraction = end > i && end + 1 < text.size() && text[end] == '.' &&
+                          std::isdigit(static_cast<unsigned char>(text[end + 1])) != 0;
+    if (!fraction) {
+      out.append(text, i, std::max(end, i + 1) - i);
+      i = std::max(end, i + 1);
+      continue;
+    }
+    std::size_t stop = end + 1;
+    while (stop < text.size() && std::isdigit(static_cast<unsigned char>(text[stop])) != 0) ++stop;
+    std::string digits = text.substr(end + 1, stop - end - 1);
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    out.append(text, i, end - i);
+    if (!digits.empty()) out += "." + digits;
+    i = stop;
+  }
+  return out;
+}
+
 std::string error_line(const valijson::ValidationResults::Error& error, const json::value& document,
                        const std::string& file) {
   const std::string pointer = pointer_of(error.context, document);
   const MessageKind* kind = kind_of(error.description);
   const json::value* value = value_at(pointer, document);
-  std::string message = sentence(error.description);  // a message this file does not know
+  std::string message = tidy_numbers(sentence(error.description));
   if (kind != nullptr && kind->keyword == "type" && value != nullptr) {
     message = "type: got " + describe_value(*value) + ", a type the schema does not allow";
   } else if (kind != nullptr) {

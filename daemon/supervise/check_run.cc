@@ -18,9 +18,9 @@
 #include "daemon/config/command_path.hpp"
 #include "daemon/supervise/candidate_file.hpp"
 #include "daemon/supervise/cgroup.hpp"
+#include "daemon/supervise/check_host.hpp"
 #include "daemon/supervise/output_relay.hpp"
 #include "daemon/supervise/spawn.hpp"
-#include "daemon/supervise/supervisor.hpp"
 #include "daemon/supervise/worker_instance.hpp"
 
 namespace confvisor::supervise {
@@ -144,9 +144,9 @@ bool CheckRun::needed(const config::Config& candidate) {
   return false;
 }
 
-CheckRun::CheckRun(Supervisor& supervisor, const config::Config& candidate, const std::string& text,
+CheckRun::CheckRun(CheckHost& host, const config::Config& candidate, const std::string& text,
                    Done done)
-    : supervisor_(supervisor),
+    : host_(host),
       file_(candidate.path),
       files_(std::make_unique<CandidateFiles>()),
       done_(std::move(done)) {
@@ -155,7 +155,7 @@ CheckRun::CheckRun(Supervisor& supervisor, const config::Config& candidate, cons
     if (!workers[i].check.empty()) start(i, workers[i], text);
   }
   // Even when every check failed to start, `done` comes from the loop, as the caller expects.
-  boost::asio::post(supervisor_.io(), [this, alive = std::weak_ptr<int>(alive_)] {
+  boost::asio::post(host_.io(), [this, alive = std::weak_ptr<int>(alive_)] {
     if (alive.lock()) ended();
   });
 }
@@ -165,7 +165,7 @@ CheckRun::~CheckRun() {
     if (!check->running) continue;
     log_info("check of " + check->worker + ": stopped, pid " + std::to_string(check->pid) +
              " killed");
-    supervisor_.forget_child(check->pid);  // reaped later as any unknown child
+    host_.forget_child(check->pid);  // reaped later as any unknown child
     check->end("stopped");
   }
 }
@@ -179,14 +179,14 @@ std::vector<std::string> CheckRun::running() const {
 }
 
 void CheckRun::start(std::size_t index, const config::WorkerSpec& spec, const std::string& text) {
-  auto check = std::make_shared<Check>(supervisor_.io(), index, spec);
+  auto check = std::make_shared<Check>(host_.io(), index, spec);
   checks_.push_back(check);
   config::WorkerSpec as_check = spec;
   try {
     const config::Credentials as = config::credentials_of(spec);
     const auto owner = as.own ? std::nullopt : std::optional(std::pair(as.uid, as.gid));
     as_check.command = with_file(spec.check, files_->write(spec.name, text, owner));
-    check->cgroup = supervisor_.check_cgroup(spec.name);
+    check->cgroup = host_.check_cgroup(spec.name);
     UniqueFd procs;
     if (check->cgroup) {
       check->cgroup = Cgroup::create(check->cgroup->path());
@@ -209,7 +209,7 @@ void CheckRun::start(std::size_t index, const config::WorkerSpec& spec, const st
   check->running = true;
   log_info("check of " + spec.name + ": started pid " + std::to_string(check->pid) + ": " +
            joined(as_check.command));
-  supervisor_.watch_child(check->pid, [this, weak = std::weak_ptr<Check>(check)](int status) {
+  host_.watch_child(check->pid, [this, weak = std::weak_ptr<Check>(check)](int status) {
     auto self = weak.lock();
     if (!self || !self->running) return;
     const bool passed = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -226,7 +226,7 @@ void CheckRun::start(std::size_t index, const config::WorkerSpec& spec, const st
         if (ec || !self || !self->running) return;
         // Its main process is reaped later, as any unknown child: the run does not wait for a
         // process that SIGKILL may take a moment to end.
-        supervisor_.forget_child(self->pid);
+        host_.forget_child(self->pid);
         self->end("check timed out after " + format_duration(self->timeout) + " (check_timeout)");
         ended();
       });
@@ -267,8 +267,8 @@ void CheckRun::ended() {
   }
   // From a handler of its own: `done` may destroy this run, which must not happen inside
   // one of the run's own callbacks.
-  boost::asio::post(supervisor_.io(), [alive = std::weak_ptr<int>(alive_), done = std::move(done_),
-                                       report = std::move(report)]() mutable {
+  boost::asio::post(host_.io(), [alive = std::weak_ptr<int>(alive_), done = std::move(done_),
+                                 report = std::move(report)]() mutable {
     if (alive.lock()) done(std::move(report));
   });
 }

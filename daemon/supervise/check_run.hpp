@@ -25,7 +25,7 @@
 
 namespace confvisor::supervise {
 
-class Supervisor;
+class CheckHost;
 class CandidateFiles;
 
 // What the stage decided.
@@ -57,8 +57,7 @@ class CheckRun {
   // as it would be published. `done` is called once, from the loop, when the last has ended;
   // never after the run is destroyed. A check that cannot even start (its program vanished)
   // is a failed check.
-  CheckRun(Supervisor& supervisor, const config::Config& candidate, const std::string& text,
-           Done done);
+  CheckRun(CheckHost& host, const config::Config& candidate, const std::string& text, Done done);
   // SIGKILLs every check still running, with whatever it started, and removes the copies.
   ~CheckRun();
   CheckRun(const CheckRun&) = delete;
@@ -72,7 +71,7 @@ class CheckRun {
   void start(std::size_t index, const config::WorkerSpec& spec, const std::string& text);
   void ended();
 
-  Supervisor& supervisor_;
+  CheckHost& host_;
   std::string file_;  // names the candidate in errors
   std::unique_ptr<CandidateFiles> files_;
   std::vector<std::shared_ptr<Check>> checks_;

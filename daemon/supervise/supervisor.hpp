@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "daemon/config/model.hpp"
+#include "daemon/supervise/check_host.hpp"
 #include "daemon/supervise/leftovers.hpp"
 #include "daemon/supervise/notify_socket.hpp"
 #include "daemon/supervise/process_tracking.hpp"
@@ -26,11 +27,11 @@
 
 namespace confvisor::supervise {
 
-class Supervisor {
+class Supervisor final : public CheckHost {
  public:
   Supervisor(boost::asio::io_context& io, const std::string& segment,
              std::function<std::uint64_t()> generation);
-  ~Supervisor();
+  ~Supervisor() override;
 
   // Makes the workers match `specs`. With `reloaded`, unchanged workers get their on_reload
   // action (the new generation is already published).
@@ -59,11 +60,11 @@ class Supervisor {
   // A child of the daemon that is no worker (a check command): reap() hands its wait status
   // to `exited` instead of taking it for a leftover, and leftover sweeps leave it alone.
   // forget_child drops the call; the child is then reaped as any unknown child is.
-  void watch_child(pid_t pid, std::function<void(int status)> exited);
-  void forget_child(pid_t pid);
+  void watch_child(pid_t pid, std::function<void(int status)> exited) override;
+  void forget_child(pid_t pid) override;
   // The cgroup a check of worker `worker` runs in, in cgroup mode; nullopt in subreaper mode.
-  [[nodiscard]] std::optional<Cgroup> check_cgroup(const std::string& worker) const;
-  [[nodiscard]] boost::asio::io_context& io() { return io_; }
+  [[nodiscard]] std::optional<Cgroup> check_cgroup(const std::string& worker) const override;
+  [[nodiscard]] boost::asio::io_context& io() override { return io_; }
 
  private:
   struct Group {
