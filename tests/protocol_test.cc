@@ -10,6 +10,7 @@
 #include <string>
 
 #include "daemon/core/change.hpp"
+#include "daemon/supervise/check_run.hpp"
 
 using namespace confvisor;
 namespace json = boost::json;
@@ -106,4 +107,7 @@ BOOST_AUTO_TEST_CASE(every_outcome_and_kind_of_change_has_its_own_name) {
     kinds.insert(daemon::change_kind_name(k));
   }
   BOOST_TEST((kinds == std::set<std::string>{"start", "reload", "rollback"}));
+  using supervise::CheckOutcome;
+  BOOST_TEST(std::string(supervise::check_outcome_name(CheckOutcome::passed)) == "passed");
+  BOOST_TEST(std::string(supervise::check_outcome_name(CheckOutcome::refused)) == "refused");
 }
