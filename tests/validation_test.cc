@@ -231,6 +231,21 @@ BOOST_AUTO_TEST_CASE(check_refuses_a_schema_that_cannot_be_used_with_its_reason)
                                            "'missing'"),
              r.output);
 
+  // std::regex recurses per character: a long string against a pattern must neither crash
+  // the daemon nor pass unchecked.
+  s.write_schema(R"({"properties": {"app": {"properties": {"name": {"pattern": "^(a|b)*$"}}}}})");
+  s.write(R"({"port": 1, "name": ")" + std::string(60000, 'a') + "c\"}", s.with_schema());
+  r = run({bin("confvisord"), "--check", "--config", s.path()});
+  BOOST_TEST(r.exit_code() == 1, r.output);
+  BOOST_TEST(contains(r.output, s.path() + ": /app/name: schema: pattern: failed to match"),
+             r.output);
+  s.write(R"({"port": 1, "name": ")" + std::string(70000, 'a') + "\"}", s.with_schema());
+  r = run({bin("confvisord"), "--check", "--config", s.path()});
+  BOOST_TEST(r.exit_code() == 1, r.output);
+  BOOST_TEST(contains(r.output, s.path() + ": /app/name: schema: pattern: a string of 70000 bytes, "
+                                           "longer than the 65536"),
+             r.output);
+
   // A FIFO is refused unread: --check never waits for a writer.
   fs::remove(s.schema_path());
   BOOST_TEST_REQUIRE(::mkfifo(s.schema_path().c_str(), 0600) == 0);

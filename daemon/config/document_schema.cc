@@ -4,11 +4,15 @@
 // file is the only one that includes valijson.
 #define VALIJSON_USE_EXCEPTIONS 1
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <array>
 #include <boost/json/stream_parser.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -28,6 +32,7 @@ namespace json = boost::json;
 
 struct DocumentSchema::Compiled {
   valijson::Schema schema;
+  bool has_patterns = false;  // "pattern" or "patternProperties" somewhere in it
 };
 
 namespace {
@@ -229,6 +234,69 @@ DocumentSchema DocumentSchema::parse(std::string_view text, const std::string& n
   return compile(parser.release(), name);
 }
 
+namespace {
+
+// valijson matches "pattern" and "patternProperties" with std::regex, whose matcher recurses
+// once per character of the subject: about half a KiB of stack each for a simple pattern, so
+// a long string would overflow a thread's 8 MiB stack and crash the daemon. Validation runs
+// on a thread of its own with kValidationStack of stack (reserved, used only as deep as it
+// goes), and a schema with patterns refuses strings and keys longer than kMaxPatternSubject
+// instead of matching them.
+constexpr std::size_t kValidationStack = 512u << 20;
+constexpr std::size_t kMaxPatternSubject = 64u << 10;
+
+bool has_patterns(const json::value& schema) {
+  if (const json::object* object = schema.if_object()) {
+    for (const auto& member : *object) {
+      if (member.key() == "pattern" || member.key() == "patternProperties") return true;
+      if (has_patterns(member.value())) return true;
+    }
+  } else if (const json::array* array = schema.if_array()) {
+    for (const json::value& item : *array) {
+      if (has_patterns(item)) return true;
+    }
+  }
+  return false;
+}
+
+// The first string or key longer than kMaxPatternSubject, as its pointer and size.
+std::optional<std::pair<std::string, std::size_t>> long_string(const json::value& value,
+                                                               const std::string& pointer) {
+  if (const json::string* text = value.if_string()) {
+    if (text->size() > kMaxPatternSubject) return std::pair(pointer, text->size());
+  } else if (const json::object* object = value.if_object()) {
+    for (const auto& member : *object) {
+      const std::string child = child_pointer(pointer, member.key());
+      if (member.key().size() > kMaxPatternSubject) return std::pair(child, member.key().size());
+      if (auto found = long_string(member.value(), child)) return found;
+    }
+  } else if (const json::array* array = value.if_array()) {
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      if (auto found = long_string((*array)[i], child_pointer(pointer, i))) return found;
+    }
+  }
+  return std::nullopt;
+}
+
+// Runs `work` on a thread with `stack` bytes of stack and waits for it.
+void run_with_stack(const std::function<void()>& work, std::size_t stack) {
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(&attr, stack);
+  pthread_t thread;
+  auto start = [](void* arg) -> void* {
+    (*static_cast<const std::function<void()>*>(arg))();
+    return nullptr;
+  };
+  const int error =
+      ::pthread_create(&thread, &attr, start, const_cast<std::function<void()>*>(&work));
+  ::pthread_attr_destroy(&attr);
+  if (error != 0) throw_sys("start a thread to validate against the schema", error);
+  ::pthread_join(thread, nullptr);
+}
+
+}  // namespace
+
 const char* draft_name(Draft draft) {
   switch (draft) {
     case Draft::draft4:
@@ -253,6 +321,7 @@ DocumentSchema DocumentSchema::compile(const json::value& schema, const std::str
     const valijson::adapters::BoostJsonAdapter adapter(schema);
     // No fetch function: a remote $ref is refused, never fetched.
     parser.populateSchema(adapter, compiled->schema);
+    compiled->has_patterns = has_patterns(schema);
   } catch (const std::exception& e) {
     throw SchemaRejected({name + ": invalid schema: " + sentence(e.what())});
   }
@@ -260,17 +329,36 @@ DocumentSchema DocumentSchema::compile(const json::value& schema, const std::str
 }
 
 Errors DocumentSchema::validate(const json::value& document, const std::string& file) const {
-  valijson::Validator validator(valijson::Validator::kStrongTypes);
-  valijson::ValidationResults results;
-  const valijson::adapters::BoostJsonAdapter adapter(document);
   Errors errors;
-  try {
-    if (validator.validate(compiled_->schema, adapter, &results)) return errors;
-  } catch (const std::exception& e) {
-    // A "pattern" that is no regular expression is only found when it is first used.
-    errors.add(name_ + ": invalid schema: " + sentence(e.what()));
+  if (compiled_->has_patterns) {
+    if (const auto found = long_string(document, "")) {
+      errors.add(file + ": " + printable_pointer(found->first) + ": schema: pattern: a string of " +
+                 std::to_string(found->second) + " bytes, longer than the " +
+                 std::to_string(kMaxPatternSubject) +
+                 " a schema with patterns may be matched against");
+      return errors;
+    }
+  }
+  valijson::ValidationResults results;
+  bool valid = false;
+  std::string thrown;
+  run_with_stack(
+      [&] {
+        try {
+          valijson::Validator validator(valijson::Validator::kStrongTypes);
+          const valijson::adapters::BoostJsonAdapter adapter(document);
+          valid = validator.validate(compiled_->schema, adapter, &results);
+        } catch (const std::exception& e) {
+          thrown = e.what();
+        }
+      },
+      kValidationStack);
+  // A "pattern" that is no regular expression is only found when it is first used.
+  if (!thrown.empty()) {
+    errors.add(name_ + ": invalid schema: " + sentence(thrown));
     return errors;
   }
+  if (valid) return errors;
   for (const auto& error : results) {
     const MessageKind* kind = kind_of(error.description);
     if (kind != nullptr && kind->keyword.empty()) continue;  // a child's error says it
