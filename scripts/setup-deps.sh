@@ -14,6 +14,8 @@ packages=(
   systemd  # systemd-analyze, for the test that verifies the unit files
   dpkg-dev  # dpkg-shlibdeps: cpack's .deb files list the libraries they need
   python3-jsonschema  # config_check_test validates config/*.json against the schema
+  libvalijson-dev  # header-only JSON Schema validator: the "schema" setting (document_schema.cc)
+  json-schema-test-suite  # the official JSON Schema cases that schema_suite_test runs
   groff-base  # groff: the test that the manual pages render without warnings
   man-db  # man --warnings -l, the same check as man-db runs it
   cmake

@@ -367,6 +367,7 @@ BOOST_AUTO_TEST_CASE(the_example_runs_clean_through_reloads) {
   json::object& section = doc.at("confvisor").as_object();
   section["segment"] = s.seg.name();
   section["socket"] = s.socket();
+  section["schema"] = CONFVISOR_CONFIG_DIR "/example.schema.json";
   if (::geteuid() != 0) {
     section.erase("group");
     for (json::value& w : section.at("workers").as_array()) {

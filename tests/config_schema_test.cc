@@ -39,7 +39,7 @@ json::value schema() {
 std::vector<fs::path> example_files() {
   std::vector<fs::path> files;
   for (const fs::path& file : files_in(CONFVISOR_CONFIG_DIR, ".json")) {
-    if (file.filename() != "confvisor.schema.json") files.push_back(file);
+    if (!file.filename().string().ends_with(".schema.json")) files.push_back(file);
   }
   return files;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "daemon/core/change.hpp"
+#include "daemon/supervise/check_run.hpp"
 
 using namespace confvisor;
 namespace json = boost::json;
@@ -142,14 +143,18 @@ BOOST_AUTO_TEST_CASE(every_outcome_and_kind_of_change_has_its_own_name) {
   using daemon::ChangeKind;
   using daemon::Outcome;
   std::set<std::string> outcomes;
-  for (const Outcome o :
-       {Outcome::none, Outcome::ok, Outcome::unchanged, Outcome::failed, Outcome::waiting}) {
+  for (const Outcome o : {Outcome::none, Outcome::ok, Outcome::unchanged, Outcome::failed,
+                          Outcome::waiting, Outcome::checking}) {
     outcomes.insert(daemon::outcome_name(o));
   }
-  BOOST_TEST((outcomes == std::set<std::string>{"none", "ok", "unchanged", "failed", "waiting"}));
+  BOOST_TEST((outcomes ==
+              std::set<std::string>{"none", "ok", "unchanged", "failed", "waiting", "checking"}));
   std::set<std::string> kinds;
   for (const ChangeKind k : {ChangeKind::start, ChangeKind::reload, ChangeKind::rollback}) {
     kinds.insert(daemon::change_kind_name(k));
   }
   BOOST_TEST((kinds == std::set<std::string>{"start", "reload", "rollback"}));
+  using supervise::CheckOutcome;
+  BOOST_TEST(std::string(supervise::check_outcome_name(CheckOutcome::passed)) == "passed");
+  BOOST_TEST(std::string(supervise::check_outcome_name(CheckOutcome::refused)) == "refused");
 }

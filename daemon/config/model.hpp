@@ -105,17 +105,25 @@ struct WorkerSpec {
   std::optional<Duration> watchdog;
   Limits limits;
   LogSettings log;
+  // Run before a new config is published, on a private copy of it ("{file}" in any argument
+  // is its path), as the worker's user; a failure refuses the config. Empty: no check.
+  // Changing only these two keys does not restart the worker.
+  std::vector<std::string> check;
+  Duration check_timeout{5'000};
 
   bool operator==(const WorkerSpec&) const = default;
 };
 
 // Whether `a` and `b` run the same process, so that a running instance can take one for the
 // other without a restart: they differ at most in the keys that only the supervisor reads
-// when it starts or stops instances (instances, after, on_fatal) and in `log`, which applies
-// to running instances.
+// when it starts or stops instances (instances, after, on_fatal), in `log`, which applies to
+// running instances, and in the check run before a publish (check, check_timeout), which
+// the worker's processes never see.
 [[nodiscard]] inline bool same_run(WorkerSpec a, WorkerSpec b) {
   a.instances = b.instances;
   a.log = b.log;
+  a.check = b.check;
+  a.check_timeout = b.check_timeout;
   a.after = b.after;
   a.on_fatal = b.on_fatal;
   return a == b;
@@ -131,6 +139,9 @@ struct Settings {
   unsigned history = 8;                     // 1..64
   std::size_t max_config_size = 64u << 20;  // larger files are refused before parsing
   unsigned max_instances = 1000;            // 1..65536: all workers' instances together
+  // A JSON Schema file that the whole document must satisfy before it is published
+  // (daemon/config/document_schema.hpp); read again at every load.
+  std::optional<std::string> schema;
   std::vector<WorkerSpec> workers;
 };
 

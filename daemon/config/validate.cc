@@ -316,7 +316,20 @@ void check_log_file(const std::string& path) {
   }
 }
 
-constexpr std::array<Field<WorkerSpec>, 24> kWorkerFields{{
+// A check has the same form as a command, and is run with the worker's own argv rules.
+std::vector<std::string> check_of(const Value& v, const Place& at) {
+  return command_of(v, at);
+}
+
+// Long enough for a program that parses a large config, short enough that a hung check
+// never holds a reload for long.
+Duration check_timeout_of(const Value& v) {
+  const Duration timeout = positive_duration_of(v);
+  if (timeout > std::chrono::minutes(10)) expected("a duration of at most 10min", v);
+  return timeout;
+}
+
+constexpr std::array<Field<WorkerSpec>, 26> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
@@ -342,6 +355,8 @@ constexpr std::array<Field<WorkerSpec>, 24> kWorkerFields{{
     {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
     {"limits", kOptional, set_nested<&WorkerSpec::limits, limits_of>},
     {"log", kOptional, set_nested<&WorkerSpec::log, log_of>},
+    {"check", kOptional, set_nested<&WorkerSpec::check, check_of>},
+    {"check_timeout", kOptional, set<&WorkerSpec::check_timeout, check_timeout_of>},
 }};
 
 // A worker that reads well but can never start is refused too: its program must be found
@@ -356,6 +371,12 @@ void check_can_start(const WorkerSpec& worker, const Place& at) {
   at.child("cwd").attempt([&] { check_working_directory(worker, as); });
   if (worker.log.file)
     at.child("log").child("file").attempt([&] { check_log_file(*worker.log.file); });
+  if (worker.check.empty()) return;
+  WorkerSpec check = worker;
+  check.command = worker.check;
+  at.child("check").child(std::size_t{0}).attempt([&] {
+    (void)resolve_program(check, search_path_of(check), as);
+  });
 }
 
 // ---- The start order: "after" names workers of the list, not the worker itself, and
@@ -516,7 +537,7 @@ std::string socket_of(const Value& v) {
   return path;
 }
 
-constexpr std::array<Field<Settings>, 9> kSettingsFields{{
+constexpr std::array<Field<Settings>, 10> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
@@ -526,6 +547,7 @@ constexpr std::array<Field<Settings>, 9> kSettingsFields{{
     {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
     {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
+    {"schema", kOptional, set<&Settings::schema, absolute_path_of>},
 }};
 
 // Every instance is a process, two pipes and timers on the daemon's one loop: thousands of

@@ -75,10 +75,19 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
         return reply(control::ok_reply(history_json()));
       case Command::get:
         return reply(control::ok_reply(get_json(request.string_field("pointer"))));
-      case Command::reload:
-        return reply(change_reply(request, reload("confvisorctl, " + peer.describe())));
-      case Command::rollback:
-        return reply(change_reply(request, rollback_command(request, peer)));
+      case Command::reload: {
+        std::vector<Caller> callers;
+        callers.push_back(Caller{request.command, std::move(reply)});
+        return request_reload("confvisorctl, " + peer.describe(), std::move(callers));
+      }
+      case Command::rollback: {
+        const Change change = rollback_command(request, peer);
+        if (change.result == Outcome::checking) {
+          checking_->callers.push_back(Caller{request.command, std::move(reply)});
+          return;
+        }
+        return reply(change_reply(request.command, change));
+      }
       case Command::start:
         return run_worker_command(supervise::WorkerAction::start, request, reply);
       case Command::stop:
@@ -99,6 +108,11 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
 
 Change Daemon::rollback_command(const control::Request& request, const PeerCredentials& peer) {
   const std::uint64_t generation = request.count("generation");
+  if (checking_) {
+    throw Failure(control::kBusy, "the checks of the " +
+                                      std::string(change_kind_name(checking_->what)) + " from " +
+                                      checking_->source + " run: try the rollback once they end");
+  }
   bool kept = false;
   for (const auto& info : publisher_.history()) kept = kept || info.generation == generation;
   if (!kept) {
@@ -109,13 +123,13 @@ Change Daemon::rollback_command(const control::Request& request, const PeerCrede
 }
 
 // A reload's or rollback's reply: its Change, or the Failure that says why it did not go live.
-std::string Daemon::change_reply(const control::Request& request, const Change& change) {
+std::string Daemon::change_reply(const std::string& command, const Change& change) {
   if (change.result == Outcome::failed) {
     throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
                                         " stays published: " + change.error);
   }
   if (change.result == Outcome::waiting) {
-    throw Failure(control::kBusy, request.command + " waits: " + change.error + "; generation " +
+    throw Failure(control::kBusy, command + " waits: " + change.error + "; generation " +
                                       std::to_string(generation_) +
                                       " stays published until the lock is free");
   }
@@ -262,6 +276,7 @@ json::value Daemon::status_json() {
                    {"process_tracking", supervisor_.tracking()},
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
+                   {"checking", checking_json()},
                    {"workers", instances_json(supervisor_.status())}};
   return out;
 }
@@ -275,6 +290,20 @@ json::value Daemon::pending_json() const {
                                          std::chrono::steady_clock::now() - pending_->since)
                                          .count()},
                       {"reason", lock_wait_reason_}};
+}
+
+// The candidate whose workers' checks run, or null.
+json::value Daemon::checking_json() const {
+  if (!checking_) return nullptr;
+  json::array running;
+  for (const std::string& name : checking_->run->running()) running.push_back(json::value(name));
+  return json::object{{"what", change_kind_name(checking_->what)},
+                      {"source", checking_->source},
+                      {"trigger", checking_->trigger},
+                      {"checking_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - checking_->since)
+                                          .count()},
+                      {"running", std::move(running)}};
 }
 
 json::value Daemon::history_json() {

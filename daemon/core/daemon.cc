@@ -13,6 +13,7 @@
 #include "common/json/units.hpp"
 #include "common/os/accounts.hpp"
 #include "common/os/signal_names.hpp"
+#include "daemon/config/document_schema.hpp"
 
 namespace confvisor::daemon {
 
@@ -22,15 +23,19 @@ std::string absolute(const std::string& path) {
   return std::filesystem::absolute(path).string();
 }
 
-// A config file as the daemon applies it: valid, and with limits this host can apply.
+// A config file as the daemon applies it: valid, with limits this host can apply, and, when
+// it names a schema, the whole document valid against it (the schema read now).
 config::LoadResult load_file(const std::string& path, std::size_t max_size) {
-  return supervise::refuse_unavailable_limits(config::load_config(path, max_size), path);
+  return config::refuse_schema_violations(
+      supervise::refuse_unavailable_limits(config::load_config(path, max_size), path));
 }
 
-// A kept generation's text, checked as a file is.
+// A kept generation's text, checked as a file is. Its schema is the file its own section
+// names, as that file is now: a rollback does not bring back an old schema.
 config::LoadResult load_generation(const std::string& text, std::uint64_t generation) {
   const std::string name = "generation " + std::to_string(generation);
-  return supervise::refuse_unavailable_limits(config::load_config_text(text, name), name);
+  return config::refuse_schema_violations(
+      supervise::refuse_unavailable_limits(config::load_config_text(text, name), name));
 }
 
 config::Config load_or_throw(const std::string& path, std::size_t max_size) {
@@ -194,7 +199,7 @@ void Daemon::on_signals(const std::vector<int>& signals) {
     }
   }
   // However many SIGHUPs arrived, one reload reads the file as it is now.
-  if (reload_requested && !stopping_) reload("SIGHUP");
+  if (reload_requested && !stopping_) request_reload("SIGHUP", {});
   wait_for_signals();
 }
 
@@ -207,6 +212,7 @@ void Daemon::shut_down(int sig) {
   }
   stopping_ = true;
   abandon_pending("stopping on " + signal_name(sig));
+  abandon_checks("stopping on " + signal_name(sig));
   notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
   log_info("stopping on " + signal_name(sig) + ": stopping the workers; generation " +
            std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
@@ -241,8 +247,38 @@ Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
   Change change = adopt(load_file(config_path_, config_->settings.max_config_size), true,
                         config_path_, ChangeKind::reload, trigger);
-  finish_change(change, ChangeKind::reload, trigger);
+  if (change.result != Outcome::checking) finish_change(change, ChangeKind::reload, trigger);
   return change;
+}
+
+// While checks run, one more reload is remembered (with everyone who asked for it) and runs
+// when they end: it reads the file as it is then, so no request is lost and none runs twice.
+void Daemon::request_reload(const std::string& trigger, std::vector<Caller> callers) {
+  if (checking_) {
+    log_info("reload requested (" + trigger + ") while the checks of the " +
+             change_kind_name(checking_->what) + " from " + checking_->source +
+             " run: it follows once they end");
+    reload_after_checks_ = trigger;
+    for (Caller& caller : callers) callers_after_checks_.push_back(std::move(caller));
+    return;
+  }
+  const Change change = reload(trigger);
+  if (change.result == Outcome::checking) {
+    for (Caller& caller : callers) checking_->callers.push_back(std::move(caller));
+    return;
+  }
+  answer(callers, change);
+}
+
+void Daemon::answer(std::vector<Caller>& callers, const Change& change) {
+  for (Caller& caller : callers) {
+    try {
+      caller.reply(change_reply(caller.command, change));
+    } catch (const control::Failure& f) {
+      caller.reply(control::error_reply(f.code, f.what()));
+    }
+  }
+  callers.clear();
 }
 
 // Republishes a kept generation as a new one. It goes through the same checks as a reload:
@@ -254,7 +290,7 @@ Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
       kept.info.source + " (rollback to generation " + std::to_string(generation) + ")";
   Change change =
       adopt(load_generation(kept.text, generation), false, source, ChangeKind::rollback, trigger);
-  finish_change(change, ChangeKind::rollback, trigger);
+  if (change.result != Outcome::checking) finish_change(change, ChangeKind::rollback, trigger);
   return change;
 }
 
@@ -288,18 +324,106 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
     if (!workers_started_) start_workers();
     return change;
   }
+  if (supervise::CheckRun::needed(*loaded.config)) {
+    return begin_checks(std::move(*loaded.config), std::move(text), source, what, trigger);
+  }
+  return publish_candidate(what, trigger, std::move(text), source, std::move(*loaded.config));
+}
+
+// The last step of every change: the candidate replaces any publish still waiting for the
+// writer lock, and is published now or once the lock is free.
+Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
+                                 const std::string& source, config::Config candidate) {
   const auto since = pending_ ? pending_->since : std::chrono::steady_clock::now();
   pending_.reset();
   pending_.emplace(PendingPublish{.what = what,
                                   .trigger = trigger,
                                   .text = std::move(text),
                                   .source = source,
-                                  .config = std::move(loaded.config),
+                                  .config = std::move(candidate),
                                   .since = since});
-  change = publish_pending();
+  Change change = publish_pending();
   if (change.result == Outcome::ok) went_live();
   if (change.result == Outcome::failed && !workers_started_) fail_start(change.error);
   return change;
+}
+
+// The checks stage: the candidate waits, on the loop, for its workers' checks; the outcome
+// comes to on_checks_done. What readers see does not change meanwhile.
+Change Daemon::begin_checks(config::Config candidate, std::string text, const std::string& source,
+                            ChangeKind what, const std::string& trigger) {
+  Change change;
+  change.source = source;
+  checking_.emplace(Checking{.what = what,
+                             .trigger = trigger,
+                             .text = std::move(text),
+                             .source = source,
+                             .config = std::move(candidate),
+                             .since = std::chrono::steady_clock::now(),
+                             .callers = {},
+                             .run = nullptr});
+  try {
+    checking_->run = std::make_unique<supervise::CheckRun>(
+        supervisor_, checking_->config, checking_->text,
+        [this](supervise::CheckReport report) { on_checks_done(std::move(report)); });
+  } catch (const Error& e) {
+    checking_.reset();
+    change.result = Outcome::failed;
+    change.error = std::string("unable to run the workers' checks: ") + e.what();
+    return change;
+  }
+  change.result = Outcome::checking;
+  std::string names;
+  for (const std::string& name : checking_->run->running()) names += " " + name;
+  change.error = "the checks of" + names + " run";
+  log_info(std::string(change_kind_name(what)) + " checking: generation " +
+           std::to_string(generation_) + " stays published while " + change.error);
+  notifier_.status(std::string(change_kind_name(what)) + " checking: " + change.error);
+  return change;
+}
+
+void Daemon::on_checks_done(supervise::CheckReport report) {
+  Checking done = std::move(*checking_);
+  checking_.reset();
+  done.run.reset();  // the candidate's copies go now
+  Change change;
+  change.source = done.source;
+  if (report.outcome == supervise::CheckOutcome::refused) {
+    change.result = Outcome::failed;
+    change.error = report.errors.joined("\n");
+  } else {
+    sync_live();
+    if (done.text == published_text_) {
+      config_.emplace(std::move(done.config));
+      change.result = Outcome::unchanged;
+    } else {
+      change = publish_candidate(done.what, done.trigger, std::move(done.text), done.source,
+                                 std::move(done.config));
+    }
+  }
+  finish_change(change, done.what, done.trigger);
+  answer(done.callers, change);
+  if (reload_after_checks_ && !stopping_) {
+    const std::string trigger = *std::exchange(reload_after_checks_, std::nullopt);
+    request_reload(trigger, std::exchange(callers_after_checks_, {}));
+  }
+}
+
+// SIGTERM: the checks are killed, and whoever waits for them is told.
+void Daemon::abandon_checks(const std::string& why) {
+  if (!checking_) return;
+  log_info(std::string("the ") + change_kind_name(checking_->what) + " from " + checking_->source +
+           " is dropped while its checks run (" + why + "): generation " +
+           std::to_string(generation_) + " stays published");
+  Checking dropped = std::move(*checking_);
+  checking_.reset();
+  dropped.run.reset();
+  Change change;
+  change.result = Outcome::failed;
+  change.error = "dropped while its checks ran: " + why;
+  answer(dropped.callers, change);
+  reload_after_checks_.reset();
+  answer(callers_after_checks_, change);
 }
 
 // Makes one attempt on the loop, never waiting. The outcome is ok when it published (the
@@ -435,6 +559,7 @@ void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& t
     case Outcome::unchanged:
       log_info(head + " stays published, " + change.source + " holds the same config");
       break;
+    case Outcome::checking:  // not finished yet: on_checks_done finishes it
     case Outcome::ok:
     case Outcome::none:  // adopt always decides; kept for the switch to be whole
       log_info(head + ", " + human_size(published_text_.size()) + ", from " + change.source);

@@ -23,6 +23,7 @@
 #include "daemon/core/change.hpp"
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/service_notifier.hpp"
+#include "daemon/supervise/check_run.hpp"
 #include "daemon/supervise/supervisor.hpp"
 
 namespace confvisor::daemon {
@@ -63,6 +64,26 @@ class Daemon {
     std::chrono::steady_clock::time_point since;  // when it began to wait
   };
 
+  // A control request that changes the config, answered once its change has ended.
+  struct Caller {
+    std::string command;  // "reload", "rollback"
+    ControlServer::Reply reply;
+  };
+
+  // A candidate whose workers' check commands run (daemon/supervise/check_run.hpp) before it
+  // may be published. The loop goes on meanwhile; reloads asked for during the checks
+  // coalesce into one that runs once they end; a rollback is refused; SIGTERM kills them.
+  struct Checking {
+    ChangeKind what;
+    std::string trigger;
+    std::string text;  // minified JSON
+    std::string source;
+    config::Config config;
+    std::chrono::steady_clock::time_point since;
+    std::vector<Caller> callers;
+    std::unique_ptr<supervise::CheckRun> run;
+  };
+
   void wait_for_signals();
   void on_signals(const std::vector<int>& signals);
   void shut_down(int sig);
@@ -74,6 +95,15 @@ class Daemon {
   Change rollback(std::uint64_t generation, const std::string& trigger);
   Change adopt(config::LoadResult loaded, bool from_file, const std::string& source,
                ChangeKind what, const std::string& trigger);
+  // A reload now, or once the checks that run end; each caller is answered when it is done.
+  void request_reload(const std::string& trigger, std::vector<Caller> callers);
+  void answer(std::vector<Caller>& callers, const Change& change);
+  Change begin_checks(config::Config candidate, std::string text, const std::string& source,
+                      ChangeKind what, const std::string& trigger);
+  void on_checks_done(supervise::CheckReport report);
+  void abandon_checks(const std::string& why);
+  Change publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
+                           const std::string& source, config::Config candidate);
   void finish_change(Change& change, ChangeKind what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
@@ -100,9 +130,10 @@ class Daemon {
                           ControlServer::Reply& reply);
   Change rollback_command(const control::Request& request, const PeerCredentials& peer);
   void logs_command(const control::Request& request, ControlServer::Reply& reply);
-  [[nodiscard]] std::string change_reply(const control::Request& request, const Change& change);
+  [[nodiscard]] std::string change_reply(const std::string& command, const Change& change);
   [[nodiscard]] boost::json::value status_json();
   [[nodiscard]] boost::json::value pending_json() const;
+  [[nodiscard]] boost::json::value checking_json() const;
   [[nodiscard]] boost::json::value history_json();
   [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
   [[nodiscard]] static boost::json::value change_json(const Change& change);
@@ -134,6 +165,11 @@ class Daemon {
   std::chrono::milliseconds lock_retry_delay_{0};
   std::string lock_wait_reason_;  // WriterLockBusy's message, while pending_ waits
   bool workers_started_ = false;  // the first publish is done and the workers were started
+
+  std::optional<Checking> checking_;  // emplaced, never assigned (it holds a Config)
+  // A reload asked for while checks run: its trigger and callers.
+  std::optional<std::string> reload_after_checks_;
+  std::vector<Caller> callers_after_checks_;
   int exit_code_ = 0;
 };
 

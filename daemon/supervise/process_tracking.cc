@@ -241,6 +241,10 @@ Cgroup ProcessTracking::instance_cgroup(const std::string& worker, unsigned inde
   return Cgroup(tree_->path() + "/" + worker + "." + std::to_string(index));
 }
 
+Cgroup ProcessTracking::check_cgroup(const std::string& worker) const {
+  return Cgroup(tree_->path() + "/" + worker + ".check");
+}
+
 // Every populated cgroup of the tree is a dead daemon's (the segment's owner lock, taken
 // before this, says no live daemon of this segment exists): its processes are logged,
 // killed at once, waited for, and the cgroups removed.

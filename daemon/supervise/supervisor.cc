@@ -101,7 +101,7 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
                  " -> " + std::to_string(spec.instances));
       } else {
         log_info("worker " + spec.name +
-                 ": its after or on_fatal changed; its running instances keep running");
+                 ": its after, on_fatal or check changed; its running instances keep running");
       }
       scale(g, std::make_shared<const config::WorkerSpec>(spec), added);
     } else {
@@ -340,6 +340,10 @@ void Supervisor::reap() {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    if (auto watched = watched_.extract(pid)) {
+      watched.mapped()(status);
+      continue;
+    }
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) {  // a leftover we adopted, or a child whose exec failed
       leftover_reaped(pid);
@@ -447,6 +451,7 @@ std::size_t Supervisor::kill_leftovers(
   std::size_t killed = 0;
   std::set<pid_t> known;
   for (const auto& [pid, instance] : by_pid_) known.insert(pid);
+  for (const auto& [pid, exited] : watched_) known.insert(pid);
   for (const Adopted& a : adopted_children(known)) {
     if (!whose(a.owner)) continue;
     const std::string owner = a.owner
@@ -458,6 +463,19 @@ std::size_t Supervisor::kill_leftovers(
     ++killed;
   }
   return killed;
+}
+
+void Supervisor::watch_child(pid_t pid, std::function<void(int status)> exited) {
+  watched_[pid] = std::move(exited);
+}
+
+void Supervisor::forget_child(pid_t pid) {
+  watched_.erase(pid);
+}
+
+std::optional<Cgroup> Supervisor::check_cgroup(const std::string& worker) const {
+  if (tracking_.mode() != TrackingMode::cgroup) return std::nullopt;
+  return tracking_.check_cgroup(worker);
 }
 
 void Supervisor::on_notify(pid_t sender, const std::string& message) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "daemon/config/model.hpp"
+#include "daemon/supervise/check_host.hpp"
 #include "daemon/supervise/leftovers.hpp"
 #include "daemon/supervise/log_file.hpp"
 #include "daemon/supervise/notify_socket.hpp"
@@ -33,11 +34,11 @@
 
 namespace confvisor::supervise {
 
-class Supervisor {
+class Supervisor final : public CheckHost {
  public:
   Supervisor(boost::asio::io_context& io, const std::string& segment,
              std::function<std::uint64_t()> generation);
-  ~Supervisor();
+  ~Supervisor() override;
 
   // Makes the workers match `specs`. With `reloaded`, unchanged workers get their on_reload
   // action (the new generation is already published).
@@ -70,6 +71,15 @@ class Supervisor {
   [[nodiscard]] std::vector<std::string> restarting() const;
   // "cgroup /sys/fs/cgroup/unified/confvisor.demo", "subreaper (fallback): ..."
   [[nodiscard]] std::string tracking() const { return tracking_.description(); }
+
+  // A child of the daemon that is no worker (a check command): reap() hands its wait status
+  // to `exited` instead of taking it for a leftover, and leftover sweeps leave it alone.
+  // forget_child drops the call; the child is then reaped as any unknown child is.
+  void watch_child(pid_t pid, std::function<void(int status)> exited) override;
+  void forget_child(pid_t pid) override;
+  // The cgroup a check of worker `worker` runs in, in cgroup mode; nullopt in subreaper mode.
+  [[nodiscard]] std::optional<Cgroup> check_cgroup(const std::string& worker) const override;
+  [[nodiscard]] boost::asio::io_context& io() override { return io_; }
 
  private:
   struct Group {
@@ -123,6 +133,7 @@ class Supervisor {
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
   std::vector<std::unique_ptr<WorkerCommand>> commands_;   // operators' start/stop/restart
   std::map<pid_t, std::weak_ptr<WorkerInstance>> by_pid_;
+  std::map<pid_t, std::function<void(int)>> watched_;  // children that are no worker
   bool review_pending_ = false;
   std::function<void()> on_settled_;
   std::function<void()> on_stopped_;
