@@ -68,7 +68,8 @@ BOOST_AUTO_TEST_CASE(fragments_merge_into_the_document_in_name_order) {
         "db": {"host": "db1", "port": 5432}, "tags": ["a", "b"], "level": "info")");
   // Written in the other order: the name decides, not the time or the directory's order.
   const std::string b = f.write("conf.d/20-b.json", R"({
-    "confvisor": {"workers": [)" + worker("b1") + ", " + worker("b2") + R"(], "history": 3},
+    "confvisor": {"workers": [)" + worker("b1") + ", " + worker("b2") +
+                                                        R"(], "history": 3},
     "app": {"db": {"port": 6432}, "level": "debug"}})");
   const std::string a = f.write("conf.d/10-a.json", R"({
     "confvisor": {"workers": [)" + worker("a") + R"(], "history": 2},
@@ -89,15 +90,20 @@ BOOST_AUTO_TEST_CASE(fragments_merge_into_the_document_in_name_order) {
 
 BOOST_AUTO_TEST_CASE(entries_merge_in_list_order_and_a_file_named_twice_merges_once) {
   Files f;
-  const std::string main = f.main(R"(["conf.d/b.json", "*.json", "conf.d/*.json", "/dev/null/x*"])");
-  const std::string a = f.write("conf.d/a.json", R"({"confvisor": {"workers": [)" + worker("a") + "]}}");
-  const std::string b = f.write("conf.d/b.json", R"({"confvisor": {"workers": [)" + worker("b") + "]}}");
+  const std::string main =
+      f.main(R"(["conf.d/b.json", "*.json", "conf.d/*.json", "/dev/null/x*"])");
+  const std::string a =
+      f.write("conf.d/a.json", R"({"confvisor": {"workers": [)" + worker("a") + "]}}");
+  const std::string b =
+      f.write("conf.d/b.json", R"({"confvisor": {"workers": [)" + worker("b") + "]}}");
   // "*.json" beside the main file matches it: never merged into itself. A link to a.json
   // is the same file under another name: merged once, at its first place.
-  const std::string top = f.write("top.json", R"({"confvisor": {"workers": [)" + worker("top") + "]}}");
+  const std::string top =
+      f.write("top.json", R"({"confvisor": {"workers": [)" + worker("top") + "]}}");
   fs::create_symlink(a, f.file("conf.d/c.json"));
   const Config config = loaded(main);
-  BOOST_TEST(names_of(config.settings) == (Lines{"b", "top", "a"}), boost::test_tools::per_element());
+  BOOST_TEST(names_of(config.settings) == (Lines{"b", "top", "a"}),
+             boost::test_tools::per_element());
   BOOST_TEST(config.origins.files() == (Lines{main, b, top, a}), boost::test_tools::per_element());
 }
 
@@ -130,10 +136,11 @@ BOOST_AUTO_TEST_CASE(syntax_errors_name_the_fragment_line_and_column) {
   const std::string b = f.write("conf.d/b.json", "{\"x\": 1,\n \"x\": 2}");
   const std::string c = f.write("conf.d/c.json", "[1]");
   // Every fragment is parsed, so every broken one is reported at once; none is validated.
-  BOOST_TEST(errors_loading(main) == (Lines{a + ":3:7: syntax error at '2'",
-                                            b + ":2:2: duplicate key \"x\" in the top-level object",
-                                            c + ":1:1: the top level must be a JSON object, found array"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      errors_loading(main) == (Lines{a + ":3:7: syntax error at '2'",
+                                     b + ":2:2: duplicate key \"x\" in the top-level object",
+                                     c + ":1:1: the top level must be a JSON object, found array"}),
+      boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(meaning_errors_name_the_fragment_and_the_pointer_inside_it) {
@@ -141,24 +148,28 @@ BOOST_AUTO_TEST_CASE(meaning_errors_name_the_fragment_and_the_pointer_inside_it)
   const std::string main = f.main(R"(["conf.d/*.json"])", R"(, "workers": [)" + worker("m") + "]");
   const std::string a = f.write("conf.d/a.json", R"({"confvisor": {"history": 0, "workers": [
       {"name": "w", "command": ["/bin/true"], "restart": "sometimes"}]}})");
-  const std::string b = f.write("conf.d/b.json", R"({"confvisor": {"workers": [)" + worker("x") +
-                                                     R"(, {"name": "y", "instance": 2, "command": ["/bin/true"]}]}})");
+  const std::string b = f.write(
+      "conf.d/b.json", R"({"confvisor": {"workers": [)" + worker("x") +
+                           R"(, {"name": "y", "instance": 2, "command": ["/bin/true"]}]}})");
   const Lines errors = errors_loading(main);
   // In the order of the merged document: its keys as the main file has them, then new ones.
-  BOOST_TEST(errors == (Lines{a + ": /confvisor/workers/0/restart: expected one of always, "
-                                  "on-failure, never; got \"sometimes\"",
-                              b + ": /confvisor/workers/1/instance: unknown key \"instance\" "
-                                  "(did you mean \"instances\"?)",
-                              a + ": /confvisor/history: expected an integer from 1 to 64, got number 0"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      errors == (Lines{a + ": /confvisor/workers/0/restart: expected one of always, "
+                           "on-failure, never; got \"sometimes\"",
+                       b + ": /confvisor/workers/1/instance: unknown key \"instance\" "
+                           "(did you mean \"instances\"?)",
+                       a + ": /confvisor/history: expected an integer from 1 to 64, got number 0"}),
+      boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_worker_name_defined_in_two_files_names_both) {
   Files f;
-  const std::string main = f.main(R"(["conf.d/*.json"])", R"(, "workers": [)" + worker("web") + "]");
+  const std::string main =
+      f.main(R"(["conf.d/*.json"])", R"(, "workers": [)" + worker("web") + "]");
   const std::string a = f.write("conf.d/a.json", R"({"confvisor": {"workers": [)" + worker("db") +
                                                      ", " + worker("web") + "]}}");
-  const std::string b = f.write("conf.d/b.json", R"({"confvisor": {"workers": [)" + worker("db") + "]}}");
+  const std::string b =
+      f.write("conf.d/b.json", R"({"confvisor": {"workers": [)" + worker("db") + "]}}");
   BOOST_TEST(errors_loading(main) ==
                  (Lines{a + ": /confvisor/workers/1/name: duplicate worker name \"web\": " + main +
                             ": /confvisor/workers/0 has it too",
@@ -167,7 +178,8 @@ BOOST_AUTO_TEST_CASE(a_worker_name_defined_in_two_files_names_both) {
              boost::test_tools::per_element());
   // Within one fragment, the pointer is the fragment's own.
   f.write("conf.d/b.json", R"({"app": {}})");
-  f.write("conf.d/a.json", R"({"confvisor": {"workers": [)" + worker("db") + ", " + worker("db") + "]}}");
+  f.write("conf.d/a.json",
+          R"({"confvisor": {"workers": [)" + worker("db") + ", " + worker("db") + "]}}");
   BOOST_TEST(errors_loading(main) ==
                  Lines{a + ": /confvisor/workers/1/name: duplicate worker name \"db\": "
                            "/confvisor/workers/0 has it too"},
@@ -180,10 +192,11 @@ BOOST_AUTO_TEST_CASE(fifos_directories_and_devices_are_refused_unread) {
   fs::create_directories(f.file("conf.d/b.json"));
   BOOST_TEST_REQUIRE(::mkfifo(f.file("conf.d/a.json").c_str(), 0600) == 0);
   ::alarm(20);  // a read that blocks on the FIFO fails the test instead of hanging it
-  BOOST_TEST(errors_loading(main) == (Lines{f.file("conf.d/a.json") + ": not a regular file (a FIFO)",
-                                            f.file("conf.d/b.json") + ": not a regular file (a directory)",
-                                            "/dev/null: not a regular file (a character device)"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      errors_loading(main) == (Lines{f.file("conf.d/a.json") + ": not a regular file (a FIFO)",
+                                     f.file("conf.d/b.json") + ": not a regular file (a directory)",
+                                     "/dev/null: not a regular file (a character device)"}),
+      boost::test_tools::per_element());
   ::alarm(0);
 }
 
@@ -205,33 +218,39 @@ BOOST_AUTO_TEST_CASE(the_files_count_against_max_config_size_together) {
   // The limit the files set themselves counts them together too.
   f.write("b.json", R"({"confvisor": {"max_config_size": 100}})");
   BOOST_TEST(errors_loading(main) ==
-                 Lines{b + ": /confvisor/max_config_size: 100 bytes is less than the size of this "
-                           "file and its fragments together (" +
+                 Lines{b +
+                       ": /confvisor/max_config_size: 100 bytes is less than the size of this "
+                       "file and its fragments together (" +
                        std::to_string(main_size + a_size + fs::file_size(b)) +
                        " bytes): the next reload would refuse it"},
              boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(a_fragment_cannot_include_or_move_the_segment) {
+BOOST_AUTO_TEST_CASE(a_fragment_cannot_include_or_move_the_daemon) {
   Files f;
   const std::string main = f.main(R"(["a.json"])");
-  const std::string a = f.write("a.json", R"({"confvisor": {"include": ["b.json"], "segment": "u"}})");
+  const std::string a = f.write("a.json", R"({"confvisor": {"include": ["b.json"], "segment": "u",
+      "socket": "/tmp/x.sock", "history": 2}})");
   f.write("b.json", R"({"app": 1})");
   BOOST_TEST(errors_loading(main) ==
                  (Lines{a + ": /confvisor/include: a fragment cannot include other files: only "
                             "the main file's include list is followed",
                         a + ": /confvisor/segment: only the main file may set the segment (the "
-                            "daemon's identity)"}),
+                            "daemon's identity)",
+                        a + ": /confvisor/socket: only the main file may set the socket "
+                            "(confvisorctl --config finds the daemon through it)"}),
              boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(the_include_list_is_checked) {
   BOOST_TEST(error_of(section(R"("include": "conf.d/*.json")")) ==
              "t.json: /confvisor/include: expected an array, got \"conf.d/*.json\"");
-  BOOST_TEST(errors_of(section(R"("include": ["", 3])")) ==
-                 (Lines{"t.json: /confvisor/include/0: expected a non-empty path or glob pattern, got \"\"",
-                        "t.json: /confvisor/include/1: expected a string, got number 3"}),
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      errors_of(section(R"("include": ["", 3])")) ==
+          (Lines{
+              "t.json: /confvisor/include/0: expected a non-empty path or glob pattern, got \"\"",
+              "t.json: /confvisor/include/1: expected a string, got number 3"}),
+      boost::test_tools::per_element());
 }
 
 // The fuzz target and a kept generation go through the text path: it reads no file.
@@ -253,9 +272,9 @@ BOOST_AUTO_TEST_CASE(a_directory_that_cannot_be_read_is_an_error) {
   const std::string main = f.main(R"(["conf.d/*.json"])");
   fs::create_directories(f.file("conf.d"));
   BOOST_TEST_REQUIRE(::chmod(f.file("conf.d").c_str(), 0) == 0);
-  BOOST_TEST(errors_loading(main) ==
-                 Lines{main + ": /confvisor/include/0: unable to read the directory " +
-                       f.file("conf.d") + ": Permission denied"},
-             boost::test_tools::per_element());
+  BOOST_TEST(
+      errors_loading(main) == Lines{main + ": /confvisor/include/0: unable to read the directory " +
+                                    f.file("conf.d") + ": Permission denied"},
+      boost::test_tools::per_element());
   ::chmod(f.file("conf.d").c_str(), 0700);
 }

@@ -2,9 +2,8 @@
 // daemon's environment at load (so --check sees them) with errors at their pointer, and
 // pass_env, which copies variables of the daemon's environment into a worker's.
 #define BOOST_TEST_MODULE config_variables
-#include <cstdlib>
-
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -69,7 +68,8 @@ BOOST_AUTO_TEST_CASE(unset_and_malformed_references_are_errors) {
   BOOST_TEST(expansion_error("${CVT_UNSET}") ==
              "${CVT_UNSET} is not set (give it a default: ${CVT_UNSET:-VALUE})");
   const std::string forms = " (write ${NAME} or ${NAME:-DEFAULT}, and $$ for a literal $)";
-  BOOST_TEST(expansion_error("a${") == "\"${\" is not a variable reference: unterminated, no '}' follows" + forms);
+  BOOST_TEST(expansion_error("a${") ==
+             "\"${\" is not a variable reference: unterminated, no '}' follows" + forms);
   BOOST_TEST(expansion_error("${CVT_PORT") ==
              "\"${CVT_PORT\" is not a variable reference: unterminated, no '}' follows" + forms);
   for (const char* text : {"${1X}", "${}", "${-x}"}) {
@@ -82,10 +82,12 @@ BOOST_AUTO_TEST_CASE(unset_and_malformed_references_are_errors) {
   }
   BOOST_TEST(expansion_error("${A-b}") ==
              "\"${A-b}\" is not a variable reference: after the name comes '}' or \":-\" and a "
-             "default" + forms);
+             "default" +
+                 forms);
   BOOST_TEST(expansion_error("${A:-${B}}") ==
              "\"${A:-${B}\" is not a variable reference: a default cannot hold another "
-             "reference" + forms);
+             "reference" +
+                 forms);
 }
 
 BOOST_AUTO_TEST_CASE(command_env_and_cwd_expand_at_load) {

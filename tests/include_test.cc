@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "confvisor/worker.hpp"
 #include "tests/support/daemon_client.hpp"
@@ -35,10 +36,10 @@ struct Setup {
   [[nodiscard]] std::string path() const { return dir.path() + "/main.json"; }
   // The main file: its section with `workers`, including conf.d/*.json.
   std::string write_main(const std::string& workers = "[]") const {
-    return dir.write("main.json", "{\"confvisor\": {\"segment\": \"" + seg.name() +
-                                      "\", \"socket\": \"" + socket() +
-                                      "\",\n  \"include\": [\"conf.d/*.json\"], \"workers\": " +
-                                      workers + "},\n \"app\": {\"version\": 0, \"main\": true}}\n");
+    return dir.write("main.json",
+                     "{\"confvisor\": {\"segment\": \"" + seg.name() + "\", \"socket\": \"" +
+                         socket() + "\",\n  \"include\": [\"conf.d/*.json\"], \"workers\": " +
+                         workers + "},\n \"app\": {\"version\": 0, \"main\": true}}\n");
   }
   std::string fragment(const std::string& name, const std::string& text) const {
     fs::create_directories(dir.file("conf.d"));
@@ -50,6 +51,15 @@ json::value status(DaemonProcess& d, const Setup& s) {
   const RunResult r = confvisorctl(d, {"--socket", s.socket(), "status", "--json"});
   BOOST_TEST_REQUIRE(r.exit_code() == 0, r.output);
   return json::parse(r.output);
+}
+
+// Status caches its reading of the files once their timestamps are a second old (coarse
+// clocks: daemon/config/on_disk.cc): waiting that long makes the next status request keep
+// its reading, and the one after it decide from stat() alone whether the files changed.
+void let_the_files_settle(DaemonProcess& d, const Setup& s) {
+  std::this_thread::sleep_for(1200ms);
+  BOOST_TEST(status(d, s).at("live_matches_file").as_bool());
+  BOOST_TEST(status(d, s).at("live_matches_file").as_bool());
 }
 
 std::string app_fragment(int version) {
@@ -72,6 +82,7 @@ BOOST_AUTO_TEST_CASE(a_changed_fragment_and_a_sighup_publish_a_generation_naming
   BOOST_TEST(st.at("live_matches_file").as_bool());
 
   // The fragment alone changes: status sees it before the reload, the reload publishes it.
+  let_the_files_settle(d, s);
   s.fragment("10-app.json", app_fragment(2));
   BOOST_TEST(!status(d, s).at("live_matches_file").as_bool());
   d.signal(SIGHUP);
@@ -85,6 +96,7 @@ BOOST_AUTO_TEST_CASE(a_changed_fragment_and_a_sighup_publish_a_generation_naming
   BOOST_TEST(!st.at("file_changed").as_bool());
 
   // A fragment added is a change too, and the next generation names it.
+  let_the_files_settle(d, s);
   const std::string more = s.fragment("20-more.json", app_fragment(3));
   BOOST_TEST(!status(d, s).at("live_matches_file").as_bool());
   d.signal(SIGHUP);
@@ -97,6 +109,7 @@ BOOST_AUTO_TEST_CASE(a_changed_fragment_and_a_sighup_publish_a_generation_naming
   BOOST_TEST(contains(history.output, main + " + " + app + " + " + more), history.output);
 
   // And so is one removed; a SIGHUP with nothing changed publishes nothing.
+  let_the_files_settle(d, s);
   fs::remove(more);
   BOOST_TEST(!status(d, s).at("live_matches_file").as_bool());
   d.signal(SIGHUP);
@@ -112,7 +125,9 @@ BOOST_AUTO_TEST_CASE(a_changed_fragment_and_a_sighup_publish_a_generation_naming
 
 BOOST_AUTO_TEST_CASE(a_broken_fragment_keeps_the_last_good_generation) {
   Setup s;
-  const std::string main = s.write_main("[{\"name\": \"web\", \"command\": [\"/bin/sleep\", \"1000\"], \"start_window\": \"100ms\"}]");
+  const std::string main = s.write_main(
+      "[{\"name\": \"web\", \"command\": [\"/bin/sleep\", \"1000\"], \"start_window\": "
+      "\"100ms\"}]");
   s.fragment("10-app.json", app_fragment(1));
   DaemonProcess d(s.dir, main);
   require_ready(d);
@@ -160,13 +175,14 @@ BOOST_AUTO_TEST_CASE(a_broken_fragment_keeps_the_last_good_generation) {
 
 BOOST_AUTO_TEST_CASE(a_worker_runs_with_expanded_arguments_and_passed_variables) {
   Setup s;
-  const std::string main = s.write_main(R"([{"name": "w", "command": ["/bin/sleep", "${CVT_SECONDS}"], "start_window": "100ms",
+  const std::string main = s.write_main(
+      R"([{"name": "w", "command": ["/bin/sleep", "${CVT_SECONDS}"], "start_window": "100ms",
       "env": {"GREETING": "${CVT_GREETING}-${CVT_UNSET:-world}", "CVT_BOTH": "mine", "PRICE": "$$5"},
       "pass_env": ["TZ", "CVT_BOTH", "CVT_MISSING"]}])");
-  DaemonProcess d(s.dir, main,
-                  DaemonOptions{.env = {"CVT_SECONDS=1234", "CVT_GREETING=hello", "TZ=Europe/Paris",
-                                        "CVT_BOTH=theirs", "CVT_SECRET=kept", "CVT_MISSING",
-                                        "CVT_UNSET"}});
+  DaemonProcess d(
+      s.dir, main,
+      DaemonOptions{.env = {"CVT_SECONDS=1234", "CVT_GREETING=hello", "TZ=Europe/Paris",
+                            "CVT_BOTH=theirs", "CVT_SECRET=kept", "CVT_MISSING", "CVT_UNSET"}});
   require_ready(d);
   const json::value st = status(d, s);
   const pid_t pid = st.at("workers").at(0).at("pid").to_number<pid_t>();
@@ -175,7 +191,7 @@ BOOST_AUTO_TEST_CASE(a_worker_runs_with_expanded_arguments_and_passed_variables)
   BOOST_TEST(env.at("GREETING") == "hello-world");
   BOOST_TEST(env.at("PRICE") == "$5");
   BOOST_TEST(env.at("TZ") == "Europe/Paris");
-  BOOST_TEST(env.at("CVT_BOTH") == "mine");  // env wins over pass_env
+  BOOST_TEST(env.at("CVT_BOTH") == "mine");    // env wins over pass_env
   BOOST_TEST(env.count("CVT_MISSING") == 0u);  // not set in the daemon: skipped
   BOOST_TEST(env.count("CVT_SECRET") == 0u);   // not passed
   // Readers see the document as written.
@@ -187,14 +203,16 @@ BOOST_AUTO_TEST_CASE(a_worker_runs_with_expanded_arguments_and_passed_variables)
 
 BOOST_AUTO_TEST_CASE(check_names_an_unset_variable_and_a_broken_fragment) {
   Setup s;
-  const std::string main = s.write_main(R"([{"name": "w", "command": ["/bin/sleep", "${CVT_NOT_SET_ANYWHERE}"]}])");
+  const std::string main =
+      s.write_main(R"([{"name": "w", "command": ["/bin/sleep", "${CVT_NOT_SET_ANYWHERE}"]}])");
   const std::string bad = s.fragment("10-bad.json", "{\"confvisor\": {\"history\": 0}}");
   const RunResult check = run({bin("confvisord"), "--check", "--config", main});
   BOOST_TEST(check.exit_code() == 1);
-  BOOST_TEST(contains(check.output, main + ": /confvisor/workers/0/command/1: ${CVT_NOT_SET_ANYWHERE} "
-                                           "is not set (give it a default: "
-                                           "${CVT_NOT_SET_ANYWHERE:-VALUE})"),
-             check.output);
+  BOOST_TEST(
+      contains(check.output, main + ": /confvisor/workers/0/command/1: ${CVT_NOT_SET_ANYWHERE} "
+                                    "is not set (give it a default: "
+                                    "${CVT_NOT_SET_ANYWHERE:-VALUE})"),
+      check.output);
   BOOST_TEST(contains(check.output, bad + ": /confvisor/history: expected an integer from 1 to 64"),
              check.output);
   BOOST_TEST(contains(check.output, "2 error(s)"), check.output);

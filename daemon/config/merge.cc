@@ -20,6 +20,10 @@ std::string_view refusal(std::string_view pointer) {
   if (pointer == "/confvisor/segment") {
     return "only the main file may set the segment (the daemon's identity)";
   }
+  if (pointer == "/confvisor/socket") {
+    return "only the main file may set the socket (confvisorctl --config finds the daemon "
+           "through it)";
+  }
   return {};
 }
 

@@ -3,10 +3,11 @@
 // fragment's workers come after those already there); any other value, an array or a scalar,
 // is replaced by the fragment's. A worker name defined twice is validate_config's to refuse.
 //
-// A fragment may set anything the main file may, but two keys: /confvisor/include (a
+// A fragment may set anything the main file may, but three keys: /confvisor/include (a
 // fragment does not include others: one level keeps the set of files an operator must read
-// known from the main file) and /confvisor/segment (the daemon's identity, which names its
-// shared memory and its socket, stays in its main file, so a dropped-in file cannot move it).
+// known from the main file), /confvisor/segment and /confvisor/socket (the daemon's
+// identity, which `confvisorctl --config FILE` reads from the main file alone, stays there,
+// so a dropped-in file cannot move the daemon away from its clients).
 #pragma once
 
 #include <boost/json/object.hpp>

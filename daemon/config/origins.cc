@@ -28,7 +28,8 @@ void Origins::record(const std::string& merged, std::size_t file, std::string po
 Origins::Place Origins::locate(std::string_view merged) const {
   for (std::string_view prefix = merged;;) {
     if (const auto it = records_.find(prefix); it != records_.end()) {
-      return {&files_[it->second.first], it->second.second + std::string(merged.substr(prefix.size()))};
+      return {&files_[it->second.first],
+              it->second.second + std::string(merged.substr(prefix.size()))};
     }
     const std::size_t slash = prefix.rfind('/');
     if (slash == std::string_view::npos) break;
