@@ -15,6 +15,7 @@
 
 #include "daemon/config/model.hpp"
 #include "tests/support/config_documents.hpp"
+#include "tests/support/daemon_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace confvisor;
@@ -166,15 +167,20 @@ BOOST_AUTO_TEST_CASE(a_worker_name_defined_in_two_files_names_both) {
   Files f;
   const std::string main =
       f.main(R"(["conf.d/*.json"])", R"(, "workers": [)" + worker("web") + "]");
-  const std::string a = f.write("conf.d/a.json", R"({"confvisor": {"workers": [)" + worker("db") +
-                                                     ", " + worker("web") + "]}}");
+  const std::string a =
+      f.write("conf.d/a.json", "{\"confvisor\": {\"workers\": [\n  " + worker("db") + ",\n  " +
+                                   worker("web") + "]}}");
   const std::string b =
-      f.write("conf.d/b.json", R"({"confvisor": {"workers": [)" + worker("db") + "]}}");
+      f.write("conf.d/b.json", "{\"confvisor\": {\"workers\": [\n  " + worker("db") + "]}}");
+  // Each name's FILE:LINE:COL too, where the string is.
+  const std::string main_web = main + ":1:" + std::to_string(read_file(main).find("\"web\"") + 1);
   BOOST_TEST(errors_loading(main) ==
                  (Lines{a + ": /confvisor/workers/1/name: duplicate worker name \"web\": " + main +
-                            ": /confvisor/workers/0 has it too",
+                            ": /confvisor/workers/0 has it too (at " + main_web + "; this one at " +
+                            a + ":3:12)",
                         b + ": /confvisor/workers/0/name: duplicate worker name \"db\": " + a +
-                            ": /confvisor/workers/0 has it too"}),
+                            ": /confvisor/workers/0 has it too (at " + a + ":2:12; this one at " +
+                            b + ":2:12)"}),
              boost::test_tools::per_element());
   // Within one fragment, the pointer is the fragment's own.
   f.write("conf.d/b.json", R"({"app": {}})");

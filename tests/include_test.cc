@@ -160,8 +160,11 @@ BOOST_AUTO_TEST_CASE(a_broken_fragment_keeps_the_last_good_generation) {
   const std::string twice = s.fragment(
       "30-web.json",
       "{\"confvisor\": {\"workers\": [{\"name\": \"web\", \"command\": [\"/bin/true\"]}]}}");
+  const std::string main_line = lines_of(read_file(main)).at(1);
   reload_fails_with(twice + ": /confvisor/workers/0/name: duplicate worker name \"web\": " + main +
-                    ": /confvisor/workers/0 has it too");
+                    ": /confvisor/workers/0 has it too (at " + main +
+                    ":2:" + std::to_string(main_line.find("\"web\"") + 1) + "; this one at " +
+                    twice + ":1:37)");
 
   // Fixed, the next reload goes through.
   fs::remove(twice);

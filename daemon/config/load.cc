@@ -24,12 +24,9 @@ namespace json = boost::json;
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
-json::parse_options config_parse_options() {
-  json::parse_options options;
-  options.allow_comments = true;
-  options.allow_trailing_commas = true;
-  options.max_depth = kMaxConfigDepth;
-  return options;
+std::string_view without_byte_order_mark(std::string_view text) {
+  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+  return text;
 }
 
 // "FILE:LINE:COL: " for byte `offset` of `text`.
@@ -100,7 +97,7 @@ std::optional<json::value> parse_text(std::string_view text, const std::string& 
     errors.add(position_prefix(file, text, *bad) + "invalid UTF-8");
     return std::nullopt;
   }
-  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+  text = without_byte_order_mark(text);
 
   const JsonScan scan = scan_json(text, config_parse_options());
   for (const DuplicateKey& duplicate : scan.duplicates) {
@@ -136,41 +133,52 @@ std::string fragment_refusal(const RegularFile& file, std::size_t before, std::s
          " (which counts the main file and its fragments together)";
 }
 
-// Reads and merges the fragments `patterns` name into `document`, the main file's (read as
-// `main`). Returns the bytes read in all, main file included; `stopped` is set if a fragment
-// could not be read or parsed, after which the document is not worth validating.
-std::size_t merge_fragments(const std::string& path, const RegularFile& main,
-                            const std::vector<std::string>& patterns, std::size_t max_size,
-                            json::object& document, Origins& origins, Errors& errors,
-                            bool& stopped) {
-  std::size_t total = main.text.size();
-  IncludedFiles included = expand_includes(path, patterns);
-  errors.add(included.errors);
-  // One file under two names (a symbolic link, the main file matched by its own pattern)
-  // is merged once.
-  std::vector<std::pair<dev_t, ino_t>> seen{{main.status.st_dev, main.status.st_ino}};
-  for (const std::string& fragment_path : included.paths) {
-    const RegularFile fragment =
-        read_regular_file(fragment_path, total < max_size ? max_size - total : 0);
-    if (fragment.refusal != FileRefusal::none) {
-      errors.add(fragment_path + ": " + fragment_refusal(fragment, total, max_size));
-      stopped = true;
-      continue;
+// A main file's document with the fragments its include patterns name merged in.
+struct Composition {
+  // `errors` so far, of the main file of `main_size` bytes.
+  Composition(const std::string& main_path, std::size_t limit, Errors so_far, std::size_t main_size)
+      : path(main_path), max_size(limit), errors(std::move(so_far)), total(main_size) {}
+
+  const std::string& path;
+  std::size_t max_size;
+  Origins origins{path};
+  Errors errors;
+  std::vector<std::string> texts;  // of the files merged, in origins' order: for positions
+  std::size_t total = 0;           // bytes read, main file included
+  bool stopped = false;  // a fragment could not be read or parsed: nothing worth validating
+
+  // Reads and merges the fragments into `document`, the main file's (read as `main`).
+  void merge(const std::vector<std::string>& patterns, const RegularFile& main,
+             json::object& document) {
+    texts.emplace_back(without_byte_order_mark(main.text));
+    IncludedFiles included = expand_includes(path, patterns);
+    errors.add(included.errors);
+    // One file under two names (a symbolic link, the main file matched by its own pattern)
+    // is merged once.
+    std::vector<std::pair<dev_t, ino_t>> seen{{main.status.st_dev, main.status.st_ino}};
+    for (const std::string& fragment_path : included.paths) {
+      const RegularFile fragment =
+          read_regular_file(fragment_path, total < max_size ? max_size - total : 0);
+      if (fragment.refusal != FileRefusal::none) {
+        errors.add(fragment_path + ": " + fragment_refusal(fragment, total, max_size));
+        stopped = true;
+        continue;
+      }
+      const std::pair identity{fragment.status.st_dev, fragment.status.st_ino};
+      if (std::find(seen.begin(), seen.end(), identity) != seen.end()) continue;
+      seen.push_back(identity);
+      total += fragment.text.size();
+      std::optional<json::value> parsed = parse_text(fragment.text, fragment_path, errors);
+      if (!parsed) {
+        stopped = true;
+        continue;
+      }
+      texts.emplace_back(without_byte_order_mark(fragment.text));
+      merge_fragment(document, parsed->get_object(), origins.add_file(fragment_path), origins,
+                     errors);
     }
-    const std::pair identity{fragment.status.st_dev, fragment.status.st_ino};
-    if (std::find(seen.begin(), seen.end(), identity) != seen.end()) continue;
-    seen.push_back(identity);
-    total += fragment.text.size();
-    std::optional<json::value> parsed = parse_text(fragment.text, fragment_path, errors);
-    if (!parsed) {
-      stopped = true;
-      continue;
-    }
-    merge_fragment(document, parsed->get_object(), origins.add_file(fragment_path), origins,
-                   errors);
   }
-  return total;
-}
+};
 
 // Duplicate keys and the fragments' errors do not stop validation: the rest of the
 // mistakes are reported too, after them.
@@ -184,6 +192,14 @@ LoadResult finish(LoadResult result, Errors errors) {
 }
 
 }  // namespace
+
+json::parse_options config_parse_options() {
+  json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.max_depth = kMaxConfigDepth;
+  return options;
+}
 
 std::string source_of(const Config& config) {
   std::string source = config.path;
@@ -219,19 +235,16 @@ LoadResult load_config(const std::string& path, std::size_t max_size) {
   std::optional<json::value> document = parse_text(file.text, path, errors);
   if (!document) return failure(std::move(errors));
   std::vector<std::string> patterns = include_patterns(*document);
-  Origins origins(path);
-  bool stopped = false;
-  const std::size_t total = patterns.empty()
-                                ? file.text.size()
-                                : merge_fragments(path, file, patterns, max_size,
-                                                  document->get_object(), origins, errors, stopped);
+  Composition composed(path, max_size, std::move(errors), file.text.size());
+  if (!patterns.empty()) composed.merge(patterns, file, document->get_object());
   LoadResult result;
-  if (stopped) {
-    result.errors = std::move(errors);
+  if (composed.stopped) {
+    result.errors = std::move(composed.errors);
   } else {
-    result = validate_config(path, std::move(*document), &origins);
-    check_own_size(total, result);
-    result = finish(std::move(result), std::move(errors));
+    composed.origins.attach_texts(&composed.texts);
+    result = validate_config(path, std::move(*document), &composed.origins);
+    check_own_size(composed.total, result);
+    result = finish(std::move(result), std::move(composed.errors));
   }
   result.include = std::move(patterns);
   return result;

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstddef>
@@ -154,6 +155,10 @@ struct LoadResult {
 // each error, or `origins` says which file and pointer an error names.
 [[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document,
                                          const Origins* origins = nullptr);
+
+// The JSON of config files: comments and trailing commas allowed, nested at most
+// kMaxConfigDepth levels.
+[[nodiscard]] boost::json::parse_options config_parse_options();
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
 // holds the two equal): the "confvisor" section, a worker, a worker's "backoff", its

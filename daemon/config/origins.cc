@@ -1,6 +1,9 @@
 #include "daemon/config/origins.hpp"
 
 #include "common/json/pointer.hpp"
+#include "common/json/scan.hpp"
+#include "common/json/text.hpp"
+#include "daemon/config/model.hpp"
 
 namespace confvisor::config {
 
@@ -36,6 +39,17 @@ Origins::Place Origins::locate(std::string_view merged) const {
     prefix = prefix.substr(0, slash);
   }
   return {&files_.front(), std::string(merged)};
+}
+
+std::optional<std::string> Origins::position(std::string_view merged) const {
+  const Place place = locate(merged);
+  const auto file = static_cast<std::size_t>(place.file - files_.data());
+  if (texts_ == nullptr || file >= texts_->size()) return std::nullopt;
+  const std::string& text = (*texts_)[file];
+  const std::optional<std::size_t> offset =
+      find_string_value(text, config_parse_options(), place.pointer);
+  if (!offset) return std::nullopt;
+  return file_position(*place.file, text, *offset);
 }
 
 std::string Origins::where(std::string_view merged) const {

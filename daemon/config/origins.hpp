@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,9 +38,16 @@ class Origins {
   // The main file first, then the fragments in the order they were merged.
   [[nodiscard]] const std::vector<std::string>& files() const { return files_; }
 
+  // The files' texts (as parsed, without a byte order mark), one per file, while the load
+  // that read them runs; nullptr detaches them. A copy kept beyond the load must detach.
+  void attach_texts(const std::vector<std::string>* texts) { texts_ = texts; }
+  // "FILE:LINE:COL" of the string value at `merged`, when the texts are attached.
+  [[nodiscard]] std::optional<std::string> position(std::string_view merged) const;
+
  private:
   std::vector<std::string> files_;
   std::map<std::string, std::pair<std::size_t, std::string>, std::less<>> records_;
+  const std::vector<std::string>* texts_ = nullptr;
 };
 
 }  // namespace confvisor::config

@@ -317,13 +317,19 @@ void check_can_start(const WorkerSpec& worker, const Place& at) {
 
 // ---- The section.
 
-// How an error at `here` names `other`: by its pointer, and by its file too when that is
-// another file than the error's (a fragment merged from conf.d).
+// How the error at `here`, the name of a worker, names `other`, the same name earlier: by
+// its pointer, and when it is in another file (a fragment merged from conf.d) by that file
+// too, with the FILE:LINE:COL of both names.
 std::string other_place(const Place& here, const Place& other) {
-  if (here.origins == nullptr) return other.pointer;
+  if (here.origins == nullptr) return other.pointer + " has it too";
   const Origins::Place mine = here.origins->locate(here.pointer);
   const Origins::Place theirs = here.origins->locate(other.pointer);
-  return mine.file == theirs.file ? theirs.pointer : other.where();
+  if (mine.file == theirs.file) return theirs.pointer + " has it too";
+  std::string text = other.where() + " has it too";
+  const auto at_theirs = here.origins->position(other.pointer + "/name");
+  const auto at_mine = here.origins->position(here.pointer + "/name");
+  if (at_theirs && at_mine) text += " (at " + *at_theirs + "; this one at " + *at_mine + ")";
+  return text;
 }
 
 std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
@@ -346,7 +352,7 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
     if (!inserted) {
       // Named by file and pointer when the other one is in another file (a fragment).
       place.child("name").error("duplicate worker name " + quote_text(worker.name) + ": " +
-                                other_place(place, at.child(first->second)) + " has it too");
+                                other_place(place, at.child(first->second)));
     }
     workers.push_back(std::move(worker));
   }
@@ -456,10 +462,9 @@ LoadResult validate_config(const std::string& file, boost::json::value document,
     at.error("missing: the daemon's settings live under this key");
   }
   if (!errors.empty()) return {std::nullopt, std::move(errors), {}};
-  return {Config{file, std::move(document), std::move(settings),
-                 origins != nullptr ? *origins : Origins(file)},
-          {},
-          {}};
+  Origins kept = origins != nullptr ? *origins : Origins(file);
+  kept.attach_texts(nullptr);  // they live as long as the load
+  return {Config{file, std::move(document), std::move(settings), std::move(kept)}, {}, {}};
 }
 
 std::vector<std::string_view> settings_keys() {
