@@ -132,14 +132,14 @@ BOOST_AUTO_TEST_CASE(unknown_keys_suggest_the_nearest_known_key) {
 BOOST_AUTO_TEST_CASE(unknown_keys_far_from_any_list_the_known_keys) {
   BOOST_TEST(error_of(section(R"("colour": "blue")")) ==
              "t.json: /confvisor/colour: unknown key \"colour\"; known keys: segment segment_size "
-             "mode group socket history max_config_size max_instances workers schema");
+             "mode group socket history max_config_size max_instances workers schema include");
   BOOST_TEST(error_of(one_worker(R"("backoff": {"x": 1})")) ==
              "t.json: /confvisor/workers/0/backoff/x: unknown key \"x\"; known keys: initial max");
   // A control character in a key stays an escape: one error, one line.
   BOOST_TEST(error_of(section(R"("a\nb\u0001": 1)")) ==
              R"(t.json: /confvisor/a\nb\u0001: unknown key "a\nb\u0001"; known keys: segment )"
              "segment_size mode group socket history max_config_size max_instances workers "
-             "schema");
+             "schema include");
   BOOST_TEST(error_of("{\"confvisor\": {\"segment\": \"t\"}, \"x\\ty\": {\"k\": 1, \"k\": 2}}") ==
              R"(t.json:1:50: duplicate key "k" in /x\ty)");
   // A key with '/' or '~' is escaped in the pointer.

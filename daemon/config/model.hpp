@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstddef>
@@ -16,6 +17,7 @@
 
 #include "common/base/errors.hpp"
 #include "common/json/depth_limit.hpp"
+#include "daemon/config/origins.hpp"
 
 namespace confvisor {
 struct RegularFile;
@@ -78,7 +80,10 @@ struct WorkerSpec {
   std::string name;
   std::vector<std::string> command;  // argv; command[0] is run without a shell
   unsigned instances = 1;
+  // Its env values, command and cwd have their ${VAR} references expanded
+  // (daemon/config/variables.hpp), and env holds the pass_env variables the daemon has.
   std::map<std::string, std::string> env;
+  std::vector<std::string> pass_env;  // names copied from the daemon's environment
   std::optional<std::string> cwd;
   std::optional<std::string> user;
   std::optional<std::string> group;
@@ -143,23 +148,36 @@ struct Settings {
   // (daemon/config/document_schema.hpp); read again at every load.
   std::optional<std::string> schema;
   std::vector<WorkerSpec> workers;
+  std::vector<std::string> include;  // paths and glob patterns of fragments, as written
 };
 
 struct Config {
-  std::string path;             // as given
-  boost::json::value document;  // the whole file, comments stripped: what workers see
+  std::string path;  // as given
+  // The whole file with its fragments merged in, comments stripped: what workers see. Its
+  // ${VAR} references stay as written; only the daemon's reading of them is expanded.
+  boost::json::value document;
   Settings settings;
+  Origins origins;  // its files (the main one, then the fragments merged) and their values
 };
+
+// What a generation published from `config` names as its source: the main file, then
+// " + FRAGMENT" for each fragment merged, in merge order.
+[[nodiscard]] std::string source_of(const Config& config);
 
 struct LoadResult {
   std::optional<Config> config;  // set iff errors is empty
   Errors errors;                 // every error found, each one line naming its place
+  // The main file's /confvisor/include patterns, whenever the file could be parsed (also
+  // when the load failed after that): what ConfigOnDisk watches besides the file.
+  std::vector<std::string> include;
 };
 
-// Reads, parses and validates `path`, refusing files larger than `max_size` bytes (checked
-// before reading them). Never blocks: `path` must name a regular file, anything else (a FIFO,
-// a directory, a device) is refused unread. Never throws for a bad file: every problem is a
-// line in `errors`:
+// Reads, parses and validates `path` and the fragments its /confvisor/include names (merged
+// in as daemon/config/include.hpp says), refusing more than `max_size` bytes in all (each
+// file's size checked before reading it). Never blocks: every file must be a regular file,
+// anything else (a FIFO, a directory, a device) is refused unread. Never throws for a bad
+// file: every problem is a line in `errors`, naming the file it is in (the main file or a
+// fragment; a meaning error in a fragment gives the pointer inside the fragment):
 //   "FILE: message"                      the file itself ("unable to read: No such file or
 //                                        directory", "not a regular file (a FIFO)", "file is
 //                                        N bytes, larger than ...")
@@ -177,12 +195,19 @@ struct LoadResult {
 [[nodiscard]] std::string file_refusal(const RegularFile& file, std::size_t max_size);
 
 // The text half of load_config: `text` is the file's content and `file` names it in errors.
-// What the fuzz target drives. A leading UTF-8 byte order mark is skipped.
+// What the fuzz target drives. A leading UTF-8 byte order mark is skipped. It never reads a
+// file: /confvisor/include is checked but not followed (the text of a kept generation, which
+// this also loads, has its fragments merged in already).
 [[nodiscard]] LoadResult load_config_text(std::string_view text, const std::string& file);
 
 // Validates an already parsed document (used by load_config and by tests). `file` prefixes
-// each error.
-[[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document);
+// each error, or `origins` says which file and pointer an error names.
+[[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document,
+                                         const Origins* origins = nullptr);
+
+// The JSON of config files: comments and trailing commas allowed, nested at most
+// kMaxConfigDepth levels.
+[[nodiscard]] boost::json::parse_options config_parse_options();
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
 // holds the two equal): the "confvisor" section, a worker, a worker's "backoff", its

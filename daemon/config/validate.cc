@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include "common/base/error.hpp"
 #include "common/json/units.hpp"
@@ -21,6 +22,8 @@
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
 #include "daemon/config/suggest.hpp"
+#include "daemon/config/origins.hpp"
+#include "daemon/config/variables.hpp"
 
 namespace confvisor::config {
 namespace {
@@ -145,6 +148,12 @@ std::string worker_name_of(const Value& v) {
       describe_value(v) + ": write " + argv + "]");
 }
 
+// A string of a worker's definition with its ${VAR} references expanded
+// (daemon/config/variables.hpp).
+std::string expanded_string(const Value& v) {
+  return expand_variables(os_string(v));
+}
+
 std::vector<std::string> command_of(const Value& v, const Place& at) {
   if (v.is_string()) command_string(v);
   const boost::json::array& argv = array_of(v);
@@ -152,8 +161,9 @@ std::vector<std::string> command_of(const Value& v, const Place& at) {
   std::vector<std::string> command;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     at.child(i).attempt([&] {
-      std::string argument = os_string(argv[i]);
-      if (argument.empty()) expected("a non-empty string", argv[i]);
+      std::string argument = expanded_string(argv[i]);
+      if (argv[i].get_string().empty()) expected("a non-empty string", argv[i]);
+      if (argument.empty()) throw Error(describe_value(argv[i]) + " expands to an empty string");
       command.push_back(std::move(argument));
     });
   }
@@ -175,10 +185,43 @@ std::map<std::string, std::string> env_of(const Value& v, const Place& at) {
   for (const auto& member : object_of(v)) {
     at.child(member.key()).attempt([&] {
       check_env_name(member.key());
-      env.emplace(member.key(), os_string(member.value()));
+      env.emplace(member.key(), expanded_string(member.value()));
     });
   }
   return env;
+}
+
+// The names only; their values are copied in by pass_environment once the worker is read.
+std::vector<std::string> pass_env_of(const Value& v, const Place& at) {
+  std::vector<std::string> names;
+  const boost::json::array& list = array_of(v);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string name = os_string(list[i]);
+      check_env_name(name);
+      names.push_back(std::move(name));
+    });
+  }
+  return names;
+}
+
+// Copies the variables named by pass_env from the daemon's environment into the worker's,
+// where its env does not set them: env wins. A variable the daemon does not have is skipped,
+// as systemd's PassEnvironment= does; a worker that cannot run without it says
+// "${NAME}" in its env or command instead, which is an error when NAME is not set.
+void pass_environment(WorkerSpec& worker) {
+  for (const std::string& name : worker.pass_env) {
+    if (const char* value = std::getenv(name.c_str())) worker.env.emplace(name, value);
+  }
+}
+
+std::string working_directory_of(const Value& v) {
+  std::string path = expanded_string(v);
+  if (!path.starts_with('/')) {
+    if (path == v.get_string()) expected("an absolute path", v);
+    throw Error(describe_value(v) + " expands to " + quote_text(path) + ", not an absolute path");
+  }
+  return path;
 }
 
 std::vector<int> exit_codes_of(const Value& v, const Place& at) {
@@ -329,12 +372,13 @@ Duration check_timeout_of(const Value& v) {
   return timeout;
 }
 
-constexpr std::array<Field<WorkerSpec>, 26> kWorkerFields{{
+constexpr std::array<Field<WorkerSpec>, 27> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
     {"env", kOptional, set_nested<&WorkerSpec::env, env_of>},
-    {"cwd", kOptional, set<&WorkerSpec::cwd, absolute_path_of>},
+    {"pass_env", kOptional, set_nested<&WorkerSpec::pass_env, pass_env_of>},
+    {"cwd", kOptional, set<&WorkerSpec::cwd, working_directory_of>},
     {"user", kOptional, set<&WorkerSpec::user, user_of>},
     {"group", kOptional, set<&WorkerSpec::group, group_of>},
     {"umask", kOptional, set<&WorkerSpec::umask, octal_mode_of>},
@@ -467,6 +511,21 @@ void check_start_order(const std::vector<ReadWorker>& all, const Place& at) {
 
 // ---- The section.
 
+// How the error at `here`, the name of a worker, names `other`, the same name earlier: by
+// its pointer, and when it is in another file (a fragment merged from conf.d) by that file
+// too, with the FILE:LINE:COL of both names.
+std::string other_place(const Place& here, const Place& other) {
+  if (here.origins == nullptr) return other.pointer + " has it too";
+  const Origins::Place mine = here.origins->locate(here.pointer);
+  const Origins::Place theirs = here.origins->locate(other.pointer);
+  if (mine.file == theirs.file) return theirs.pointer + " has it too";
+  std::string text = other.where() + " has it too";
+  const auto at_theirs = here.origins->position(other.pointer + "/name");
+  const auto at_mine = here.origins->position(here.pointer + "/name");
+  if (at_theirs && at_mine) text += " (at " + *at_theirs + "; this one at " + *at_mine + ")";
+  return text;
+}
+
 std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
   const boost::json::array& list = array_of(v);
   std::vector<WorkerSpec> workers;
@@ -479,6 +538,7 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
     const std::size_t errors_before = at.errors.size();
     place.attempt([&] { worker = object_with<WorkerSpec, kWorkerFields>(list[i], place); });
     if (worker.name.empty()) continue;  // missing or invalid: already reported
+    pass_environment(worker);
     if (at.errors.size() == errors_before) check_can_start(worker, place);
     if (worker.watchdog && worker.ready != Readiness::notify) {
       place.child("watchdog")
@@ -492,8 +552,9 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
     }
     const auto [first, inserted] = first_with_name.emplace(worker.name, i);
     if (!inserted) {
+      // Named by file and pointer when the other one is in another file (a fragment).
       place.child("name").error("duplicate worker name " + quote_text(worker.name) + ": " +
-                                at.child(first->second).pointer + " has it too");
+                                other_place(place, at.child(first->second)));
     }
     if (worker.log.file) {
       const auto [other, fresh] = first_with_log_file.emplace(*worker.log.file, i);
@@ -537,6 +598,21 @@ std::string socket_of(const Value& v) {
   return path;
 }
 
+// The files to merge into the document: what they name is read by load_config
+// (daemon/config/include.hpp); here the list is only checked.
+std::vector<std::string> include_of(const Value& v, const Place& at) {
+  std::vector<std::string> patterns;
+  const boost::json::array& list = array_of(v);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string pattern = os_string(list[i]);
+      if (pattern.empty()) expected("a non-empty path or glob pattern", list[i]);
+      patterns.push_back(std::move(pattern));
+    });
+  }
+  return patterns;
+}
+
 constexpr std::array<Field<Settings>, 10> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
@@ -548,6 +624,7 @@ constexpr std::array<Field<Settings>, 10> kSettingsFields{{
     {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
     {"schema", kOptional, set<&Settings::schema, absolute_path_of>},
+    {"include", kOptional, set_nested<&Settings::include, include_of>},
 }};
 
 // Every instance is a process, two pipes and timers on the daemon's one loop: thousands of
@@ -583,22 +660,26 @@ Settings settings_of(const Value& v, const Place& at) {
 
 }  // namespace
 
-LoadResult validate_config(const std::string& file, boost::json::value document) {
+LoadResult validate_config(const std::string& file, boost::json::value document,
+                           const Origins* origins) {
   if (!document.is_object()) {
-    return {std::nullopt,
-            {file + ": the top level must be a JSON object, found " +
-             std::string(kind_name(document))}};
+    return {
+        std::nullopt,
+        {file + ": the top level must be a JSON object, found " + std::string(kind_name(document))},
+        {}};
   }
   Errors errors;
-  const Place at{errors, file, "/confvisor"};
+  const Place at{errors, file, "/confvisor", origins};
   Settings settings;
   if (const Value* section = document.get_object().if_contains("confvisor")) {
     at.attempt([&] { settings = settings_of(*section, at); });
   } else {
     at.error("missing: the daemon's settings live under this key");
   }
-  if (!errors.empty()) return {std::nullopt, std::move(errors)};
-  return {Config{file, std::move(document), std::move(settings)}, {}};
+  if (!errors.empty()) return {std::nullopt, std::move(errors), {}};
+  Origins kept = origins != nullptr ? *origins : Origins(file);
+  kept.attach_texts(nullptr);  // they live as long as the load
+  return {Config{file, std::move(document), std::move(settings), std::move(kept)}, {}, {}};
 }
 
 std::vector<std::string_view> settings_keys() {

@@ -127,7 +127,7 @@ void Daemon::publish_initial() {
   pending_.emplace(PendingPublish{.what = ChangeKind::start,
                                   .trigger = "start",
                                   .text = text,
-                                  .source = config_path_,
+                                  .source = config::source_of(*config_),
                                   .config = std::nullopt,
                                   .since = std::chrono::steady_clock::now()});
   const Change change = publish_pending();
@@ -147,7 +147,7 @@ void Daemon::publish_initial() {
     return;
   }
   log_info("publish ok: generation " + std::to_string(generation_) + ", " +
-           human_size(text.size()) + ", from " + config_path_);
+           human_size(text.size()) + ", from " + config::source_of(*config_));
 }
 
 int Daemon::run() {
@@ -245,8 +245,10 @@ void Daemon::stop_workers_and_exit() {
 
 Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
-  Change change = adopt(load_file(config_path_, config_->settings.max_config_size), true,
-                        config_path_, ChangeKind::reload, trigger);
+  config::LoadResult loaded = load_file(config_path_, config_->settings.max_config_size);
+  // The generation names every file it was merged from.
+  const std::string source = loaded.config ? config::source_of(*loaded.config) : config_path_;
+  Change change = adopt(std::move(loaded), true, source, ChangeKind::reload, trigger);
   if (change.result != Outcome::checking) finish_change(change, ChangeKind::reload, trigger);
   return change;
 }
