@@ -83,6 +83,17 @@ struct WorkerSpec {
   bool operator==(const WorkerSpec&) const = default;
 };
 
+// The "http" object of the section: the opt-in HTTP endpoint (daemon/http). `listen` is
+// "ADDRESS:PORT" with an address literal, IPv6 in brackets ("127.0.0.1:9187",
+// "[::1]:9187"); port 0 asks the kernel for a free one, which the log and status name.
+struct HttpSettings {
+  std::string listen;   // as written, for messages
+  std::string address;  // the address literal, without brackets
+  std::uint16_t port = 0;
+
+  bool operator==(const HttpSettings&) const = default;
+};
+
 // The "confvisor" section.
 struct Settings {
   std::string segment;                      // required
@@ -93,6 +104,7 @@ struct Settings {
   unsigned history = 8;                     // 1..64
   std::size_t max_config_size = 64u << 20;  // larger files are refused before parsing
   unsigned max_instances = 1000;            // 1..65536: all workers' instances together
+  std::optional<HttpSettings> http;         // none: no HTTP listener
   std::vector<WorkerSpec> workers;
 };
 
@@ -136,9 +148,10 @@ struct LoadResult {
 [[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document);
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
-// holds the two equal): the "confvisor" section, a worker, a worker's "backoff", its
-// "restart_limit" and its "limits".
+// holds the two equal): the "confvisor" section, its "http", a worker, a worker's "backoff",
+// its "restart_limit" and its "limits".
 [[nodiscard]] std::vector<std::string_view> settings_keys();
+[[nodiscard]] std::vector<std::string_view> http_keys();
 [[nodiscard]] std::vector<std::string_view> worker_keys();
 [[nodiscard]] std::vector<std::string_view> backoff_keys();
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
