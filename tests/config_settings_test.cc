@@ -76,7 +76,6 @@ BOOST_AUTO_TEST_CASE(http_listen_is_an_address_literal_and_a_port) {
   BOOST_TEST(error_of(section(R"("http": "127.0.0.1:9187")")) ==
              R"(t.json: /confvisor/http: expected an object, got "127.0.0.1:9187")");
 }
-}
 
 BOOST_AUTO_TEST_CASE(every_key_is_read) {
   const Settings s = settings_of(R"({"confvisor": {

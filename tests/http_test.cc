@@ -81,9 +81,9 @@ json::object status_of(DaemonProcess& d, const Setup& s) {
 
 // Where the daemon listens, as status names it: "127.0.0.1:PORT".
 std::string address_of(DaemonProcess& d, const Setup& s) {
-  const json::value& http = status_of(d, s).at("http");
-  BOOST_TEST_REQUIRE(http.is_string());
-  return std::string(http.as_string());
+  const json::object status = status_of(d, s);
+  BOOST_TEST_REQUIRE(status.at("http").is_string());
+  return std::string(status.at("http").as_string());
 }
 
 // The samples of a /metrics body: "name{labels}" -> value.

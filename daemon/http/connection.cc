@@ -63,6 +63,9 @@ Connection::Connection(tcp::socket socket, std::shared_ptr<ServerState> state)
       // request that does not fit is refused (431), never buffered without bound.
       buffer_(2 * state_->limits.max_header_bytes) {
   ++state_->open;
+  boost::system::error_code ignored;  // the kernel's default buffer is no failure
+  stream_.socket().set_option(
+      boost::asio::socket_base::send_buffer_size(state_->limits.send_buffer_bytes), ignored);
 }
 
 Connection::~Connection() {

@@ -22,6 +22,9 @@ struct Limits {
   std::chrono::milliseconds write_timeout{5'000};
   // A connection is closed this long after it was accepted, however busy it is.
   std::chrono::milliseconds connection_lifetime{60'000};
+  // The kernel's send buffer of each connection (SO_SNDBUF; Linux doubles it): what a client
+  // that does not read can make the kernel hold for it, instead of megabytes.
+  int send_buffer_bytes = 64 * 1024;
   // Requests served on one kept-alive connection before it is closed.
   unsigned max_requests_per_connection = 100;
 };
