@@ -26,6 +26,8 @@ packages=(
   python3-setuptools  # its build backend (pip install --no-build-isolation)
   python3-wheel
   python3-venv  # the test of installing it with pip into a virtualenv
+  prometheus  # promtool: http_test checks /metrics with `promtool check metrics`
+  chromium  # status_page_test loads the status page in headless chromium
 )
 
 missing=()

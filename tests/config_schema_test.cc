@@ -81,6 +81,7 @@ BOOST_AUTO_TEST_CASE(example_json_documents_every_key) {
     for (const auto& member : worker.as_object()) worker_keys_shown.insert(member.key());
   }
   BOOST_TEST((worker_keys_shown == known(worker_keys())));
+  BOOST_TEST((keys(section.at("http")) == known(http_keys())));
   const json::value& first = section.at("workers").at(0);
   BOOST_TEST((keys(first.at("backoff")) == known(backoff_keys())));
   BOOST_TEST((keys(first.at("restart_limit")) == known(restart_limit_keys())));
@@ -94,6 +95,12 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
   BOOST_TEST(s.at_pointer("/properties/confvisor/$ref").as_string() == "#/$defs/settings");
   BOOST_TEST(property_names(s, "/$defs/settings/properties") == settings_keys(),
              boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/settings/properties/http/properties") == http_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(s.at_pointer("/$defs/settings/properties/http/required") ==
+             json::parse(R"(["listen"])"));
+  BOOST_TEST(s.at_pointer("/$defs/settings/properties/http/additionalProperties") ==
+             json::value(false));
   BOOST_TEST(property_names(s, "/$defs/worker/properties") == worker_keys(),
              boost::test_tools::per_element());
   BOOST_TEST(property_names(s, "/$defs/worker/properties/backoff/properties") == backoff_keys(),
@@ -111,10 +118,11 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
 
 BOOST_AUTO_TEST_CASE(schema_describes_every_key) {
   const json::value s = schema();
-  for (std::string_view pointer : {"/$defs/settings/properties", "/$defs/worker/properties",
-                                   "/$defs/worker/properties/backoff/properties",
-                                   "/$defs/worker/properties/restart_limit/properties",
-                                   "/$defs/worker/properties/log/properties"}) {
+  for (std::string_view pointer :
+       {"/$defs/settings/properties", "/$defs/settings/properties/http/properties",
+        "/$defs/worker/properties", "/$defs/worker/properties/backoff/properties",
+        "/$defs/worker/properties/restart_limit/properties",
+        "/$defs/worker/properties/log/properties"}) {
     for (const auto& member : s.at_pointer(pointer).as_object()) {
       BOOST_TEST_INFO(pointer << "/" << member.key());
       BOOST_TEST(member.value().as_object().contains("description"));
@@ -164,7 +172,8 @@ BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
   const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST_REQUIRE(!readme.empty());
   for (const auto& keys :
-       {settings_keys(), worker_keys(), backoff_keys(), restart_limit_keys(), log_keys()}) {
+       {settings_keys(), http_keys(), worker_keys(), backoff_keys(), restart_limit_keys(),
+        log_keys()}) {
     for (std::string_view key : keys) {
       BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
     }

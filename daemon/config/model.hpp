@@ -134,6 +134,17 @@ struct WorkerSpec {
   return a == b;
 }
 
+// The "http" object of the section: the opt-in HTTP endpoint (daemon/http). `listen` is
+// "ADDRESS:PORT" with an address literal, IPv6 in brackets ("127.0.0.1:9187",
+// "[::1]:9187"); port 0 asks the kernel for a free one, which the log and status name.
+struct HttpSettings {
+  std::string listen;   // as written, for messages
+  std::string address;  // the address literal, without brackets
+  std::uint16_t port = 0;
+
+  bool operator==(const HttpSettings&) const = default;
+};
+
 // The "confvisor" section.
 struct Settings {
   std::string segment;                      // required
@@ -147,6 +158,7 @@ struct Settings {
   // A JSON Schema file that the whole document must satisfy before it is published
   // (daemon/config/document_schema.hpp); read again at every load.
   std::optional<std::string> schema;
+  std::optional<HttpSettings> http;         // none: no HTTP listener
   std::vector<WorkerSpec> workers;
   std::vector<std::string> include;  // paths and glob patterns of fragments, as written
 };
@@ -210,9 +222,10 @@ struct LoadResult {
 [[nodiscard]] boost::json::parse_options config_parse_options();
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
-// holds the two equal): the "confvisor" section, a worker, a worker's "backoff", its
-// "restart_limit", its "limits" and its "log".
+// holds the two equal): the "confvisor" section, its "http", a worker, a worker's "backoff",
+// its "restart_limit", its "limits" and its "log".
 [[nodiscard]] std::vector<std::string_view> settings_keys();
+[[nodiscard]] std::vector<std::string_view> http_keys();
 [[nodiscard]] std::vector<std::string_view> worker_keys();
 [[nodiscard]] std::vector<std::string_view> backoff_keys();
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();

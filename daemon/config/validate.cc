@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
 
 #include "common/base/error.hpp"
 #include "common/json/units.hpp"
@@ -613,6 +615,51 @@ std::vector<std::string> include_of(const Value& v, const Place& at) {
   return patterns;
 }
 
+// ---- The HTTP endpoint.
+
+// "ADDRESS:PORT", the address a literal (IPv6 in brackets), so that what it listens on is
+// exactly what the file says: no name to resolve, no "every interface" by omission.
+HttpSettings http_listen_of(const Value& v) {
+  constexpr std::string_view kForm =
+      R"(an address and a port like "127.0.0.1:9187" or "[::1]:9187")";
+  HttpSettings http;
+  http.listen = os_string(v);
+  const std::string_view text = http.listen;
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) expected(kForm, v);
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port = text.substr(colon + 1);
+  if (host.empty()) {
+    throw Error("no address in " + quote_text(text) +
+                R"(: write "0.0.0.0:PORT" or "[::]:PORT" to listen on every interface)");
+  }
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec || address.is_v6() != bracketed) {
+    expected(std::string(kForm) + ", the address a literal (IPv6 in brackets)", v);
+  }
+  unsigned number = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || error != std::errc{} || end != port.data() + port.size() || number > 65535) {
+    throw Error("port " + quote_text(port) + " in " + quote_text(text) +
+                ": expected a number from 0 to 65535");
+  }
+  http.address = address.to_string();
+  http.port = static_cast<std::uint16_t>(number);
+  return http;
+}
+
+constexpr std::array<Field<HttpSettings>, 1> kHttpFields{{
+    {"listen", kRequired,
+     [](const Value& v, const Place&, HttpSettings& out) { out = http_listen_of(v); }},
+}};
+
+std::optional<HttpSettings> http_of(const Value& v, const Place& at) {
+  return object_with<HttpSettings, kHttpFields>(v, at);
+}
+
 constexpr std::array<Field<Settings>, 10> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
@@ -622,6 +669,7 @@ constexpr std::array<Field<Settings>, 10> kSettingsFields{{
     {"history", kOptional, set<&Settings::history, count_in<1, 64>>},
     {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
     {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
+    {"http", kOptional, set_nested<&Settings::http, http_of>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
     {"schema", kOptional, set<&Settings::schema, absolute_path_of>},
     {"include", kOptional, set_nested<&Settings::include, include_of>},
@@ -684,6 +732,9 @@ LoadResult validate_config(const std::string& file, boost::json::value document,
 
 std::vector<std::string_view> settings_keys() {
   return keys_of<Settings>(kSettingsFields);
+}
+std::vector<std::string_view> http_keys() {
+  return keys_of<HttpSettings>(kHttpFields);
 }
 std::vector<std::string_view> worker_keys() {
   return keys_of<WorkerSpec>(kWorkerFields);

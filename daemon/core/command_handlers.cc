@@ -274,6 +274,7 @@ json::value Daemon::status_json() {
                    {"stopping", stopping_},
                    {"last_reload", change_json(last_change_)},
                    {"process_tracking", supervisor_.tracking()},
+                   {"http", http_ ? json::value(http_->address()) : json::value(nullptr)},
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
                    {"checking", checking_json()},

@@ -91,6 +91,7 @@ Daemon::Daemon(const std::string& config_path)
           ControlAccess{::geteuid(), resolve_group(config_->settings.group).value_or(::getegid())},
           [this](const control::Request& request, const PeerCredentials& peer,
                  ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
+      http_(make_http_server()),
       publisher_(publisher_options(config_->settings)),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
@@ -239,6 +240,7 @@ void Daemon::stop_workers_and_exit() {
   supervisor_.stop_all([this] {
     log_info("stopped: every worker has exited");
     control_->close();
+    if (http_) http_->close();
     io_.stop();
   });
 }
@@ -497,6 +499,7 @@ void Daemon::fail_start(const std::string& why) {
   exit_code_ = 1;
   stopping_ = true;
   control_->close();
+  if (http_) http_->close();
   io_.stop();
 }
 
@@ -568,6 +571,7 @@ void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& t
       break;
   }
   last_change_ = change;
+  reload_counts_.record(change);
   notifier_.ready(status());
 }
 
@@ -590,6 +594,12 @@ void Daemon::refuse_setting_changes(const config::Settings& next) const {
     refuse("group", cur.group.value_or("(none)"), next.group.value_or("(none)"));
   }
   if (next.socket != cur.socket) refuse("socket", cur.socket, next.socket);
+  if (next.http != cur.http) {
+    auto listen = [](const std::optional<config::HttpSettings>& http) {
+      return http ? "\"" + http->listen + "\"" : std::string("(none)");
+    };
+    refuse("http", listen(cur.http), listen(next.http));
+  }
 }
 
 void Daemon::apply_settings(const config::Settings& next) {

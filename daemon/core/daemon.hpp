@@ -22,8 +22,11 @@
 #include "daemon/control/server.hpp"
 #include "daemon/core/change.hpp"
 #include "daemon/core/live_generation.hpp"
+#include "daemon/core/reload_counts.hpp"
 #include "daemon/core/service_notifier.hpp"
 #include "daemon/supervise/check_run.hpp"
+#include "daemon/http/endpoints.hpp"
+#include "daemon/http/server.hpp"
 #include "daemon/supervise/supervisor.hpp"
 
 namespace confvisor::daemon {
@@ -138,6 +141,11 @@ class Daemon {
   [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
   [[nodiscard]] static boost::json::value change_json(const Change& change);
 
+  // The HTTP endpoint's view of the daemon (daemon/core/http_handlers.cc).
+  [[nodiscard]] std::unique_ptr<http::Server> make_http_server();
+  [[nodiscard]] http::MetricsInput metrics_input();
+  [[nodiscard]] std::vector<std::string> health_problems() const;
+
   SignalFd signals_;  // first: the mask must be in place before anything else starts
   std::string config_path_;
   // Always set; replaced by emplace, never assigned: the document's arena moves with it only
@@ -147,12 +155,15 @@ class Daemon {
   boost::asio::io_context io_;
   // Bound before anything is published: a daemon that cannot listen changes nothing.
   std::unique_ptr<ControlServer> control_;
+  // Bound there too, if /confvisor/http asks for it; null otherwise.
+  std::unique_ptr<http::Server> http_;
   Publisher publisher_;
   std::uint64_t generation_ = 0;
   std::string published_text_;           // minified JSON of generation_
   std::string file_text_;                // minified JSON last loaded from config_path_
   config::ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
   Change last_change_;
+  ReloadCounts reload_counts_;
 
   ServiceNotifier notifier_;
   boost::asio::posix::stream_descriptor signal_events_;
