@@ -379,7 +379,7 @@ LoadResult refuse_schema_violations(LoadResult loaded) {
     errors.add(e.errors);
   }
   if (errors.empty()) return loaded;
-  return {std::nullopt, std::move(errors)};
+  return {std::nullopt, std::move(errors), std::move(loaded.include)};
 }
 
 }  // namespace confvisor::config

@@ -158,7 +158,7 @@ struct Settings {
   // A JSON Schema file that the whole document must satisfy before it is published
   // (daemon/config/document_schema.hpp); read again at every load.
   std::optional<std::string> schema;
-  std::optional<HttpSettings> http;         // none: no HTTP listener
+  std::optional<HttpSettings> http;  // none: no HTTP listener
   std::vector<WorkerSpec> workers;
   std::vector<std::string> include;  // paths and glob patterns of fragments, as written
 };

@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
+#include <cstdlib>
 
 #include "common/base/error.hpp"
 #include "common/json/units.hpp"
@@ -23,8 +23,8 @@
 #include "daemon/config/command_path.hpp"
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
-#include "daemon/config/suggest.hpp"
 #include "daemon/config/origins.hpp"
+#include "daemon/config/suggest.hpp"
 #include "daemon/config/variables.hpp"
 
 namespace confvisor::config {
@@ -660,7 +660,7 @@ std::optional<HttpSettings> http_of(const Value& v, const Place& at) {
   return object_with<HttpSettings, kHttpFields>(v, at);
 }
 
-constexpr std::array<Field<Settings>, 10> kSettingsFields{{
+constexpr std::array<Field<Settings>, 12> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},

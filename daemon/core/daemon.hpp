@@ -24,9 +24,9 @@
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/reload_counts.hpp"
 #include "daemon/core/service_notifier.hpp"
-#include "daemon/supervise/check_run.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/http/server.hpp"
+#include "daemon/supervise/check_run.hpp"
 #include "daemon/supervise/supervisor.hpp"
 
 namespace confvisor::daemon {

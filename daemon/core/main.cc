@@ -73,9 +73,9 @@ int check(const std::string& path, bool with_checks) {
   if (result.config && with_checks) {
     try {
       Errors errors = run_checks(*result.config);
-      if (!errors.empty()) result = {std::nullopt, std::move(errors)};
+      if (!errors.empty()) result = {std::nullopt, std::move(errors), {}};
     } catch (const Error& e) {
-      result = {std::nullopt, {path + ": unable to run the workers' checks: " + e.what()}};
+      result = {std::nullopt, {path + ": unable to run the workers' checks: " + e.what()}, {}};
     }
   }
   if (!result.config) {

@@ -118,7 +118,7 @@ struct InstanceHost {
   std::function<void()> changed;  // state changed: readiness, rolling restarts
   std::function<void(const std::string&, unsigned)> sweep_leftovers;  // kill what it left
   ProcessTracking* tracking = nullptr;  // the cgroup tree, in cgroup mode
-  LogFiles* log_files = nullptr;  // where "log": {"file": ...} is opened; none: no files
+  LogFiles* log_files = nullptr;        // where "log": {"file": ...} is opened; none: no files
   // Where the start order of a spec stands; unset: no worker waits for another.
   std::function<StartOrder(const config::WorkerSpec&)> start_order{};
 };
