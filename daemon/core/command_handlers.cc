@@ -53,6 +53,21 @@ json::array instances_json(const std::vector<supervise::InstanceStatus>& statuse
   return out;
 }
 
+// The instances a request names: every instance of the worker, or the one numbered. An
+// unknown worker or instance is the reply code unknown-worker.
+std::vector<std::shared_ptr<supervise::WorkerInstance>> instances_named(
+    supervise::Supervisor& supervisor, const std::string& name,
+    std::optional<std::uint64_t> instance) {
+  try {
+    return supervisor.instances_of(
+        name, instance ? std::optional<unsigned>(
+                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
+                       : std::nullopt);
+  } catch (const Error& e) {
+    throw Failure(control::kUnknownWorker, e.what());
+  }
+}
+
 }  // namespace
 
 // The one dispatcher: a switch on the request's row of control::kCommands (parse_request
@@ -147,15 +162,7 @@ void Daemon::run_worker_command(supervise::WorkerAction action, const control::R
                                 ControlServer::Reply& reply) {
   const std::string name = request.string_field("worker");
   const auto instance = request.optional_count("instance");
-  std::vector<std::shared_ptr<supervise::WorkerInstance>> targets;
-  try {
-    targets = supervisor_.instances_of(
-        name, instance ? std::optional<unsigned>(
-                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
-                       : std::nullopt);
-  } catch (const Error& e) {
-    throw Failure(control::kUnknownWorker, e.what());
-  }
+  auto targets = instances_named(supervisor_, name, instance);
   const std::string what = request.command;
   supervisor_.run(std::make_unique<supervise::WorkerCommand>(
       action, std::move(targets),
@@ -217,15 +224,7 @@ void Daemon::logs_command(const control::Request& request, ControlServer::Reply&
   const auto instance = request.optional_count("instance");
   const auto count = request.optional_count("lines");
   const bool follow = request.optional_bool("follow").value_or(false);
-  std::vector<std::shared_ptr<supervise::WorkerInstance>> targets;
-  try {
-    targets = supervisor_.instances_of(
-        name, instance ? std::optional<unsigned>(
-                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
-                       : std::nullopt);
-  } catch (const Error& e) {
-    throw Failure(control::kUnknownWorker, e.what());
-  }
+  auto targets = instances_named(supervisor_, name, instance);
   json::object result{{"lines", recent_lines(targets, count)}};
   if (!follow) return reply(control::ok_reply(std::move(result)));
   const ControlServer::ReplyStream stream = reply.stream(control::stream_reply(std::move(result)));
