@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/os/unique_fd.hpp"
+#include "tests/support/child_expect.hpp"
 #include "tests/support/daemon_client.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/process_wait.hpp"
@@ -505,14 +506,6 @@ bool can_mount_a_tmpfs(boost::unit_test::test_unit_id) {
   TempDir dir("logs-tmpfs");
   return with_small_tmpfs(dir.path(), "64k", [] { return 0; }) == 0;
 }
-
-#define EXPECT(cond, code)                                             \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      std::fprintf(stderr, "line %d: expected %s\n", __LINE__, #cond); \
-      return code;                                                     \
-    }                                                                  \
-  } while (0)
 
 }  // namespace
 
