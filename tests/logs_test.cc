@@ -239,10 +239,14 @@ BOOST_AUTO_TEST_CASE(long_lines_hostile_bytes_and_a_last_line_without_newline) {
   BOOST_TEST_REQUIRE(all.size() == 5u);
   BOOST_TEST(all[1].at("text").as_string().size() == 4096u);
   BOOST_TEST(all[1].at("cut") == true);
-  BOOST_TEST(all[2].at("stream") == "stderr");
-  BOOST_TEST(all[2].at("text") == "bad[\\xff] esc[\\x1b[31m] nul[\\x00]");
-  BOOST_TEST(all[3].at("text") == "last words");
-  BOOST_TEST(all[3].at("cut") == false);
+  // stdout and stderr are two pipes: lines of the two have no order between them.
+  const bool stderr_first = all[2].at("stream") == "stderr";
+  const json::object& bad = stderr_first ? all[2] : all[3];
+  const json::object& last = stderr_first ? all[3] : all[2];
+  BOOST_TEST(bad.at("stream") == "stderr");
+  BOOST_TEST(bad.at("text") == "bad[\\xff] esc[\\x1b[31m] nul[\\x00]");
+  BOOST_TEST(last.at("text") == "last words");
+  BOOST_TEST(last.at("cut") == false);
   BOOST_TEST(all[4].at("stream") == "event");
   BOOST_TEST(all[4].at("text") == "exited: exit code 3");
   const RunResult human = d.ctl({"logs", "w", "-n", "4"});
@@ -329,13 +333,15 @@ BOOST_AUTO_TEST_CASE(a_stopped_follower_loses_lines_counted_and_never_slows_the_
   f.require("started: pid");  // it is subscribed
   BOOST_REQUIRE(::kill(f.child.pid(), SIGSTOP) == 0);
   feed(go, "go\n");
-  // The flood goes on while the follower sleeps; the daemon answers as fast as ever.
+  // The flood goes on while the follower sleeps; the daemon goes on answering. A daemon that
+  // waited for the follower would answer only after the 10 s write timeout; 3 s leaves room
+  // for relaying the flood itself under a sanitizer on a loaded machine.
   for (int i = 0; i < 3; ++i) {
     const auto asked = Clock::now();
     const RunResult status = d.ctl({"status"});
     const auto took = Clock::now() - asked;
     BOOST_TEST(status.exit_code() == 0, status.output);
-    BOOST_TEST(took < 1s, std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+    BOOST_TEST(took < 3s, std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                               << " ms for status");
   }
   d.require_log("exited (exit code 0); not restarted");

@@ -77,7 +77,8 @@ json::object status_of(DaemonProcess& d, const Setup& s) {
 }
 
 pid_t api_pid(DaemonProcess& d, const Setup& s) {
-  const json::value& pid = status_of(d, s).at("workers").as_array().at(0).at("pid");
+  const json::value status = status_of(d, s);  // held: `pid` refers into it
+  const json::value& pid = status.at("workers").as_array().at(0).at("pid");
   return pid.is_null() ? 0 : pid.to_number<pid_t>();
 }
 
