@@ -1,5 +1,6 @@
-// The daemon's one event loop never blocks: a config path that is a FIFO, a publisher stopped
-// while it holds the segment's writer lock, a publish beside the daemon. Each case runs the
+// The daemon's one event loop never blocks: a config path that is a FIFO, a service manager
+// that never reads its notifications, a publisher stopped while it holds the segment's writer
+// lock, a publish beside the daemon. Each case runs the
 // real confvisord and confvisorctl, a real FIFO, a really SIGSTOPped process holding the real
 // lock, and checks what an operator depends on meanwhile: status answers within 1 s, a killed
 // worker is restarted, SIGTERM exits 0. Also: the shipped programs ignore the test seams.
@@ -211,6 +212,40 @@ BOOST_AUTO_TEST_CASE(a_fifo_on_sighup_is_a_failed_reload_and_the_workers_keep_ru
 }
 
 // ---- a publisher stopped while it holds the writer lock ------------------------------------
+
+// A service manager that is stopped or never reads its socket: its queue holds 10
+// datagrams, and a reload sends two. The daemon drops what does not fit instead of waiting in
+// sendmsg, and keeps reloading and answering.
+BOOST_AUTO_TEST_CASE(a_service_manager_that_never_reads_stops_neither_reloads_nor_status) {
+  Setup s;
+  DaemonProcess d(s.dir, s.write(1));
+  require_ready(d);
+  Reader reader(s.seg.name());
+  for (int version = 2; version <= 31; ++version) {
+    s.write(version);
+    d.signal(SIGHUP);
+    while (reader.current().get<std::int64_t>("/app/version") != version)
+      BOOST_TEST_REQUIRE(reader.wait_for_change(10s),
+                         "reload " << version << " was not published; the daemon's log:\n"
+                                   << d.log());
+  }
+  // The raw confvisorctl: the tests' own helper would read the queue first.
+  const RunResult status = run_bounded(
+      {bin("confvisorctl"), "--socket", s.socket(), "status", "--json", "--timeout", "1s"});
+  BOOST_TEST(status.exit_code() == 0, status.output);
+  BOOST_TEST(log_lines(d.log(), "the service manager is not reading NOTIFY_SOCKET=").size() == 1u,
+             d.log());
+
+  // Once the manager reads again, the daemon says how many it dropped.
+  d.drain_notifications();
+  s.write(32);
+  d.signal(SIGHUP);
+  BOOST_TEST(contains(d.wait_notify("READY=1"), "generation 32 published"));
+  BOOST_TEST(log_lines(d.log(), "the service manager reads notifications again; ").size() == 1u,
+             d.log());
+  d.signal(SIGTERM);
+  BOOST_TEST(exit_code(d.wait_exit(20s)) == 0, d.log());
+}
 
 BOOST_AUTO_TEST_CASE(a_stopped_lock_holder_stops_neither_status_nor_supervision_nor_sigterm) {
   Setup s;

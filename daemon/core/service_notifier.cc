@@ -1,8 +1,10 @@
 #include "daemon/core/service_notifier.hpp"
 
+#include <errno.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -28,12 +30,49 @@ ServiceNotifier::ServiceNotifier() {
   if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
     period_ = std::chrono::microseconds(usec / 2);
   }
+  if (const char* name = std::getenv("NOTIFY_SOCKET"); name != nullptr && *name != '\0')
+    open_socket(name);
+}
+
+// NOTIFY_SOCKET names a path, or an abstract socket when it starts with '@', as in
+// sd_notify(3). Anything else is reported once and notifications are off.
+void ServiceNotifier::open_socket(const char* name) {
+  name_ = name;
+  const std::size_t length = name_.size();
+  if ((name_[0] != '/' && name_[0] != '@') || length >= sizeof(address_.sun_path)) {
+    log_warning("NOTIFY_SOCKET=" + name_ +
+                " is not a socket path or @abstract name; not notifying the service manager");
+    return;
+  }
+  address_.sun_family = AF_UNIX;
+  std::memcpy(address_.sun_path, name_.data(), length);
+  if (name_[0] == '@') address_.sun_path[0] = '\0';
+  address_size_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
+  fd_ = UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd_)
+    log_warning("unable to notify the service manager: socket: " +
+                std::string(std::strerror(errno)));
 }
 
 void ServiceNotifier::send(const std::string& message) {
-  int rc = ::sd_notify(0, message.c_str());
-  if (rc < 0)
-    log_warning("unable to notify the service manager: " + std::string(std::strerror(-rc)));
+  if (!fd_) return;
+  const ssize_t sent =
+      ::sendto(fd_.get(), message.data(), message.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
+               reinterpret_cast<const sockaddr*>(&address_), address_size_);
+  if (sent >= 0) {
+    if (dropped_in_run_ > 0)
+      log_warning("the service manager reads notifications again; " +
+                  std::to_string(dropped_in_run_) + " were dropped while it did not");
+    dropped_in_run_ = 0;
+    return;
+  }
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (dropped_in_run_++ == 0)
+      log_warning("the service manager is not reading NOTIFY_SOCKET=" + name_ +
+                  " (its queue is full); notifications are dropped until it reads");
+    return;
+  }
+  log_warning("unable to notify the service manager: " + std::string(std::strerror(errno)));
 }
 
 void ServiceNotifier::ready(std::string_view status) {

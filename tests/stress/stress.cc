@@ -422,8 +422,8 @@ class Stress {
 
   // Writes the next config and tells the daemon.
   void reload() {
-    // A service manager always reads its socket: a daemon whose sd_notify queue is full
-    // waits in sendmsg.
+    // A service manager always reads its socket, as here: the daemon drops notifications
+    // that do not fit in a full queue.
     daemon_->drain_notifications();
     write_config();
     daemon_->signal(SIGHUP);

@@ -11,8 +11,8 @@ namespace confvisor::test {
 
 // Runs build/bin/confvisorctl with `args`, after `prefix` (a wrapper such as timeout or
 // setpriv), with CONFVISOR_SEGMENT unset so that only the arguments choose the daemon. The
-// daemon's notifications are drained first: a reload sends two, and a service manager that
-// never reads would block the daemon in sd_notify.
+// daemon's notifications are drained first: a reload sends two, and once the queue is full
+// the daemon drops them, so a later wait for one would miss it.
 [[nodiscard]] RunResult confvisorctl(DaemonProcess& d, const std::vector<std::string>& args,
                                      const std::vector<std::string>& prefix = {});
 

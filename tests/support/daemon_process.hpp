@@ -60,8 +60,8 @@ class DaemonProcess {
   // by this or by any wait below, is kept in notifications().
   std::optional<Datagram> take_notification();
   // Takes whatever has arrived, without waiting; returns how many. A service manager always
-  // reads its socket: one that does not would block the daemon in sd_notify once the queue
-  // fills.
+  // reads its socket: once its queue is full the daemon drops notifications, and a wait for
+  // one would miss it.
   std::size_t drain_notifications();
   // Waits for a notification containing `needle`; nullopt if `timeout` passes or the daemon
   // exits first.
