@@ -15,10 +15,6 @@ namespace confvisor::supervise {
 
 namespace {
 
-bool at_rest(const WorkerInstance& i) {
-  return i.state() == State::stopped || i.state() == State::fatal;
-}
-
 // Re-sweeps after a stop: a descendant that left the worker's group is reparented to us
 // only once its own parent has died, which may be a moment after the worker's exit.
 constexpr std::chrono::milliseconds kSweepDelays[] = {
@@ -290,7 +286,7 @@ void Supervisor::review() {
   stop_in_order();
   std::erase_if(commands_,
                 [this](const auto& c) { return stopping_all_ ? c->abandon() : c->advance(); });
-  std::erase_if(retiring_, [](const auto& i) { return at_rest(*i); });
+  std::erase_if(retiring_, [](const auto& i) { return i->at_rest(); });
   if (on_settled_) {
     const bool all_settled = std::all_of(groups_.begin(), groups_.end(), [this](const Group& g) {
       return std::all_of(g.instances.begin(), g.instances.end(),
@@ -328,7 +324,7 @@ void Supervisor::recheck_stop_soon() {
 bool Supervisor::all_stopped() const {
   for (const auto& g : groups_) {
     if (!std::all_of(g.instances.begin(), g.instances.end(),
-                     [](const auto& i) { return at_rest(*i); })) {
+                     [](const auto& i) { return i->at_rest(); })) {
       return false;
     }
   }

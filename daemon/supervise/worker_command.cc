@@ -4,13 +4,10 @@ namespace confvisor::supervise {
 
 namespace {
 
-bool at_rest(const WorkerInstance& i) {
-  return i.state() == State::stopped || i.state() == State::fatal;
-}
 // Where a start ends: up, given up on, exited with nothing to restart it, or waiting for a
 // worker that only an operator can bring up.
 bool start_ended(const WorkerInstance& i) {
-  return i.state() == State::running || at_rest(i) ||
+  return i.state() == State::running || i.at_rest() ||
          (i.state() == State::waiting && i.start_order().stuck);
 }
 bool is_running(const WorkerInstance& i) {
@@ -69,7 +66,8 @@ bool WorkerCommand::all(bool (*pred)(const WorkerInstance&)) const {
 bool WorkerCommand::advance() {
   switch (phase_) {
     case CommandPhase::stopping:
-      if (!all(at_rest)) return false;  // on once each has stopped
+      if (!all([](const WorkerInstance& i) { return i.at_rest(); }))
+        return false;  // on once each has stopped
       if (action_ == WorkerAction::stop) {
         finish(true);
         return true;
@@ -91,7 +89,8 @@ bool WorkerCommand::abandon() {
     case CommandPhase::stopping:
     case CommandPhase::starting:
       // Nothing is started any more: it ends now, ok only for a stop that got there.
-      finish(action_ == WorkerAction::stop && all(at_rest));
+      finish(action_ == WorkerAction::stop &&
+             all([](const WorkerInstance& i) { return i.at_rest(); }));
       return true;
     case CommandPhase::done:
       return true;  // ended already

@@ -150,6 +150,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void retire();
 
   [[nodiscard]] State state() const { return state_; }
+  // Stopped or FATAL: nothing runs and nothing will start without a command or a reload.
+  [[nodiscard]] bool at_rest() const { return state_ == State::stopped || state_ == State::fatal; }
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] unsigned index() const { return index_; }
   [[nodiscard]] const config::WorkerSpec& spec() const { return *spec_; }
