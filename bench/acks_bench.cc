@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   unsigned instances = 32;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--reloads") reloads = std::atoi(argv[i + 1]);
-    if (std::string(argv[i]) == "--instances") instances = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    if (std::string(argv[i]) == "--instances")
+      instances = static_cast<unsigned>(std::atoi(argv[i + 1]));
   }
   const test::SegmentGuard seg("acks", "bench");
   const test::TempDir dir("acks-bench");

@@ -39,14 +39,14 @@ struct Setup {
 
   void write(const std::string& app) const {
     const std::string keys = R"(, "start_window": "50ms", "stop_timeout": "2s", "acks": true)";
-    dir.write("app.json", "{\"confvisor\": {\"segment\": \"" + seg.name() + "\", \"socket\": \"" +
-                              socket() + "\", \"mode\": \"0644\", \"workers\": [" +
-                              "{\"name\": \"api\", \"instances\": 2, \"command\": [\"" +
-                              kAckWorker + "\"]" + keys + "}, {\"name\": \"capi\", \"command\": [\"" +
-                              kAckWorkerC + "\"]" + keys +
-                              "}, {\"name\": \"plain\", \"command\": [\"/bin/sleep\", \"1000\"], "
-                              "\"start_window\": \"50ms\"}]},\n \"app\": " +
-                              app + "}\n");
+    dir.write("app.json",
+              "{\"confvisor\": {\"segment\": \"" + seg.name() + "\", \"socket\": \"" + socket() +
+                  "\", \"mode\": \"0644\", \"workers\": [" +
+                  "{\"name\": \"api\", \"instances\": 2, \"command\": [\"" + kAckWorker + "\"]" +
+                  keys + "}, {\"name\": \"capi\", \"command\": [\"" + kAckWorkerC + "\"]" + keys +
+                  "}, {\"name\": \"plain\", \"command\": [\"/bin/sleep\", \"1000\"], "
+                  "\"start_window\": \"50ms\"}]},\n \"app\": " +
+                  app + "}\n");
   }
 };
 
@@ -81,8 +81,8 @@ pid_t pid_of(DaemonProcess& d, const Setup& s, const std::string& name, int inst
 void require_applied(DaemonProcess& d, std::uint64_t g) {
   const std::string gen = std::to_string(g);
   for (const char* label : {"api[0]", "api[1]", "capi[0]"}) {
-    require_log(d, std::string("worker ") + label + " (generation " + gen +
-                       ") applied generation " + gen);
+    require_log(
+        d, std::string("worker ") + label + " (generation " + gen + ") applied generation " + gen);
   }
 }
 
@@ -140,8 +140,7 @@ BOOST_AUTO_TEST_CASE(a_rejection_is_shown_with_its_reason_and_fails_the_wait) {
   BOOST_TEST(r.exit_code() == 1, r.output);
   BOOST_TEST(contains(r.output, "reload ok: generation 2"), r.output);
   BOOST_TEST(contains(r.output, "api:1 rejected generation 2: port 0 is no port"), r.output);
-  BOOST_TEST(contains(r.output, "capi:0 rejected generation 2: /app/mode is reject (C)"),
-             r.output);
+  BOOST_TEST(contains(r.output, "capi:0 rejected generation 2: /app/mode is reject (C)"), r.output);
   BOOST_TEST(!contains(r.output, "reload --wait: api:0 "), r.output);
   BOOST_TEST(contains(r.output, "generation 2 applied by 1 of 3"), r.output);
 
@@ -151,8 +150,7 @@ BOOST_AUTO_TEST_CASE(a_rejection_is_shown_with_its_reason_and_fails_the_wait) {
   BOOST_TEST(rejected.at("rejected").at("reason") == "port 0 is no port");
   const RunResult text = ctl(d, s, {"status"});
   BOOST_TEST(contains(text.output, "1, rejected 2"), text.output);
-  BOOST_TEST(contains(text.output, "api:1 rejected generation 2: port 0 is no port"),
-             text.output);
+  BOOST_TEST(contains(text.output, "api:1 rejected generation 2: port 0 is no port"), text.output);
   BOOST_TEST(contains(d.log(), "worker api[1] (generation 2) rejected generation 2: port 0"));
   d.stop(10s);
 }
@@ -188,11 +186,39 @@ BOOST_AUTO_TEST_CASE(reload_wait_names_a_stopped_instance_that_does_not_answer_i
   const RunResult r = ctl(d, s, {"reload", "--wait", "--timeout", "700ms"});
   ::kill(stopped, SIGCONT);
   BOOST_TEST(r.exit_code() == 1, r.output);
-  BOOST_TEST(contains(r.output, "api:1 did not answer in time: no report within 700ms"),
-             r.output);
+  BOOST_TEST(contains(r.output, "api:1 did not answer in time: no report within 700ms"), r.output);
   BOOST_TEST(contains(r.output, "generation 2 applied by 2 of 3"), r.output);
   // Woken, it reports, late: status has it.
   require_log(d, "worker api[1] (generation 2) applied generation 2");
+  d.stop(10s);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiter_that_hangs_up_is_dropped_and_many_may_wait) {
+  Setup s;
+  s.write(R"({"n": 1})");
+  DaemonProcess d(s.dir, s.path());
+  require_ready(d);
+  require_applied(d, 1);
+  const pid_t stopped = pid_of(d, s, "api", 1);
+  BOOST_TEST_REQUIRE(::kill(stopped, SIGSTOP) == 0);
+
+  // The client is killed while it waits: its wait ends with it, not when the report comes.
+  s.write(R"({"n": 2})");
+  const RunResult killed =
+      confvisorctl(d, {"--socket", s.socket(), "reload", "--wait", "--timeout", "20s"},
+                   {"/usr/bin/timeout", "-s", "KILL", "0.5"});
+  BOOST_TEST(killed.exit_code() == 128 + SIGKILL, killed.output);
+  ::kill(stopped, SIGCONT);
+  require_log(d, "worker api[1] (generation 2) applied generation 2");
+  BOOST_TEST(!contains(d.log(), "reload --wait for generation 2 ended"), tail(d.log()));
+
+  // Two clients that reload and wait at once are both answered.
+  s.write(R"({"n": 3})");
+  Child other({bin("confvisorctl"), "--socket", s.socket(), "reload", "--wait"},
+              {"CONFVISOR_SEGMENT"});
+  const RunResult r = ctl(d, s, {"reload", "--wait"});
+  BOOST_TEST(r.exit_code() == 0, r.output);
+  BOOST_TEST(exit_code(other.wait()) == 0);
   d.stop(10s);
 }
 
@@ -228,8 +254,7 @@ BOOST_AUTO_TEST_CASE(a_report_from_a_process_that_is_no_instance_is_ignored_and_
 
   // A flood is logged at most once a second, however many come.
   for (int n = 0; n < 20; ++n) {
-    (void)run({kAckWorker, "--once", s.seg.name()},
-              {"CONFVISOR_ACK_SOCKET=" + ack_address(d, s)});
+    (void)run({kAckWorker, "--once", s.seg.name()}, {"CONFVISOR_ACK_SOCKET=" + ack_address(d, s)});
   }
   BOOST_TEST(count_of(d.log(), "which is no process of a worker instance") < 10u);
   d.stop(10s);
@@ -244,8 +269,8 @@ BOOST_AUTO_TEST_CASE(outside_confvisord_a_report_is_a_no_op) {
   BOOST_TEST(r.exit_code() == 0, r.output);
   BOOST_TEST(contains(r.output, "unsupervised"), r.output);
   // And a daemon that is gone costs a dropped report, not a hang.
-  const RunResult gone = run({kAckWorker, "--once", s.seg.name()},
-                             {"CONFVISOR_ACK_SOCKET=@confvisor/nobody/ack/1"});
+  const RunResult gone =
+      run({kAckWorker, "--once", s.seg.name()}, {"CONFVISOR_ACK_SOCKET=@confvisor/nobody/ack/1"});
   BOOST_TEST(gone.exit_code() == 0, gone.output);
   BOOST_TEST(contains(gone.output, "dropped"), gone.output);
   d.stop(10s);

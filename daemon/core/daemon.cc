@@ -302,7 +302,7 @@ void Daemon::begin_wait(Caller& caller, const Change& change) {
   if (!stream.open()) return;
   const std::uint64_t generation = change.generation;
   auto waiter = std::make_shared<Waiter>(
-      io_, generation, caller.wait_timeout, [this] { return supervisor_.status(); },
+      io_, generation, caller.wait_timeout, [this] { return supervisor_.brief_status(); },
       [this, change, generation, stream](const std::vector<InstanceOutcome>& outcomes) {
         log_info("reload --wait for generation " + std::to_string(generation) +
                  " ended: " + std::to_string(outcomes.size()) + " reporting instance(s)");
@@ -314,8 +314,11 @@ void Daemon::begin_wait(Caller& caller, const Change& change) {
   waiter->wait.review();
 }
 
+// The one place every accepted report reaches the core. The supervisor has recorded it in
+// its instance already, which is where the waiters read it; a rollout watch (a rejection of
+// the generation it verifies rolls it back) decides on `report` here too.
 void Daemon::on_ack_report(const supervise::AckReport& report) {
-  (void)report;  // the waiters read every instance's reports from its status
+  (void)report;  // the waiters read it from the instance's status
   review_waiters();
 }
 

@@ -29,7 +29,7 @@ struct InstanceOutcome {
   std::string worker;
   unsigned instance = 0;
   WaitOutcome outcome = WaitOutcome::applied;
-  std::string detail;  // rejected: the worker's reason; crashed: how the run ended
+  std::string detail;            // rejected: the worker's reason; crashed: how the run ended
   std::uint64_t generation = 0;  // applied or rejected: the generation it reported
 };
 

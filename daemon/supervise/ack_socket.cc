@@ -103,8 +103,7 @@ class AckSocket::Connection : public std::enable_shared_from_this<Connection> {
       msg.msg_iovlen = 1;
       msg.msg_control = control;
       msg.msg_controllen = sizeof control;
-      const ssize_t got =
-          ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+      const ssize_t got = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
       if (got < 0) return errno == EAGAIN || errno == EINTR;
       if (got == 0) return false;  // hung up
       pid_t sender = 0;
@@ -150,8 +149,8 @@ void AckSocket::wait() {
 
 void AckSocket::accept_all() {
   for (int n = 0; n < kPacketsPerWakeup; ++n) {
-    UniqueFd fd(::accept4(listener_.native_handle(), nullptr, nullptr,
-                          SOCK_NONBLOCK | SOCK_CLOEXEC));
+    UniqueFd fd(
+        ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;  // EAGAIN: none left (or a transient error: the next wakeup retries)
     const int on = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
@@ -159,10 +158,10 @@ void AckSocket::accept_all() {
     const bool accepted = accepts_(peer);
     if (accepted ? connections_.size() - outsiders_ >= kMaxConnections
                  : outsiders_ >= kMaxOutsiders) {
-      throttle_.warning("ack-full", "ack socket: connection from pid " + std::to_string(peer) +
-                                        " closed: " +
-                                        (accepted ? "the workers' " : "the outsiders' ") +
-                                        "connections are all in use");
+      throttle_.warning("ack-full",
+                        "ack socket: connection from pid " + std::to_string(peer) +
+                            " closed: " + (accepted ? "the workers' " : "the outsiders' ") +
+                            "connections are all in use");
       continue;
     }
     auto c = std::make_shared<Connection>(*this, std::move(fd), accepted);

@@ -599,6 +599,14 @@ std::vector<InstanceStatus> Supervisor::status() const {
   return out;
 }
 
+std::vector<InstanceStatus> Supervisor::brief_status() const {
+  std::vector<InstanceStatus> out;
+  for (const auto& g : groups_) {
+    for (const auto& i : g.instances) out.push_back(i->brief_status());
+  }
+  return out;
+}
+
 std::vector<std::string> Supervisor::restarting() const {
   std::vector<std::string> names;
   for (const auto& g : groups_) {

@@ -77,6 +77,8 @@ class Supervisor final : public CheckHost {
   void reopen_log_files();
 
   [[nodiscard]] std::vector<InstanceStatus> status() const;
+  // Each instance's brief_status(), in the same order.
+  [[nodiscard]] std::vector<InstanceStatus> brief_status() const;
   // What workers get as CONFVISOR_ACK_SOCKET.
   [[nodiscard]] const std::string& ack_socket() const { return acks_.address(); }
   [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"

@@ -701,7 +701,7 @@ void WorkerInstance::leave_cgroup() {
   cgroup_.reset();
 }
 
-InstanceStatus WorkerInstance::status() const {
+InstanceStatus WorkerInstance::brief_status() const {
   InstanceStatus s;
   s.name = spec_->name;
   s.instance = index_;
@@ -712,11 +712,16 @@ InstanceStatus WorkerInstance::status() const {
   s.last_exit = last_exit_;
   s.status_text = status_text_;
   s.program = program_;
-  if (state_ == State::waiting) s.waiting_for = start_order().unready;
   s.acks = spec_->acks;
   s.applied = applied_;
   s.rejected = rejected_;
   s.rejected_reason = rejected_reason_;
+  return s;
+}
+
+InstanceStatus WorkerInstance::status() const {
+  InstanceStatus s = brief_status();
+  if (state_ == State::waiting) s.waiting_for = start_order().unready;
   if (cgroup_) {
     s.cgroup = cgroup_->path();
     if (const auto current = cgroup_->read("memory.current")) {

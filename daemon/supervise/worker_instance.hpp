@@ -178,6 +178,9 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] bool has_run() const;
   [[nodiscard]] StartOrder start_order() const;
   [[nodiscard]] InstanceStatus status() const;
+  // status() without what costs a file read (cgroup, memory) or a look at other workers
+  // (waiting_for): what a `reload --wait` looks at after every report.
+  [[nodiscard]] InstanceStatus brief_status() const;
   [[nodiscard]] std::string label() const;
   // What it has written, from every run: `confvisorctl logs`.
   [[nodiscard]] const std::shared_ptr<InstanceOutput>& output() const { return output_; }

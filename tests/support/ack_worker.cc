@@ -40,8 +40,7 @@ void handle(const confvisor::Reader& reader, const confvisor::Snapshot& cfg) {
   } else if (mode != "silent") {
     result = confvisor::report_result_name(reader.report_applied(cfg));
   }
-  std::cout << "generation " << cfg.generation() << ": " << mode << " -> " << result
-            << std::endl;
+  std::cout << "generation " << cfg.generation() << ": " << mode << " -> " << result << std::endl;
 }
 
 }  // namespace
