@@ -115,6 +115,11 @@ struct WorkerSpec {
   // Changing only these two keys does not restart the worker.
   std::vector<std::string> check;
   Duration check_timeout{5'000};
+  // Its instances report each generation they apply or reject (libconfvisor's
+  // report_applied / report_rejected): status shows it and `reload --wait` waits for it.
+  // Every worker may report (each gets CONFVISOR_ACK_SOCKET), so changing this restarts
+  // nothing.
+  bool acks = false;
 
   bool operator==(const WorkerSpec&) const = default;
 };
@@ -122,8 +127,9 @@ struct WorkerSpec {
 // Whether `a` and `b` run the same process, so that a running instance can take one for the
 // other without a restart: they differ at most in the keys that only the supervisor reads
 // when it starts or stops instances (instances, after, on_fatal), in `log`, which applies to
-// running instances, and in the check run before a publish (check, check_timeout), which
-// the worker's processes never see.
+// running instances, in the check run before a publish (check, check_timeout), which
+// the worker's processes never see, and in acks, which only says whether to count on their
+// reports.
 [[nodiscard]] inline bool same_run(WorkerSpec a, WorkerSpec b) {
   a.instances = b.instances;
   a.log = b.log;
@@ -131,6 +137,7 @@ struct WorkerSpec {
   a.check_timeout = b.check_timeout;
   a.after = b.after;
   a.on_fatal = b.on_fatal;
+  a.acks = b.acks;
   return a == b;
 }
 

@@ -374,7 +374,12 @@ Duration check_timeout_of(const Value& v) {
   return timeout;
 }
 
-constexpr std::array<Field<WorkerSpec>, 27> kWorkerFields{{
+bool boolean_of(const Value& v) {
+  if (!v.is_bool()) expected("true or false", v);
+  return v.get_bool();
+}
+
+constexpr std::array<Field<WorkerSpec>, 28> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
@@ -403,6 +408,7 @@ constexpr std::array<Field<WorkerSpec>, 27> kWorkerFields{{
     {"log", kOptional, set_nested<&WorkerSpec::log, log_of>},
     {"check", kOptional, set_nested<&WorkerSpec::check, check_of>},
     {"check_timeout", kOptional, set<&WorkerSpec::check_timeout, check_timeout_of>},
+    {"acks", kOptional, set<&WorkerSpec::acks, boolean_of>},
 }};
 
 // A worker that reads well but can never start is refused too: its program must be found

@@ -29,6 +29,18 @@ json::array waiting_for_json(const supervise::InstanceStatus& s) {
   return names;
 }
 
+// What the instance reported: null for a worker without "acks", else its last applied and
+// rejected generations since its start (null until it reports).
+json::value acks_json(const supervise::InstanceStatus& s) {
+  if (!s.acks) return nullptr;
+  json::value rejected = nullptr;
+  if (s.rejected) {
+    rejected = json::object{{"generation", *s.rejected}, {"reason", s.rejected_reason}};
+  }
+  return json::object{{"applied", s.applied ? json::value(*s.applied) : json::value(nullptr)},
+                      {"rejected", std::move(rejected)}};
+}
+
 json::object instance_json(const supervise::InstanceStatus& s) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
@@ -44,7 +56,8 @@ json::object instance_json(const supervise::InstanceStatus& s) {
       {"program", text_or_null(s.program)},
       {"cgroup", text_or_null(s.cgroup)},
       {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)},
-      {"waiting_for", waiting_for_json(s)}};
+      {"waiting_for", waiting_for_json(s)},
+      {"acks", acks_json(s)}};
 }
 
 json::array instances_json(const std::vector<supervise::InstanceStatus>& statuses) {
@@ -92,7 +105,7 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
         return reply(control::ok_reply(get_json(request.string_field("pointer"))));
       case Command::reload: {
         std::vector<Caller> callers;
-        callers.push_back(Caller{request.command, std::move(reply)});
+        callers.push_back(reload_caller(request, std::move(reply)));
         return request_reload("confvisorctl, " + peer.describe(), std::move(callers));
       }
       case Command::rollback: {
@@ -121,6 +134,24 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
   }
 }
 
+// `reload --wait` waits 30 s unless told otherwise, an hour at most: a wait is for an
+// operator or a deploy script, and a forgotten one must not hold a connection for ever.
+constexpr std::chrono::milliseconds kDefaultWaitTimeout{30'000};
+constexpr std::chrono::milliseconds kMaxWaitTimeout{3'600'000};
+
+Daemon::Caller Daemon::reload_caller(const control::Request& request, ControlServer::Reply reply) {
+  Caller caller{request.command, std::move(reply), false, kDefaultWaitTimeout};
+  caller.wait = request.optional_bool("wait").value_or(false);
+  if (const auto ms = request.optional_count("timeout_ms")) {
+    if (*ms == 0 || *ms > static_cast<std::uint64_t>(kMaxWaitTimeout.count())) {
+      throw Failure(control::kBadRequest, "reload: \"timeout_ms\" must be from 1 to " +
+                                              std::to_string(kMaxWaitTimeout.count()));
+    }
+    caller.wait_timeout = std::chrono::milliseconds(*ms);
+  }
+  return caller;
+}
+
 Change Daemon::rollback_command(const control::Request& request, const PeerCredentials& peer) {
   const std::uint64_t generation = request.count("generation");
   if (checking_) {
@@ -139,6 +170,10 @@ Change Daemon::rollback_command(const control::Request& request, const PeerCrede
 
 // A reload's or rollback's reply: its Change, or the Failure that says why it did not go live.
 std::string Daemon::change_reply(const std::string& command, const Change& change) {
+  return control::ok_reply(change_result(command, change));
+}
+
+json::object Daemon::change_result(const std::string& command, const Change& change) {
   if (change.result == Outcome::failed) {
     throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
                                         " stays published: " + change.error);
@@ -153,6 +188,33 @@ std::string Daemon::change_reply(const std::string& command, const Change& chang
   json::array restarting;
   for (const std::string& name : supervisor_.restarting()) restarting.push_back(json::value(name));
   result["restarting"] = std::move(restarting);
+  return result;
+}
+
+// The last line of a `reload --wait`: the change as it was answered, and how each reporting
+// instance came out. "applied" is true only when every one of them applied the generation.
+std::string Daemon::wait_reply(const Change& change, std::uint64_t generation,
+                               const std::vector<InstanceOutcome>& outcomes) {
+  json::array instances;
+  bool all_applied = true;
+  for (const InstanceOutcome& o : outcomes) {
+    all_applied = all_applied && o.outcome == WaitOutcome::applied;
+    instances.push_back(json::object{
+        {"name", o.worker},
+        {"instance", o.instance},
+        {"outcome", wait_outcome_name(o.outcome)},
+        {"generation", o.generation > 0 ? json::value(o.generation) : json::value(nullptr)},
+        {"detail", text_or_null(o.detail)}});
+  }
+  json::array not_reporting;
+  for (const config::WorkerSpec& spec : config_->settings.workers) {
+    if (!spec.acks) not_reporting.push_back(json::value(spec.name));
+  }
+  json::object result = change_result("reload", change);
+  result["wait"] = json::object{{"generation", generation},
+                                {"applied", all_applied},
+                                {"instances", std::move(instances)},
+                                {"not_reporting", std::move(not_reporting)}};
   return control::ok_reply(std::move(result));
 }
 

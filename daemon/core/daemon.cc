@@ -17,6 +17,8 @@
 
 namespace confvisor::daemon {
 
+namespace json = boost::json;
+
 namespace {
 
 std::string absolute(const std::string& path) {
@@ -173,6 +175,9 @@ void Daemon::start_workers() {
   workers_started_ = true;
   supervisor_.apply(config_->settings.workers, false);
   supervisor_.when_fatal_exits([this](const std::string& instance) { exit_for_fatal(instance); });
+  supervisor_.when_acked([this](const supervise::AckReport& report) { on_ack_report(report); });
+  supervisor_.when_run_lost([this](const supervise::WorkerInstance& instance,
+                                   const std::string& why) { on_run_lost(instance, why); });
   // READY=1 once every worker's first start has come to an end (ready, or failed for good).
   supervisor_.when_settled([this] {
     log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
@@ -277,12 +282,62 @@ void Daemon::request_reload(const std::string& trigger, std::vector<Caller> call
 void Daemon::answer(std::vector<Caller>& callers, const Change& change) {
   for (Caller& caller : callers) {
     try {
-      caller.reply(change_reply(caller.command, change));
+      if (caller.wait && change.result == Outcome::ok) {
+        begin_wait(caller, change);
+      } else {
+        caller.reply(change_reply(caller.command, change));
+      }
     } catch (const control::Failure& f) {
       caller.reply(control::error_reply(f.code, f.what()));
     }
   }
   callers.clear();
+}
+
+// The reply becomes a stream: the change now, its wait's end later. A wait with nothing to
+// wait for (no reporting instance) ends at once.
+void Daemon::begin_wait(Caller& caller, const Change& change) {
+  const ControlServer::ReplyStream stream =
+      caller.reply.stream(control::stream_reply(change_result(caller.command, change)));
+  if (!stream.open()) return;
+  const std::uint64_t generation = change.generation;
+  auto waiter = std::make_shared<Waiter>(
+      io_, generation, caller.wait_timeout, [this] { return supervisor_.brief_status(); },
+      [this, change, generation, stream](const std::vector<InstanceOutcome>& outcomes) {
+        log_info("reload --wait for generation " + std::to_string(generation) +
+                 " ended: " + std::to_string(outcomes.size()) + " reporting instance(s)");
+        stream.finish(wait_reply(change, generation, outcomes));
+      },
+      stream);
+  stream.keep(waiter);
+  waiters_.push_back(waiter);
+  waiter->wait.review();
+}
+
+// The one place every accepted report reaches the core. The supervisor has recorded it in
+// its instance already, which is where the waiters read it; a rollout watch (a rejection of
+// the generation it verifies rolls it back) decides on `report` here too.
+void Daemon::on_ack_report(const supervise::AckReport& report) {
+  (void)report;  // the waiters read it from the instance's status
+  review_waiters();
+}
+
+void Daemon::on_run_lost(const supervise::WorkerInstance& instance, const std::string& why) {
+  for (const auto& weak : waiters_) {
+    if (const auto waiter = weak.lock()) {
+      waiter->wait.lost(instance.spec().name, instance.index(), why);
+    }
+  }
+  review_waiters();
+}
+
+void Daemon::review_waiters() {
+  std::erase_if(waiters_, [](const std::weak_ptr<Waiter>& weak) {
+    const auto waiter = weak.lock();
+    if (!waiter) return true;  // its client hung up
+    waiter->wait.review();
+    return waiter->wait.done();
+  });
 }
 
 // Republishes a kept generation as a new one. It goes through the same checks as a reload:

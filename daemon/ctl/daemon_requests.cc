@@ -44,6 +44,23 @@ std::string state_text(const json::object& i) {
   return text;
 }
 
+// The APPLIED column: the generation an instance of a worker with "acks" last applied
+// ("-" before its first report since it started), "rejected N" (its reason goes to
+// `rejections`, printed under the table), or "not reporting".
+std::string applied_text(const json::object& i, std::vector<std::string>& rejections) {
+  const json::value* acks = i.if_contains("acks");
+  if (acks == nullptr || acks->is_null()) return "not reporting";
+  const json::object& a = acks->as_object();
+  std::string text = text_of(a.at("applied"));
+  if (const json::value& r = a.at("rejected"); !r.is_null()) {
+    const std::string generation = text_of(r.at("generation"));
+    text = (a.at("applied").is_null() ? "" : text + ", ") + "rejected " + generation;
+    rejections.push_back(instance_label(i) + " rejected generation " + generation + ": " +
+                         text_of(r.at("reason")));
+  }
+  return text;
+}
+
 // What an operator should know when the live config is not what the file holds now.
 void print_file_state(const json::object& s) {
   if (s.at("live_matches_file").as_bool()) return;
@@ -76,8 +93,9 @@ void print_status(const json::object& s) {
   if (const json::value* tracking = s.if_contains("process_tracking"))
     std::cout << "process tracking: " << text_of(*tracking) << '\n';
 
-  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS", "MEMORY",
-               "PROGRAM", "CGROUP"});
+  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "APPLIED", "STATUS",
+               "MEMORY", "PROGRAM", "CGROUP"});
+  std::vector<std::string> rejections;
   auto field = [](const json::object& i, std::string_view key) {
     const json::value* v = i.if_contains(key);
     if (v == nullptr || v->is_null()) return std::string("-");
@@ -90,10 +108,12 @@ void print_status(const json::object& s) {
         {instance_label(i), state_text(i), text_of(i.at("pid")),
          up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
             : "-",
-         text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status")),
-         field(i, "memory_current"), field(i, "program"), field(i, "cgroup")});
+         text_of(i.at("restarts")), text_of(i.at("last_exit")), applied_text(i, rejections),
+         text_of(i.at("status")), field(i, "memory_current"), field(i, "program"),
+         field(i, "cgroup")});
   }
   if (!s.at("workers").as_array().empty()) table.print(std::cout);
+  for (const std::string& line : rejections) std::cout << line << '\n';
 }
 
 void print_history(const json::array& h) {
@@ -203,6 +223,10 @@ json::object request_for(const Command& cmd) {
     if (cmd.lines) request["lines"] = *cmd.lines;
     if (cmd.follow) request["follow"] = true;
   }
+  if (cmd.wait) {
+    request["wait"] = true;
+    request["timeout_ms"] = cmd.timeout.value_or(kDefaultTimeout).count();
+  }
   return request;
 }
 
@@ -251,6 +275,58 @@ int follow_logs(const Command& cmd, control::Client& client) {
   }
 }
 
+// The end of `reload --wait`: a line per reporting instance that did not apply the
+// generation, on stderr, and exit 1 if there is one.
+int print_wait(const Command& cmd, const json::object& result) {
+  if (cmd.json) std::cout << json::serialize(result) << '\n';
+  const json::object& wait = result.at("wait").as_object();
+  const std::string generation = text_of(wait.at("generation"));
+  std::size_t applied = 0, failed = 0;
+  for (const json::value& v : wait.at("instances").as_array()) {
+    const json::object& i = v.as_object();
+    const std::string outcome = text_of(i.at("outcome"));
+    if (outcome == "applied") {
+      ++applied;
+      continue;
+    }
+    ++failed;
+    std::cerr << "confvisorctl: reload --wait: " << instance_label(i) << ' ';
+    if (outcome == "rejected") {
+      std::cerr << "rejected generation " << text_of(i.at("generation")) << ": "
+                << text_of(i.at("detail"));
+    } else if (outcome == "crashed") {
+      std::cerr << "crashed: " << text_of(i.at("detail"));
+    } else {
+      std::cerr << "did not answer in time: " << text_of(i.at("detail"));
+    }
+    std::cerr << '\n';
+  }
+  if (!cmd.json) {
+    std::cout << "generation " << generation << " applied by " << applied << " of "
+              << applied + failed << " reporting instance(s)";
+    std::string others;
+    for (const json::value& name : wait.at("not_reporting").as_array())
+      others += (others.empty() ? "" : ", ") + text_of(name);
+    if (!others.empty()) std::cout << "; not reporting: " << others;
+    std::cout << '\n';
+  }
+  return failed == 0 && wait.at("applied").as_bool() ? kExitOk : kExitFailed;
+}
+
+// `reload --wait` after its first reply (the reload's): the wait's end, within its timeout
+// and a margin for the daemon to answer.
+int follow_wait(const Command& cmd, control::Client& client, std::chrono::milliseconds timeout) {
+  json::object reply;
+  try {
+    reply = client.next_reply(timeout + kDefaultTimeout);
+  } catch (const ClientError& e) {
+    std::cerr << "confvisorctl: reload --wait: " << e.what() << '\n';
+    return kExitFailed;
+  }
+  if (!ok(reply) || !reply.contains("result")) return print_failure(cmd, reply);
+  return print_wait(cmd, reply.at("result").as_object());
+}
+
 }  // namespace
 
 int daemon_command(const Command& cmd) {
@@ -260,10 +336,17 @@ int daemon_command(const Command& cmd) {
           ? std::chrono::duration_cast<std::chrono::milliseconds>(kWorkerTimeout)
           : std::chrono::duration_cast<std::chrono::milliseconds>(kDefaultTimeout));
   control::Client client(find_socket(cmd));
-  const json::object reply = client.call(request, timeout);
+  // With --wait the reload itself may take its checks' time: its reply comes within the
+  // wait's timeout plus the usual one.
+  const json::object reply = client.call(request, cmd.wait ? timeout + kDefaultTimeout : timeout);
   if (!ok(reply) || !reply.contains("result")) return print_failure(cmd, reply);
   print_result(cmd, reply.at("result"));
   if (cmd.name == "logs" && cmd.follow) return follow_logs(cmd, client);
+  if (cmd.wait) {
+    const json::value* more = reply.if_contains("more");
+    if (more != nullptr && *more == true) return follow_wait(cmd, client, timeout);
+    return kExitOk;  // nothing published (unchanged): nothing to wait for
+  }
   if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
   return kExitOk;
 }

@@ -449,12 +449,40 @@ void WorkerInstance::notified(const std::string& message) {
   }
 }
 
+// Reports are taken in any state: a process of the instance may send one as it exits. A
+// report older than what the instance has reported already changes nothing.
+bool WorkerInstance::acknowledged(const AckReport& report) {
+  switch (report.outcome) {
+    case AckOutcome::applied:
+      if (applied_ && report.generation <= *applied_) return false;
+      applied_ = report.generation;
+      if (rejected_ && *rejected_ <= report.generation) {
+        rejected_.reset();
+        rejected_reason_.clear();
+      }
+      return true;
+    case AckOutcome::rejected:
+      if (applied_ && report.generation < *applied_) return false;
+      if (rejected_ && report.generation == *rejected_ && report.reason == rejected_reason_) {
+        return false;
+      }
+      if (applied_ && report.generation == *applied_) applied_.reset();
+      rejected_ = report.generation;
+      rejected_reason_ = report.reason;
+      return true;
+  }
+  return false;
+}
+
 // Starts a run: from Stopped, Backoff, Fatal or Waiting to Starting, or on to Backoff or
 // Fatal when the spawn fails.
 void WorkerInstance::spawn() {
   ++timer_epoch_;
   completed_ = false;
   watchdog_.cancel();
+  applied_.reset();
+  rejected_.reset();
+  rejected_reason_.clear();
   SpawnRequest request{
       spec_.get(),
       index_,
@@ -462,7 +490,9 @@ void WorkerInstance::spawn() {
       spec_->ready == config::Readiness::notify ? host_.notify_socket : "",
       spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
       -1,
-      ""};
+      "",
+      false,
+      host_.ack_socket};
   Spawned spawned;
   try {
     const UniqueFd cgroup_procs = enter_cgroup();
@@ -477,6 +507,7 @@ void WorkerInstance::spawn() {
     last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
     output_->event(last_exit_);
     leave_cgroup();
+    if (host_.run_lost && !retired_) host_.run_lost(*this, last_exit_);
     after_failure(e.what(), false);
     return;
   }
@@ -544,6 +575,7 @@ void WorkerInstance::after_exit(int status, bool was_ready) {
   const bool wanted =
       spec_->restart == config::RestartPolicy::always ||
       (spec_->restart == config::RestartPolicy::on_failure && !counts_as_success(status));
+  if (!retired_ && host_.run_lost) host_.run_lost(*this, last_exit_);
   if (retired_) {
     log_info(tag() + " exited (" + last_exit_ + "); not restarted: it is being stopped for good");
     settled_ = true;
@@ -669,7 +701,7 @@ void WorkerInstance::leave_cgroup() {
   cgroup_.reset();
 }
 
-InstanceStatus WorkerInstance::status() const {
+InstanceStatus WorkerInstance::brief_status() const {
   InstanceStatus s;
   s.name = spec_->name;
   s.instance = index_;
@@ -680,6 +712,15 @@ InstanceStatus WorkerInstance::status() const {
   s.last_exit = last_exit_;
   s.status_text = status_text_;
   s.program = program_;
+  s.acks = spec_->acks;
+  s.applied = applied_;
+  s.rejected = rejected_;
+  s.rejected_reason = rejected_reason_;
+  return s;
+}
+
+InstanceStatus WorkerInstance::status() const {
+  InstanceStatus s = brief_status();
   if (state_ == State::waiting) s.waiting_for = start_order().unready;
   if (cgroup_) {
     s.cgroup = cgroup_->path();

@@ -70,6 +70,7 @@
 #include <vector>
 
 #include "daemon/config/model.hpp"
+#include "daemon/supervise/ack_report.hpp"
 #include "daemon/supervise/cgroup.hpp"
 #include "daemon/supervise/cgroup_watch.hpp"
 #include "daemon/supervise/instance_output.hpp"
@@ -93,6 +94,12 @@ struct InstanceStatus {
   std::string cgroup;       // its cgroup while it has one ("" in subreaper mode)
   std::optional<std::uint64_t> memory_current;  // memory.current, where the controller is
   std::vector<std::string> waiting_for;         // Waiting: the workers of its "after" not ready
+  bool acks = false;                            // its worker reports what it applies ("acks": true)
+  // What it reported since its last start: the newest generation it applied, and the newest
+  // it rejected (with its reason) when that is newer than the one applied.
+  std::optional<std::uint64_t> applied;
+  std::optional<std::uint64_t> rejected;
+  std::string rejected_reason;
 };
 
 // Where an instance's start order stands: the workers of its "after" that are not ready, and
@@ -112,6 +119,7 @@ struct InstanceHost {
   boost::asio::io_context& io;
   std::string segment;
   std::string notify_socket;                  // for ready: notify workers
+  std::string ack_socket;                     // CONFVISOR_ACK_SOCKET, for every worker
   std::function<std::uint64_t()> generation;  // for log lines
   std::function<void(pid_t, WorkerInstance*)>
       track_pid;                  // pid is now this one's; nullptr: released
@@ -121,6 +129,9 @@ struct InstanceHost {
   LogFiles* log_files = nullptr;        // where "log": {"file": ...} is opened; none: no files
   // Where the start order of a spec stands; unset: no worker waits for another.
   std::function<StartOrder(const config::WorkerSpec&)> start_order{};
+  // A run ended, or a start failed, without a stop asking for it (a crash, an exit, a spawn
+  // that failed), with why ("exit code 3", "failed to start: ..."); unset: no one listens.
+  std::function<void(const WorkerInstance&, const std::string& why)> run_lost{};
 };
 
 class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
@@ -136,6 +147,9 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void exited(int wait_status);               // its main process was reaped
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
   void send_reload_signal();                  // a reload with on_reload "signal"
+  // A report from one of its processes, whose sender the supervisor has checked. Returns
+  // whether it changed what the instance is known to have applied or rejected.
+  bool acknowledged(const AckReport& report);
   void use_spec(std::shared_ptr<const config::WorkerSpec> spec);  // takes effect at the next start
   // New "log" settings, in effect at once (the spec's own take effect at the next start).
   void use_log(const config::LogSettings& log);
@@ -166,6 +180,9 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] bool has_run() const;
   [[nodiscard]] StartOrder start_order() const;
   [[nodiscard]] InstanceStatus status() const;
+  // status() without what costs a file read (cgroup, memory) or a look at other workers
+  // (waiting_for): what a `reload --wait` looks at after every report.
+  [[nodiscard]] InstanceStatus brief_status() const;
   [[nodiscard]] std::string label() const;
   // What it has written, from every run: `confvisorctl logs`.
   [[nodiscard]] const std::shared_ptr<InstanceOutput>& output() const { return output_; }
@@ -216,6 +233,11 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   std::string last_exit_;
   std::string status_text_;
   std::string program_;
+  // Its reports since its last start (InstanceStatus::applied, rejected): a new run has
+  // applied nothing until it says so.
+  std::optional<std::uint64_t> applied_;
+  std::optional<std::uint64_t> rejected_;
+  std::string rejected_reason_;
   std::uint64_t timer_epoch_ = 0;
   // cgroup mode: this run's cgroup, its watch, and the main process's wait status from its
   // reaping until the cgroup is empty.
