@@ -277,7 +277,20 @@ json::value Daemon::status_json() {
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
                    {"checking", checking_json()},
+                   {"rollout", rollout_json()},
                    {"workers", instances_json(supervisor_.status())}};
+  return out;
+}
+
+// The section's "rollout" settings (null without them) and where verification stands.
+json::value Daemon::rollout_json() const {
+  json::object out = rollout_.status_json().as_object();
+  const std::optional<config::RolloutSettings>& settings = config_->settings.rollout;
+  out["verify"] = settings ? json::value(format_duration(settings->verify)) : json::value(nullptr);
+  out["on_failure"] = !settings ? json::value(nullptr)
+                      : settings->on_failure == config::RolloutAction::rollback
+                          ? json::value("rollback")
+                          : json::value("keep");
   return out;
 }
 
@@ -314,7 +327,8 @@ json::value Daemon::history_json() {
                                {"published_at", format_utc(info.published_at)},
                                {"size", info.size},
                                {"source", info.source},
-                               {"live", info.generation == generation_}});
+                               {"live", info.generation == generation_},
+                               {"rollout", rollout_.history_json(info.generation)}});
   }
   return out;
 }

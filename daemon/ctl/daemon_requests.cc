@@ -60,6 +60,41 @@ void print_file_state(const json::object& s) {
     std::cout << "  " << text_of(*error) << '\n';
 }
 
+// The verified rollout: the open window, the last failure and the content refused for it.
+void print_rollout(const json::object& s) {
+  const json::value* rollout = s.if_contains("rollout");
+  if (rollout == nullptr || !rollout->is_object()) return;
+  const json::object& r = rollout->get_object();
+  if (!r.at("verify").is_null()) {
+    std::cout << "rollout: verify " << text_of(r.at("verify")) << ", on failure "
+              << text_of(r.at("on_failure")) << "; good generation "
+              << text_of(r.at("good_generation")) << '\n';
+  }
+  if (const json::value& w = r.at("verifying"); w.is_object()) {
+    std::cout << "  verifying generation " << text_of(w.at("generation")) << ": "
+              << format_uptime(
+                     std::chrono::milliseconds(w.at("remaining_ms").to_number<long long>()))
+              << " left\n";
+  }
+  if (const json::value& f = r.at("last_failure"); f.is_object()) {
+    std::cout << "  generation " << text_of(f.at("generation")) << " failed at "
+              << text_of(f.at("at")) << ": " << text_of(f.at("failure").at("text"));
+    if (!f.at("rolled_back_as").is_null()) {
+      std::cout << "; rolled back as generation " << text_of(f.at("rolled_back_as"))
+                << " (the document of generation " << text_of(f.at("good_generation")) << ")";
+    } else if (!f.at("rollback_error").is_null()) {
+      std::cout << "; its rollback failed: " << text_of(f.at("rollback_error"));
+    } else if (f.at("action") == "keep") {
+      std::cout << "; kept (on_failure keep)";
+    }
+    std::cout << '\n';
+  }
+  for (const json::value& b : r.at("bad").as_array()) {
+    std::cout << "  reloads refuse the content of generation " << text_of(b.at("generation"))
+              << " until it changes\n";
+  }
+}
+
 void print_status(const json::object& s) {
   std::cout << "confvisord pid " << text_of(s.at("pid")) << ", segment " << text_of(s.at("segment"))
             << ", config " << text_of(s.at("config"))
@@ -73,6 +108,7 @@ void print_status(const json::object& s) {
     std::cout << " at " << text_of(last.at("at")) << " (" << text_of(last.at("trigger")) << ")";
   std::cout << '\n';
   if (!last.at("error").is_null()) std::cout << "  " << text_of(last.at("error")) << '\n';
+  print_rollout(s);
   if (const json::value* tracking = s.if_contains("process_tracking"))
     std::cout << "process tracking: " << text_of(*tracking) << '\n';
 
@@ -96,13 +132,27 @@ void print_status(const json::object& s) {
   if (!s.at("workers").as_array().empty()) table.print(std::cout);
 }
 
+// "passed", "ROLLED BACK as 6: worker api[0] crashed (exit code 3)", "-" if never verified.
+std::string rollout_text(const json::object& g) {
+  const json::value* r = g.if_contains("rollout");
+  if (r == nullptr || !r->is_object()) return "-";
+  const json::object& o = r->get_object();
+  const std::string verdict = text_of(o.at("verdict"));
+  if (verdict == "superseded") return "superseded by " + text_of(o.at("superseded_by"));
+  if (verdict != "failed") return verdict;
+  const std::string cause = text_of(o.at("failure").at("text"));
+  if (!o.at("rolled_back_as").is_null())
+    return "BAD, rolled back as " + text_of(o.at("rolled_back_as")) + ": " + cause;
+  return (o.at("on_failure") == "keep" ? "failed, kept: " : "BAD, not rolled back: ") + cause;
+}
+
 void print_history(const json::array& h) {
-  Table table({"GENERATION", "PUBLISHED AT", "SIZE", "SOURCE"});
+  Table table({"GENERATION", "PUBLISHED AT", "SIZE", "ROLLOUT", "SOURCE"});
   for (const json::value& v : h) {
     const json::object& g = v.as_object();
     table.add({text_of(g.at("generation")) + (g.at("live").as_bool() ? " (live)" : ""),
                text_of(g.at("published_at")), human_size(g.at("size").to_number<std::size_t>()),
-               text_of(g.at("source"))});
+               rollout_text(g), text_of(g.at("source"))});
   }
   table.print(std::cout);
 }

@@ -58,7 +58,13 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             &tracking_,
             &log_files_,
 
-            [this](const config::WorkerSpec& spec) { return start_order(spec); }},
+            [this](const config::WorkerSpec& spec) { return start_order(spec); },
+            [this](const RunFailure& failure) {
+              if (!on_run_failed_) return;
+              boost::asio::post(io_, [this, failure] {
+                if (on_run_failed_) on_run_failed_(failure);
+              });
+            }},
       notify_(io, segment,
               [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
       sweep_timer_(io),
@@ -368,6 +374,22 @@ void Supervisor::stop_all(std::function<void()> done) {
 void Supervisor::when_settled(std::function<void()> ready) {
   on_settled_ = std::move(ready);
   schedule_review();
+}
+
+void Supervisor::when_run_fails(std::function<void(const RunFailure&)> failed) {
+  on_run_failed_ = std::move(failed);
+}
+
+std::vector<RunFailure> Supervisor::not_ready() const {
+  std::vector<RunFailure> out;
+  for (const auto& g : groups_) {
+    for (const auto& i : g.instances) {
+      if (!i->awaits_readiness()) continue;
+      out.push_back(RunFailure{g.spec->name, i->index(), FailureKind::not_ready,
+                               "no READY=1 from pid " + std::to_string(i->pid())});
+    }
+  }
+  return out;
 }
 
 // Called for every exit of a worker's main process (and at its stop timeout's SIGKILL). The

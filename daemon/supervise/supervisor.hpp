@@ -54,6 +54,11 @@ class Supervisor final : public CheckHost {
   void when_fatal_exits(std::function<void(const std::string&)> fatal);
   // Calls `ready` once every instance's first start has come to an end (at once if none).
   void when_settled(std::function<void()> ready);
+  // Calls `failed` for every run that fails from now on (daemon/supervise/run_failure.hpp),
+  // from the loop after the instance's own handling of the event: `failed` may reconcile.
+  void when_run_fails(std::function<void(const RunFailure&)> failed);
+  // The instances whose ready is "notify" and whose run has not sent READY=1 yet.
+  [[nodiscard]] std::vector<RunFailure> not_ready() const;
 
   // The instances an operator names: every one of worker `name`, or only `instance`. Throws
   // Error naming the workers (or instances) there are when there is no such one.
@@ -138,6 +143,7 @@ class Supervisor final : public CheckHost {
   std::function<void()> on_settled_;
   std::function<void()> on_stopped_;
   std::function<void(const std::string&)> on_fatal_exit_;
+  std::function<void(const RunFailure&)> on_run_failed_;
   bool stopping_all_ = false;
   // Leftover sweeps: the owners to sweep once the loop turn that reaped them is over (one
   // /proc scan for every exit of the turn), and the re-sweeps by when they are due, all on
