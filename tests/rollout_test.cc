@@ -161,6 +161,10 @@ BOOST_AUTO_TEST_CASE(a_worker_crashing_on_the_new_value_rolls_it_back_within_the
   BOOST_TEST(contains(text.output, "rolled back as generation 3 (the document of generation 1)"),
              text.output);
   BOOST_TEST(contains(text.output, "reloads refuse the content of generation 2"), text.output);
+  BOOST_TEST(contains(text.output, "the live config differs from " + s.path() +
+                                       " (generation 2 failed its verify window and was rolled "
+                                       "back; reloads refuse that content until the file changes)"),
+             text.output);
 
   // The instance restarted on the good document.
   require_log(d, "rollout_worker: generation 3", 10s);

@@ -98,7 +98,9 @@ class RolloutVerify {
   // superseded; the good document stays what a rollback publishes.
   void verify(std::uint64_t generation, std::string text, const config::RolloutSettings& settings);
 
-  // The failure signals. Each fails the watched generation if a window is open.
+  // The failure signals. Each fails the watched generation if a window is open. A worker's
+  // report that it rejected a generation (the acknowledgement socket) comes to on_rejected;
+  // the supervisor's failed runs to on_run_failed.
   void on_rejected(const std::string& worker, unsigned instance, std::uint64_t generation,
                    const std::string& reason);
   void on_run_failed(const supervise::RunFailure& failure);

@@ -44,12 +44,27 @@ std::string state_text(const json::object& i) {
   return text;
 }
 
+// The generation whose failed verify window the live one rolled back, or "".
+std::string rolled_back_from(const json::object& s) {
+  const json::value* rollout = s.if_contains("rollout");
+  if (rollout == nullptr || !rollout->is_object()) return "";
+  const json::value& failure = rollout->get_object().at("last_failure");
+  if (!failure.is_object() || failure.at("rolled_back_as") != s.at("generation")) return "";
+  return text_of(failure.at("generation"));
+}
+
 // What an operator should know when the live config is not what the file holds now.
 void print_file_state(const json::object& s) {
   if (s.at("live_matches_file").as_bool()) return;
   const std::string config = text_of(s.at("config"));
   const json::value* changed = s.if_contains("file_changed");
   if (changed == nullptr || !changed->as_bool()) {
+    if (const std::string failed = rolled_back_from(s); !failed.empty()) {
+      std::cout << "the live config differs from " << config << " (generation " << failed
+                << " failed its verify window and was rolled back; reloads refuse that content"
+                << " until the file changes)\n";
+      return;
+    }
     std::cout << "the live config differs from " << config
               << " (rolled back; `confvisorctl reload` goes back to the file)\n";
     return;
