@@ -152,6 +152,22 @@ struct HttpSettings {
   bool operator==(const HttpSettings&) const = default;
 };
 
+// What a verified rollout does when the generation it watches fails: publish the last good
+// document again (rollback), or only report the failure and leave the generation live (keep).
+enum class RolloutAction { rollback, keep };
+[[nodiscard]] inline const char* rollout_action_name(RolloutAction action) {
+  return action == RolloutAction::rollback ? "rollback" : "keep";
+}
+
+// The "rollout" object of the section: for `verify` after a reload publishes a generation,
+// the daemon watches the workers that read it (daemon/core/rollout_verify.hpp).
+struct RolloutSettings {
+  Duration verify{10'000};
+  RolloutAction on_failure = RolloutAction::rollback;
+
+  bool operator==(const RolloutSettings&) const = default;
+};
+
 // The "confvisor" section.
 struct Settings {
   std::string segment;                      // required
@@ -165,7 +181,8 @@ struct Settings {
   // A JSON Schema file that the whole document must satisfy before it is published
   // (daemon/config/document_schema.hpp); read again at every load.
   std::optional<std::string> schema;
-  std::optional<HttpSettings> http;  // none: no HTTP listener
+  std::optional<HttpSettings> http;        // none: no HTTP listener
+  std::optional<RolloutSettings> rollout;  // none: reloads are not verified
   std::vector<WorkerSpec> workers;
   std::vector<std::string> include;  // paths and glob patterns of fragments, as written
 };
@@ -230,7 +247,7 @@ struct LoadResult {
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
 // holds the two equal): the "confvisor" section, its "http", a worker, a worker's "backoff",
-// its "restart_limit", its "limits" and its "log".
+// its "restart_limit", its "limits" and its "log"; and the section's "rollout".
 [[nodiscard]] std::vector<std::string_view> settings_keys();
 [[nodiscard]] std::vector<std::string_view> http_keys();
 [[nodiscard]] std::vector<std::string_view> worker_keys();
@@ -238,5 +255,6 @@ struct LoadResult {
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
 [[nodiscard]] std::vector<std::string_view> limits_keys();
 [[nodiscard]] std::vector<std::string_view> log_keys();
+[[nodiscard]] std::vector<std::string_view> rollout_keys();
 
 }  // namespace confvisor::config

@@ -666,7 +666,23 @@ std::optional<HttpSettings> http_of(const Value& v, const Place& at) {
   return object_with<HttpSettings, kHttpFields>(v, at);
 }
 
-constexpr std::array<Field<Settings>, 12> kSettingsFields{{
+// ---- The verified rollout.
+
+constexpr std::array kRolloutActions{
+    Choice<RolloutAction>{"rollback", RolloutAction::rollback},
+    Choice<RolloutAction>{"keep", RolloutAction::keep},
+};
+
+constexpr std::array<Field<RolloutSettings>, 2> kRolloutFields{{
+    {"verify", kRequired, set<&RolloutSettings::verify, positive_duration_of>},
+    {"on_failure", kOptional, set<&RolloutSettings::on_failure, one_of<kRolloutActions>>},
+}};
+
+std::optional<RolloutSettings> rollout_of(const Value& v, const Place& at) {
+  return object_with<RolloutSettings, kRolloutFields>(v, at);
+}
+
+constexpr std::array<Field<Settings>, 13> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
@@ -676,6 +692,7 @@ constexpr std::array<Field<Settings>, 12> kSettingsFields{{
     {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
     {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
     {"http", kOptional, set_nested<&Settings::http, http_of>},
+    {"rollout", kOptional, set_nested<&Settings::rollout, rollout_of>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
     {"schema", kOptional, set<&Settings::schema, absolute_path_of>},
     {"include", kOptional, set_nested<&Settings::include, include_of>},
@@ -756,6 +773,9 @@ std::vector<std::string_view> limits_keys() {
 }
 std::vector<std::string_view> log_keys() {
   return keys_of<LogSettings>(kLogFields);
+}
+std::vector<std::string_view> rollout_keys() {
+  return keys_of<RolloutSettings>(kRolloutFields);
 }
 
 }  // namespace confvisor::config

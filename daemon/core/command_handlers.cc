@@ -210,11 +210,22 @@ std::string Daemon::wait_reply(const Change& change, std::uint64_t generation,
   for (const config::WorkerSpec& spec : config_->settings.workers) {
     if (!spec.acks) not_reporting.push_back(json::value(spec.name));
   }
+  // A generation that failed its verify window: what failed it, and what was published again.
+  json::value rollout = nullptr;
+  if (const auto record = rollout_.record(generation);
+      record && record->verdict == Verdict::failed && record->failure) {
+    rollout = json::object{
+        {"failure", record->failure->describe()},
+        {"on_failure", config::rollout_action_name(record->settings.on_failure)},
+        {"rolled_back_as",
+         record->rolled_back_as ? json::value(*record->rolled_back_as) : json::value(nullptr)}};
+  }
   json::object result = change_result("reload", change);
   result["wait"] = json::object{{"generation", generation},
-                                {"applied", all_applied},
+                                {"applied", all_applied && rollout.is_null()},
                                 {"instances", std::move(instances)},
-                                {"not_reporting", std::move(not_reporting)}};
+                                {"not_reporting", std::move(not_reporting)},
+                                {"rollout", std::move(rollout)}};
   return control::ok_reply(std::move(result));
 }
 
@@ -339,7 +350,18 @@ json::value Daemon::status_json() {
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
                    {"checking", checking_json()},
+                   {"rollout", rollout_json()},
                    {"workers", instances_json(supervisor_.status())}};
+  return out;
+}
+
+// The section's "rollout" settings (null without them) and where verification stands.
+json::value Daemon::rollout_json() const {
+  json::object out = rollout_.status_json().as_object();
+  const std::optional<config::RolloutSettings>& settings = config_->settings.rollout;
+  out["verify"] = settings ? json::value(format_duration(settings->verify)) : json::value(nullptr);
+  out["on_failure"] = settings ? json::value(config::rollout_action_name(settings->on_failure))
+                               : json::value(nullptr);
   return out;
 }
 
@@ -376,7 +398,8 @@ json::value Daemon::history_json() {
                                {"published_at", format_utc(info.published_at)},
                                {"size", info.size},
                                {"source", info.source},
-                               {"live", info.generation == generation_}});
+                               {"live", info.generation == generation_},
+                               {"rollout", rollout_.history_json(info.generation)}});
   }
   return out;
 }

@@ -24,6 +24,7 @@
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/reload_counts.hpp"
 #include "daemon/core/reload_wait.hpp"
+#include "daemon/core/rollout_verify.hpp"
 #include "daemon/core/service_notifier.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/http/server.hpp"
@@ -66,6 +67,9 @@ class Daemon {
     // Goes live with the text; unset for the first publish, whose config is config_ already.
     std::optional<config::Config> config;
     std::chrono::steady_clock::time_point since;  // when it began to wait
+    // Set for a rollback that republishes the good document because this generation failed
+    // its verify window (daemon/core/rollout_verify.hpp).
+    std::optional<std::uint64_t> rollback_of{};
   };
 
   // A control request that changes the config, answered once its change has ended.
@@ -126,15 +130,23 @@ class Daemon {
   // true, well formed, of a published generation). The waiting `reload --wait`s look again;
   // the rollout watch of a reload that verifies its generation decides here too.
   void on_ack_report(const supervise::AckReport& report);
-  // A run ended, or a start failed, that no stop asked for.
-  void on_run_lost(const supervise::WorkerInstance& instance, const std::string& why);
+  // A run crashed, failed to start or missed its watchdog (after the rollout watch heard of
+  // it): the waiting `reload --wait`s count the instance as crashed.
+  void on_run_failed(const supervise::RunFailure& failure);
   void review_waiters();
   Change begin_checks(config::Config candidate, std::string text, const std::string& source,
                       ChangeKind what, const std::string& trigger);
   void on_checks_done(supervise::CheckReport report);
   void abandon_checks(const std::string& why);
   Change publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
-                           const std::string& source, config::Config candidate);
+                           const std::string& source, config::Config candidate,
+                           std::optional<std::uint64_t> rollback_of = std::nullopt);
+  // After any publish: the rollout learns what went live (watched, or good at once).
+  void tell_rollout(const PendingPublish& published);
+  // A verified generation failed: publish the good document again, or only report (keep).
+  void on_rollout_failed(const VerifyRecord& record, const std::string& good_text,
+                         const std::string& good_source);
+  [[nodiscard]] std::string rollout_failure_line(std::uint64_t failed) const;
   void finish_change(Change& change, ChangeKind what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
@@ -170,6 +182,7 @@ class Daemon {
   [[nodiscard]] boost::json::value status_json();
   [[nodiscard]] boost::json::value pending_json() const;
   [[nodiscard]] boost::json::value checking_json() const;
+  [[nodiscard]] boost::json::value rollout_json() const;
   [[nodiscard]] boost::json::value history_json();
   [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
   [[nodiscard]] static boost::json::value change_json(const Change& change);
@@ -197,6 +210,7 @@ class Daemon {
   config::ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
   Change last_change_;
   ReloadCounts reload_counts_;
+  RolloutVerify rollout_;
 
   ServiceNotifier notifier_;
   boost::asio::posix::stream_descriptor signal_events_;

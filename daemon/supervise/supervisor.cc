@@ -57,8 +57,11 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             &log_files_,
 
             [this](const config::WorkerSpec& spec) { return start_order(spec); },
-            [this](const WorkerInstance& instance, const std::string& why) {
-              if (on_run_lost_) on_run_lost_(instance, why);
+            [this](const RunFailure& failure) {
+              if (!on_run_failed_) return;
+              boost::asio::post(io_, [this, failure] {
+                if (on_run_failed_) on_run_failed_(failure);
+              });
             }},
       notify_(io, segment,
               [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
@@ -376,6 +379,22 @@ void Supervisor::when_settled(std::function<void()> ready) {
   schedule_review();
 }
 
+void Supervisor::when_run_fails(std::function<void(const RunFailure&)> failed) {
+  on_run_failed_ = std::move(failed);
+}
+
+std::vector<RunFailure> Supervisor::not_ready() const {
+  std::vector<RunFailure> out;
+  for (const auto& g : groups_) {
+    for (const auto& i : g.instances) {
+      if (!i->awaits_readiness()) continue;
+      out.push_back(RunFailure{g.spec->name, i->index(), FailureKind::not_ready,
+                               "no READY=1 from pid " + std::to_string(i->pid())});
+    }
+  }
+  return out;
+}
+
 // Called for every exit of a worker's main process (and at its stop timeout's SIGKILL). The
 // first sweep runs once the current loop turn is over, so a stop of N workers reaped in one
 // turn costs one scan, not N. The re-sweeps of one instance follow its latest exit only: an
@@ -510,11 +529,6 @@ void Supervisor::on_notify(pid_t sender, const std::string& message) {
 
 void Supervisor::when_acked(std::function<void(const AckReport&)> acked) {
   on_acked_ = std::move(acked);
-}
-
-void Supervisor::when_run_lost(
-    std::function<void(const WorkerInstance&, const std::string& why)> lost) {
-  on_run_lost_ = std::move(lost);
 }
 
 // A report is trusted as far as the kernel vouches for its sender: the text says what, the

@@ -62,9 +62,11 @@ class Supervisor final : public CheckHost {
   // with "acks": true, well formed, of a generation that was published. Every other report is
   // ignored and logged (at most a line a second of each kind).
   void when_acked(std::function<void(const AckReport&)> acked);
-  // Calls `lost` when an instance's run ends, or its start fails, without a stop asking for
-  // it (WorkerInstance's run_lost).
-  void when_run_lost(std::function<void(const WorkerInstance&, const std::string& why)> lost);
+  // Calls `failed` for every run that fails from now on (daemon/supervise/run_failure.hpp),
+  // from the loop after the instance's own handling of the event: `failed` may reconcile.
+  void when_run_fails(std::function<void(const RunFailure&)> failed);
+  // The instances whose ready is "notify" and whose run has not sent READY=1 yet.
+  [[nodiscard]] std::vector<RunFailure> not_ready() const;
 
   // The instances an operator names: every one of worker `name`, or only `instance`. Throws
   // Error naming the workers (or instances) there are when there is no such one.
@@ -151,7 +153,6 @@ class Supervisor final : public CheckHost {
   AckSocket acks_;
   LogThrottle ack_log_;  // reports ignored, by kind
   std::function<void(const AckReport&)> on_acked_;
-  std::function<void(const WorkerInstance&, const std::string&)> on_run_lost_;
   std::vector<Group> groups_;                              // config order
   std::map<std::string, std::size_t> group_index_;         // by name, into groups_
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
@@ -162,6 +163,7 @@ class Supervisor final : public CheckHost {
   std::function<void()> on_settled_;
   std::function<void()> on_stopped_;
   std::function<void(const std::string&)> on_fatal_exit_;
+  std::function<void(const RunFailure&)> on_run_failed_;
   bool stopping_all_ = false;
   // Leftover sweeps: the owners to sweep once the loop turn that reaped them is over (one
   // /proc scan for every exit of the turn), and the re-sweeps by when they are due, all on

@@ -175,6 +175,10 @@ bool WorkerInstance::lets_dependents_start() const {
   return state_ == State::running || (state_ == State::stopped && completed_ && !held_);
 }
 
+bool WorkerInstance::awaits_readiness() const {
+  return state_ == State::starting && pid_ > 0 && spec_->ready == config::Readiness::notify;
+}
+
 bool WorkerInstance::has_run() const {
   return state_ == State::starting || state_ == State::running || state_ == State::stopping;
 }
@@ -381,6 +385,7 @@ void WorkerInstance::on_watchdog_timeout() {
     case State::running:
       log_error(tag() + " watchdog timeout: no WATCHDOG=1 for " + duration_text(*spec_->watchdog) +
                 "; killing process group " + std::to_string(pid_));
+      watchdog_fired_ = true;
       // Its exit then goes through the restart policy like any crash.
       signal_group(SIGKILL);
       return;
@@ -479,6 +484,7 @@ bool WorkerInstance::acknowledged(const AckReport& report) {
 void WorkerInstance::spawn() {
   ++timer_epoch_;
   completed_ = false;
+  watchdog_fired_ = false;
   watchdog_.cancel();
   applied_.reset();
   rejected_.reset();
@@ -507,7 +513,7 @@ void WorkerInstance::spawn() {
     last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
     output_->event(last_exit_);
     leave_cgroup();
-    if (host_.run_lost && !retired_) host_.run_lost(*this, last_exit_);
+    report_failure(FailureKind::start_failed, last_exit_);
     after_failure(e.what(), false);
     return;
   }
@@ -575,7 +581,12 @@ void WorkerInstance::after_exit(int status, bool was_ready) {
   const bool wanted =
       spec_->restart == config::RestartPolicy::always ||
       (spec_->restart == config::RestartPolicy::on_failure && !counts_as_success(status));
-  if (!retired_ && host_.run_lost) host_.run_lost(*this, last_exit_);
+  if (!retired_ && !counts_as_success(status)) {
+    report_failure(watchdog_fired_ ? FailureKind::watchdog : FailureKind::crashed,
+                   watchdog_fired_
+                       ? "no WATCHDOG=1 for " + duration_text(*spec_->watchdog) + ", " + last_exit_
+                       : last_exit_);
+  }
   if (retired_) {
     log_info(tag() + " exited (" + last_exit_ + "); not restarted: it is being stopped for good");
     settled_ = true;
@@ -622,6 +633,10 @@ void WorkerInstance::after_failure(const std::string& why, bool was_ready) {
               ")");
   set_state(State::backoff);
   schedule(delay, &WorkerInstance::on_backoff_elapsed);
+}
+
+void WorkerInstance::report_failure(FailureKind kind, const std::string& reason) const {
+  if (host_.failed) host_.failed(RunFailure{spec_->name, index_, kind, reason});
 }
 
 // Timers are re-armed from many states. A handler that already expired cannot be cancelled

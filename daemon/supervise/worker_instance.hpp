@@ -75,6 +75,7 @@
 #include "daemon/supervise/cgroup_watch.hpp"
 #include "daemon/supervise/instance_output.hpp"
 #include "daemon/supervise/log_file.hpp"
+#include "daemon/supervise/run_failure.hpp"
 
 namespace confvisor::supervise {
 
@@ -129,9 +130,8 @@ struct InstanceHost {
   LogFiles* log_files = nullptr;        // where "log": {"file": ...} is opened; none: no files
   // Where the start order of a spec stands; unset: no worker waits for another.
   std::function<StartOrder(const config::WorkerSpec&)> start_order{};
-  // A run ended, or a start failed, without a stop asking for it (a crash, an exit, a spawn
-  // that failed), with why ("exit code 3", "failed to start: ..."); unset: no one listens.
-  std::function<void(const WorkerInstance&, const std::string& why)> run_lost{};
+  // A run failed (daemon/supervise/run_failure.hpp); unset: nobody listens.
+  std::function<void(const RunFailure&)> failed{};
 };
 
 class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
@@ -171,6 +171,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] const config::WorkerSpec& spec() const { return *spec_; }
   // Its first start has come to an end: it got ready, or failed for good.
   [[nodiscard]] bool settled() const { return settled_; }
+  // Its ready is "notify" and its run has not sent READY=1 yet.
+  [[nodiscard]] bool awaits_readiness() const;
   [[nodiscard]] bool held() const { return held_; }
   // Lets the instances that start after it start: Running, or Stopped after a run that
   // counted as a success and that its policy does not restart (a one-shot that is done),
@@ -206,6 +208,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   int close_run();  // the run's wait status; its cgroup removed and last_exit_ set
   void after_exit(int wait_status, bool was_ready);
   void after_failure(const std::string& why, bool was_ready);
+  void report_failure(FailureKind kind, const std::string& reason) const;
   void became_ready();
   void set_state(State s);
   void schedule(std::chrono::milliseconds delay, void (WorkerInstance::*handler)());
@@ -225,7 +228,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   bool settled_ = false;
   bool held_ = false;
   bool retired_ = false;
-  bool completed_ = false;  // its last run succeeded and is not restarted
+  bool completed_ = false;       // its last run succeeded and is not restarted
+  bool watchdog_fired_ = false;  // this run was killed for a missed WATCHDOG=1
   std::chrono::steady_clock::time_point started_at_{};
   std::chrono::milliseconds next_backoff_;
   std::deque<std::chrono::steady_clock::time_point> recent_restarts_;
