@@ -1,17 +1,22 @@
 // The C API says what the C++ API says: same generations, same values, same errors, as
 // statuses plus confvisor_last_error().
 #define BOOST_TEST_MODULE c_api
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "common/os/unique_fd.hpp"
 #include "common/publish/publisher.hpp"
 #include "confvisor/worker.h"
 #include "confvisor/worker.hpp"
@@ -269,4 +274,71 @@ BOOST_AUTO_TEST_CASE(wait_times_out_with_nothing_published_and_wakes_on_a_publis
 
   // Generation 1 is now what this thread last read: nothing new to wait for.
   BOOST_TEST(confvisor_wait(c.r, 20) == CONFVISOR_TIMEOUT);
+}
+
+namespace {
+
+// Sets or unsets CONFVISOR_ACK_SOCKET for one test case; unset again at its end.
+struct EnvAckSocket {
+  explicit EnvAckSocket(const std::string& value) {
+    if (value.empty()) {
+      ::unsetenv("CONFVISOR_ACK_SOCKET");
+    } else {
+      ::setenv("CONFVISOR_ACK_SOCKET", value.c_str(), 1);
+    }
+  }
+  ~EnvAckSocket() { ::unsetenv("CONFVISOR_ACK_SOCKET"); }
+};
+
+// A daemon's ack socket that accepts no connection and reads nothing: a stopped daemon.
+UniqueFd deaf_listener(const std::string& address) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path + 1, address.data() + 1, address.size() - 1);
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  BOOST_TEST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0);
+  BOOST_TEST_REQUIRE(::listen(fd.get(), 8) == 0);
+  return fd;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(reports_outside_confvisord_are_no_ops_that_succeed) {
+  Published p;
+  const EnvAckSocket none("");
+  const std::uint64_t g = confvisor_generation(p.c.r);
+  BOOST_TEST(confvisor_report_applied(p.c.r, g) == 0);
+  BOOST_TEST(confvisor_report_rejected(p.c.r, g, "no") == 0);
+  BOOST_TEST(confvisor_report_rejected(p.c.r, g, nullptr) == 0);
+  BOOST_TEST((p.reader.report_applied(p.reader.current()) == ReportResult::unsupervised));
+  BOOST_TEST(confvisor_report_applied(nullptr, g) == -EINVAL);
+  BOOST_TEST(confvisor_report_applied(p.c.r, 0) == -EINVAL);
+  BOOST_TEST(contains(confvisor_last_error(), "generation 0 is never published"));
+  BOOST_CHECK_THROW((void)p.reader.report_applied(Snapshot()), Error);
+}
+
+BOOST_AUTO_TEST_CASE(a_report_never_blocks_it_is_dropped_and_says_so) {
+  Published p;
+  const std::uint64_t g = confvisor_generation(p.c.r);
+  {
+    const EnvAckSocket gone("@confvisor/" + p.seg.name() + "/ack/gone");
+    BOOST_TEST(confvisor_report_applied(p.c.r, g) == -ECONNREFUSED);
+    BOOST_TEST(contains(confvisor_last_error(), "dropped"));
+    BOOST_TEST((p.reader.report_applied(p.reader.current()) == ReportResult::dropped));
+  }
+  // A daemon that takes nothing: the connection's buffer fills, and from then on each
+  // report comes back at once as dropped (EAGAIN) instead of waiting.
+  const std::string address = "@confvisor/" + p.seg.name() + "/ack/deaf";
+  const UniqueFd deaf = deaf_listener(address);
+  const EnvAckSocket deaf_env(address);
+  int status = 0, sent = 0;
+  for (int n = 0; n < 100000 && status == 0; ++n) {
+    status = confvisor_report_rejected(p.c.r, g, "a reason long enough to fill a buffer soon");
+    sent += status == 0;
+  }
+  BOOST_TEST(sent > 0);
+  BOOST_TEST(status == -EAGAIN);
+  BOOST_TEST(contains(confvisor_last_error(), "the daemon's queue is full"));
+  BOOST_TEST((p.reader.report_applied(p.reader.current()) == ReportResult::dropped));
 }

@@ -82,6 +82,7 @@ BOOST_AUTO_TEST_CASE(example_json_documents_every_key) {
   }
   BOOST_TEST((worker_keys_shown == known(worker_keys())));
   BOOST_TEST((keys(section.at("http")) == known(http_keys())));
+  BOOST_TEST((keys(section.at("rollout")) == known(rollout_keys())));
   const json::value& first = section.at("workers").at(0);
   BOOST_TEST((keys(first.at("backoff")) == known(backoff_keys())));
   BOOST_TEST((keys(first.at("restart_limit")) == known(restart_limit_keys())));
@@ -100,6 +101,12 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
   BOOST_TEST(s.at_pointer("/$defs/settings/properties/http/required") ==
              json::parse(R"(["listen"])"));
   BOOST_TEST(s.at_pointer("/$defs/settings/properties/http/additionalProperties") ==
+             json::value(false));
+  BOOST_TEST(property_names(s, "/$defs/settings/properties/rollout/properties") == rollout_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(s.at_pointer("/$defs/settings/properties/rollout/required") ==
+             json::parse(R"(["verify"])"));
+  BOOST_TEST(s.at_pointer("/$defs/settings/properties/rollout/additionalProperties") ==
              json::value(false));
   BOOST_TEST(property_names(s, "/$defs/worker/properties") == worker_keys(),
              boost::test_tools::per_element());
@@ -120,7 +127,8 @@ BOOST_AUTO_TEST_CASE(schema_describes_every_key) {
   const json::value s = schema();
   for (std::string_view pointer :
        {"/$defs/settings/properties", "/$defs/settings/properties/http/properties",
-        "/$defs/worker/properties", "/$defs/worker/properties/backoff/properties",
+        "/$defs/settings/properties/rollout/properties", "/$defs/worker/properties",
+        "/$defs/worker/properties/backoff/properties",
         "/$defs/worker/properties/restart_limit/properties",
         "/$defs/worker/properties/log/properties"}) {
     for (const auto& member : s.at_pointer(pointer).as_object()) {
@@ -172,7 +180,7 @@ BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
   const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST_REQUIRE(!readme.empty());
   for (const auto& keys : {settings_keys(), http_keys(), worker_keys(), backoff_keys(),
-                           restart_limit_keys(), log_keys()}) {
+                           restart_limit_keys(), log_keys(), rollout_keys()}) {
     for (std::string_view key : keys) {
       BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
     }

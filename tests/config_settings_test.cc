@@ -34,8 +34,33 @@ BOOST_AUTO_TEST_CASE(minimal_section_takes_every_default) {
   BOOST_TEST(s.history == 8u);
   BOOST_TEST(s.max_config_size == 64u << 20);
   BOOST_TEST(s.max_instances == 1000u);
-  BOOST_TEST(s.workers.empty());    // a config without workers only publishes
-  BOOST_TEST(!s.http.has_value());  // nothing listens unless asked to
+  BOOST_TEST(s.workers.empty());       // a config without workers only publishes
+  BOOST_TEST(!s.http.has_value());     // nothing listens unless asked to
+  BOOST_TEST(!s.rollout.has_value());  // reloads are not verified unless asked to
+}
+
+BOOST_AUTO_TEST_CASE(rollout_takes_a_verify_window_and_what_a_failure_does) {
+  const auto rollout = settings_of(section(R"("rollout": {"verify": "1500ms"})")).rollout;
+  BOOST_TEST_REQUIRE(rollout.has_value());
+  BOOST_TEST(rollout->verify.count() == 1500);
+  BOOST_TEST((rollout->on_failure == RolloutAction::rollback));  // the default
+  BOOST_TEST((settings_of(section(R"("rollout": {"verify": "2m", "on_failure": "keep"})"))
+                  .rollout->on_failure == RolloutAction::keep));
+  BOOST_TEST(error_of(section(R"("rollout": {"on_failure": "keep"})")) ==
+             "t.json: /confvisor/rollout/verify: missing (required)");
+  BOOST_TEST(error_of(section(R"("rollout": {"verify": "0s"})")) ==
+             R"(t.json: /confvisor/rollout/verify: expected a duration longer than 0, got "0s")");
+  BOOST_TEST(contains_text(error_of(section(R"("rollout": {"verify": 10})")),
+                           "t.json: /confvisor/rollout/verify: expected "));
+  BOOST_TEST(
+      error_of(section(R"("rollout": {"verify": "1s", "on_failure": "retry"})")) ==
+      R"(t.json: /confvisor/rollout/on_failure: expected one of rollback, keep; got "retry")");
+  BOOST_TEST(
+      (errors_of(section(R"("rollout": {"verfy": "1s"})")) ==
+       Lines{R"(t.json: /confvisor/rollout/verfy: unknown key "verfy" (did you mean "verify"?))",
+             "t.json: /confvisor/rollout/verify: missing (required)"}));
+  BOOST_TEST(error_of(section(R"("rollout": "10s")")) ==
+             R"(t.json: /confvisor/rollout: expected an object, got "10s")");
 }
 
 BOOST_AUTO_TEST_CASE(http_listen_is_an_address_literal_and_a_port) {
@@ -178,14 +203,15 @@ BOOST_AUTO_TEST_CASE(unknown_keys_suggest_the_nearest_known_key) {
 BOOST_AUTO_TEST_CASE(unknown_keys_far_from_any_list_the_known_keys) {
   BOOST_TEST(error_of(section(R"("colour": "blue")")) ==
              "t.json: /confvisor/colour: unknown key \"colour\"; known keys: segment segment_size "
-             "mode group socket history max_config_size max_instances http workers schema include");
+             "mode group socket history max_config_size max_instances http rollout workers schema "
+             "include");
   BOOST_TEST(error_of(one_worker(R"("backoff": {"x": 1})")) ==
              "t.json: /confvisor/workers/0/backoff/x: unknown key \"x\"; known keys: initial max");
   // A control character in a key stays an escape: one error, one line.
   BOOST_TEST(error_of(section(R"("a\nb\u0001": 1)")) ==
              R"(t.json: /confvisor/a\nb\u0001: unknown key "a\nb\u0001"; known keys: segment )"
-             "segment_size mode group socket history max_config_size max_instances http workers "
-             "schema include");
+             "segment_size mode group socket history max_config_size max_instances http rollout "
+             "workers schema include");
   BOOST_TEST(error_of("{\"confvisor\": {\"segment\": \"t\"}, \"x\\ty\": {\"k\": 1, \"k\": 2}}") ==
              R"(t.json:1:50: duplicate key "k" in /x\ty)");
   // A key with '/' or '~' is escaped in the pointer.

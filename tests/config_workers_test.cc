@@ -31,6 +31,7 @@ BOOST_AUTO_TEST_CASE(worker_with_required_keys_takes_every_default) {
   BOOST_TEST((w.on_reload == ReloadAction::none));
   BOOST_TEST(w.reload_signal == 1);
   BOOST_TEST((w.ready == Readiness::started));
+  BOOST_TEST(!w.acks);  // not reporting unless it says so
 }
 
 BOOST_AUTO_TEST_CASE(the_example_of_the_issue) {
@@ -128,6 +129,18 @@ BOOST_AUTO_TEST_CASE(enumerations) {
   BOOST_TEST(
       error_of(one_worker(R"("ready": "Started")")) ==
       "t.json: /confvisor/workers/0/ready: expected one of started, notify; got \"Started\"");
+}
+
+BOOST_AUTO_TEST_CASE(acks_is_true_or_false_and_changes_no_run) {
+  BOOST_TEST(worker_of(R"("acks": true)").acks);
+  BOOST_TEST(!worker_of(R"("acks": false)").acks);
+  BOOST_TEST(error_of(one_worker(R"("acks": "yes")")) ==
+             "t.json: /confvisor/workers/0/acks: expected true or false, got \"yes\"");
+  BOOST_TEST(error_of(one_worker(R"("acks": 1)")) ==
+             "t.json: /confvisor/workers/0/acks: expected true or false, got number 1");
+  // Every worker gets the ack socket, so saying whether it reports restarts nothing.
+  BOOST_TEST(same_run(worker_of(R"("acks": true)"), worker_of("")));
+  BOOST_TEST(!(worker_of(R"("acks": true)") == worker_of("")));
 }
 
 BOOST_AUTO_TEST_CASE(success_exit_codes) {

@@ -268,10 +268,11 @@ expect "libconfvisor.so.$soversion ->" "$(readlink "$usr/$libdir/libconfvisor.so
 soname=$(objdump -p "$so" | awk '$1 == "SONAME" { print $2 }')
 expect "SONAME" "$soname" "libconfvisor.so.$soversion"
 exports=$(nm -D --defined-only -C "$so" | cut -d' ' -f3-)
-for sym in confvisor_open confvisor_get_int 'confvisor::Reader::current()' 'typeinfo for confvisor::Error'; do
+for sym in confvisor_open confvisor_get_int confvisor_report_applied confvisor_report_rejected \
+  'confvisor::Reader::current()' 'typeinfo for confvisor::Error'; do
   grep -qxF "$sym" <<<"$exports" || fail "libconfvisor.so does not export $sym"
 done
-internals=$(grep -vE '^(confvisor_[a-z_]+|confvisor::(Reader|Snapshot)::.*|(typeinfo|typeinfo name|vtable) for confvisor::Error)$' <<<"$exports" || true)
+internals=$(grep -vE '^(confvisor_[a-z_]+|confvisor::(Reader|Snapshot)::.*|confvisor::report_result_name\(confvisor::ReportResult\)|(typeinfo|typeinfo name|vtable) for confvisor::Error)$' <<<"$exports" || true)
 [[ -z "$internals" ]] || fail "libconfvisor.so exports more than the API: $(head -3 <<<"$internals")"
 if readelf -S "$so" | grep -q '\.debug_info'; then fail "libconfvisor.so is not stripped"; fi
 

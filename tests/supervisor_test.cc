@@ -736,13 +736,15 @@ BOOST_AUTO_TEST_CASE(workers_get_the_documented_environment_and_their_output_is_
   BOOST_TEST(dumped.count("WATCHDOG_USEC") == 0u);
   BOOST_TEST(dumped.count("CONFVISOR_TEST_DAEMON_ONLY") == 0u);
 
-  // Exactly what the daemon passed to execve: the base, the CONFVISOR_* trio, the spec's env.
+  // Exactly what the daemon passed to execve: the base, the CONFVISOR_* variables (the ack
+  // socket's included), the spec's env.
   const auto pids = worker_pids(d.pid());
   BOOST_TEST_REQUIRE(pids.count("bare[1]") == 1u);
   auto env = proc_environ(pids.at("bare[1]"));
   std::set<std::string> names;
   for (const auto& [k, v] : env) names.insert(k);
-  const std::set<std::string> expected{"CONFVISOR_INSTANCE",
+  const std::set<std::string> expected{"CONFVISOR_ACK_SOCKET",
+                                       "CONFVISOR_INSTANCE",
                                        "CONFVISOR_SEGMENT",
                                        "CONFVISOR_TEST_MARK",
                                        "CONFVISOR_WORKER",
@@ -757,6 +759,8 @@ BOOST_AUTO_TEST_CASE(workers_get_the_documented_environment_and_their_output_is_
   BOOST_TEST(names == expected, boost::test_tools::per_element());
   BOOST_TEST(env["CONFVISOR_INSTANCE"] == "1");
   BOOST_TEST(env["CONFVISOR_WORKER"] == "bare");
+  BOOST_TEST(env["CONFVISOR_ACK_SOCKET"].starts_with("@confvisor/"));
+  BOOST_TEST(env["CONFVISOR_ACK_SOCKET"].ends_with("/ack/" + std::to_string(d.pid())));
   const passwd* me = ::getpwuid(::geteuid());
   BOOST_TEST_REQUIRE(me != nullptr);
   BOOST_TEST(env["USER"] == me->pw_name);

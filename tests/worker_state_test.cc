@@ -93,6 +93,7 @@ class Loop {
         host_{io,
               segment_,
               "",
+              "",
               [] { return std::uint64_t{7}; },
               [this](pid_t pid, WorkerInstance* instance) {
                 if (instance != nullptr) {

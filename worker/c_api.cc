@@ -1,12 +1,14 @@
 // The C API: a thin shell over Reader/Snapshot. Exceptions stop here and become a status
 // plus a per-thread message.
 #include <boost/json/serialize.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "confvisor/worker.h"
 #include "confvisor/worker.hpp"
+#include "worker/report_sender.hpp"
 
 struct confvisor_reader {
   confvisor::Reader reader;
@@ -73,6 +75,22 @@ int get_text(confvisor_reader* r, const char* pointer, char** out, Render&& rend
   });
 }
 
+// A report of generation `generation`: 0 when sent (or when there is no daemon to tell),
+// else -errno with the reason in last_error.
+int report(confvisor_reader* r, std::uint64_t generation, bool applied, const char* reason) {
+  if (r == nullptr) return fail(-EINVAL, "null reader");
+  if (generation == 0) return fail(-EINVAL, "generation 0 is never published: nothing to report");
+  const confvisor::SendOutcome sent =
+      confvisor::send_report({generation, applied, reason == nullptr ? "" : reason});
+  if (sent.result != confvisor::ReportResult::dropped) {
+    last_error.clear();
+    return 0;
+  }
+  return fail(-sent.error, std::string("report of generation ") + std::to_string(generation) +
+                               " dropped: " + std::strerror(sent.error) +
+                               (sent.error == EAGAIN ? " (the daemon's queue is full)" : ""));
+}
+
 }  // namespace
 
 extern "C" {
@@ -135,6 +153,14 @@ int confvisor_wait(confvisor_reader* r, int64_t timeout_ms) {
   } catch (const std::exception& e) {
     return fail(CONFVISOR_ERROR, e.what());
   }
+}
+
+int confvisor_report_applied(confvisor_reader* r, uint64_t generation) {
+  return report(r, generation, true, nullptr);
+}
+
+int confvisor_report_rejected(confvisor_reader* r, uint64_t generation, const char* reason) {
+  return report(r, generation, false, reason);
 }
 
 const char* confvisor_last_error(void) {

@@ -25,6 +25,7 @@
 #include "common/segment/mapping_fault.hpp"
 #include "common/segment/view.hpp"
 #include "confvisor/worker.hpp"
+#include "worker/report_sender.hpp"
 #include "worker/snapshot_data.hpp"
 
 namespace confvisor {
@@ -187,6 +188,28 @@ Reader Reader::from_env() {
     throw Error("CONFVISOR_SEGMENT is not set: run under confvisord, or name the segment");
   }
   return Reader(segment);
+}
+
+const char* report_result_name(ReportResult result) noexcept {
+  switch (result) {
+    case ReportResult::sent:
+      return "sent";
+    case ReportResult::unsupervised:
+      return "unsupervised";
+    case ReportResult::dropped:
+      return "dropped";
+  }
+  return "?";
+}
+
+ReportResult Reader::report_applied(const Snapshot& snapshot) const {
+  if (!snapshot) throw Error("report_applied: the snapshot is empty (no generation)");
+  return send_report({snapshot.generation(), true, ""}).result;
+}
+
+ReportResult Reader::report_rejected(const Snapshot& snapshot, std::string_view reason) const {
+  if (!snapshot) throw Error("report_rejected: the snapshot is empty (no generation)");
+  return send_report({snapshot.generation(), false, std::string(reason)}).result;
 }
 
 const std::string& Reader::segment() const noexcept {

@@ -115,6 +115,11 @@ struct WorkerSpec {
   // Changing only these two keys does not restart the worker.
   std::vector<std::string> check;
   Duration check_timeout{5'000};
+  // Its instances report each generation they apply or reject (libconfvisor's
+  // report_applied / report_rejected): status shows it and `reload --wait` waits for it.
+  // Every worker may report (each gets CONFVISOR_ACK_SOCKET), so changing this restarts
+  // nothing.
+  bool acks = false;
 
   bool operator==(const WorkerSpec&) const = default;
 };
@@ -122,8 +127,9 @@ struct WorkerSpec {
 // Whether `a` and `b` run the same process, so that a running instance can take one for the
 // other without a restart: they differ at most in the keys that only the supervisor reads
 // when it starts or stops instances (instances, after, on_fatal), in `log`, which applies to
-// running instances, and in the check run before a publish (check, check_timeout), which
-// the worker's processes never see.
+// running instances, in the check run before a publish (check, check_timeout), which
+// the worker's processes never see, and in acks, which only says whether to count on their
+// reports.
 [[nodiscard]] inline bool same_run(WorkerSpec a, WorkerSpec b) {
   a.instances = b.instances;
   a.log = b.log;
@@ -131,6 +137,7 @@ struct WorkerSpec {
   a.check_timeout = b.check_timeout;
   a.after = b.after;
   a.on_fatal = b.on_fatal;
+  a.acks = b.acks;
   return a == b;
 }
 
@@ -143,6 +150,22 @@ struct HttpSettings {
   std::uint16_t port = 0;
 
   bool operator==(const HttpSettings&) const = default;
+};
+
+// What a verified rollout does when the generation it watches fails: publish the last good
+// document again (rollback), or only report the failure and leave the generation live (keep).
+enum class RolloutAction { rollback, keep };
+[[nodiscard]] inline const char* rollout_action_name(RolloutAction action) {
+  return action == RolloutAction::rollback ? "rollback" : "keep";
+}
+
+// The "rollout" object of the section: for `verify` after a reload publishes a generation,
+// the daemon watches the workers that read it (daemon/core/rollout_verify.hpp).
+struct RolloutSettings {
+  Duration verify{10'000};
+  RolloutAction on_failure = RolloutAction::rollback;
+
+  bool operator==(const RolloutSettings&) const = default;
 };
 
 // The "confvisor" section.
@@ -158,7 +181,8 @@ struct Settings {
   // A JSON Schema file that the whole document must satisfy before it is published
   // (daemon/config/document_schema.hpp); read again at every load.
   std::optional<std::string> schema;
-  std::optional<HttpSettings> http;  // none: no HTTP listener
+  std::optional<HttpSettings> http;        // none: no HTTP listener
+  std::optional<RolloutSettings> rollout;  // none: reloads are not verified
   std::vector<WorkerSpec> workers;
   std::vector<std::string> include;  // paths and glob patterns of fragments, as written
 };
@@ -223,7 +247,7 @@ struct LoadResult {
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
 // holds the two equal): the "confvisor" section, its "http", a worker, a worker's "backoff",
-// its "restart_limit", its "limits" and its "log".
+// its "restart_limit", its "limits" and its "log"; and the section's "rollout".
 [[nodiscard]] std::vector<std::string_view> settings_keys();
 [[nodiscard]] std::vector<std::string_view> http_keys();
 [[nodiscard]] std::vector<std::string_view> worker_keys();
@@ -231,5 +255,6 @@ struct LoadResult {
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
 [[nodiscard]] std::vector<std::string_view> limits_keys();
 [[nodiscard]] std::vector<std::string_view> log_keys();
+[[nodiscard]] std::vector<std::string_view> rollout_keys();
 
 }  // namespace confvisor::config

@@ -374,7 +374,12 @@ Duration check_timeout_of(const Value& v) {
   return timeout;
 }
 
-constexpr std::array<Field<WorkerSpec>, 27> kWorkerFields{{
+bool boolean_of(const Value& v) {
+  if (!v.is_bool()) expected("true or false", v);
+  return v.get_bool();
+}
+
+constexpr std::array<Field<WorkerSpec>, 28> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
@@ -403,6 +408,7 @@ constexpr std::array<Field<WorkerSpec>, 27> kWorkerFields{{
     {"log", kOptional, set_nested<&WorkerSpec::log, log_of>},
     {"check", kOptional, set_nested<&WorkerSpec::check, check_of>},
     {"check_timeout", kOptional, set<&WorkerSpec::check_timeout, check_timeout_of>},
+    {"acks", kOptional, set<&WorkerSpec::acks, boolean_of>},
 }};
 
 // A worker that reads well but can never start is refused too: its program must be found
@@ -660,7 +666,23 @@ std::optional<HttpSettings> http_of(const Value& v, const Place& at) {
   return object_with<HttpSettings, kHttpFields>(v, at);
 }
 
-constexpr std::array<Field<Settings>, 12> kSettingsFields{{
+// ---- The verified rollout.
+
+constexpr std::array kRolloutActions{
+    Choice<RolloutAction>{"rollback", RolloutAction::rollback},
+    Choice<RolloutAction>{"keep", RolloutAction::keep},
+};
+
+constexpr std::array<Field<RolloutSettings>, 2> kRolloutFields{{
+    {"verify", kRequired, set<&RolloutSettings::verify, positive_duration_of>},
+    {"on_failure", kOptional, set<&RolloutSettings::on_failure, one_of<kRolloutActions>>},
+}};
+
+std::optional<RolloutSettings> rollout_of(const Value& v, const Place& at) {
+  return object_with<RolloutSettings, kRolloutFields>(v, at);
+}
+
+constexpr std::array<Field<Settings>, 13> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
@@ -670,6 +692,7 @@ constexpr std::array<Field<Settings>, 12> kSettingsFields{{
     {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
     {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
     {"http", kOptional, set_nested<&Settings::http, http_of>},
+    {"rollout", kOptional, set_nested<&Settings::rollout, rollout_of>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
     {"schema", kOptional, set<&Settings::schema, absolute_path_of>},
     {"include", kOptional, set_nested<&Settings::include, include_of>},
@@ -750,6 +773,9 @@ std::vector<std::string_view> limits_keys() {
 }
 std::vector<std::string_view> log_keys() {
   return keys_of<LogSettings>(kLogFields);
+}
+std::vector<std::string_view> rollout_keys() {
+  return keys_of<RolloutSettings>(kRolloutFields);
 }
 
 }  // namespace confvisor::config

@@ -48,6 +48,10 @@ json::object Client::next_reply() {
   return parse_reply(read_line(std::nullopt));
 }
 
+json::object Client::next_reply(std::chrono::milliseconds timeout) {
+  return parse_reply(read_line(std::chrono::steady_clock::now() + timeout));
+}
+
 json::object Client::parse_reply(const std::string& line) const {
   json::error_code ec;
   json::value reply = json::parse(line, ec);

@@ -35,6 +35,8 @@ class Client {
   // The next reply line of a stream (control/protocol.hpp), however long it takes; throws
   // ClientError when the daemon hangs up.
   [[nodiscard]] boost::json::object next_reply();
+  // As above, but throws ClientError(timeout) if it does not come within `timeout`.
+  [[nodiscard]] boost::json::object next_reply(std::chrono::milliseconds timeout);
 
  private:
   void send_all(const std::string& line);

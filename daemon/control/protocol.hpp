@@ -22,6 +22,15 @@
 //             {"version": 1, "ok": true, "more": true, "result": {"lines": [{...}]}}
 //             {"version": 1, "ok": true, "more": true, "dropped": 1200}
 //             ...
+//
+// A stream may also have an end: `reload` with "wait": true answers with the reload's outcome
+// ("more": true), then, once every reporting instance has applied the new generation (or
+// rejected it, crashed, or did not answer within "timeout_ms"), one last line without
+// "more", after which the daemon closes the connection:
+//
+//   request:  {"version": 1, "command": "reload", "wait": true, "timeout_ms": 30000}
+//   replies:  {"version": 1, "ok": true, "more": true, "result": {"result": "ok", ...}}
+//             {"version": 1, "ok": true, "result": {"result": "ok", ..., "wait": {...}}}
 #pragma once
 
 #include <array>
@@ -85,7 +94,7 @@ struct CommandSpec {
 // order of the "commands: ..." list an unknown command is answered with.
 inline constexpr std::array<CommandSpec, 9> kCommands{{
     {Command::status, "status", {}, Effect::reads},
-    {Command::reload, "reload", {}, Effect::changes},
+    {Command::reload, "reload", {"wait", "timeout_ms"}, Effect::changes},
     {Command::history, "history", {}, Effect::reads},
     {Command::get, "get", {"pointer"}, Effect::reads},
     {Command::rollback, "rollback", {"generation"}, Effect::changes},

@@ -217,7 +217,7 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   }
 
   void push_item(std::string item) {
-    if (!streaming_ || server_ == nullptr) return;
+    if (!streaming_ || finishing_ || server_ == nullptr) return;
     std::string notice = dropped_ > 0 ? control::dropped_notice(dropped_) : std::string();
     if (!stream_has_room(notice.size() + item.size())) {
       ++dropped_;
@@ -241,6 +241,21 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
     if (streaming_ && server_ != nullptr) kept_.push_back(std::move(resource));
   }
 
+  // The last line goes in whatever the queue holds: it is one small line, and the stream
+  // takes nothing after it.
+  void finish_stream(std::string last) {
+    if (!streaming_ || finishing_ || server_ == nullptr) return;
+    finishing_ = true;
+    enqueue(std::move(last));
+    if (!writing_ && !write_posted_) {
+      write_posted_ = true;
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->write_posted_ = false;
+        self->write_stream();
+      });
+    }
+  }
+
   [[nodiscard]] bool streaming() const { return streaming_ && server_ != nullptr; }
 
  private:
@@ -261,11 +276,14 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   // write timeout. Once the queue is empty, items dropped meanwhile are told at once.
   void write_stream() {
     if (!streaming() || writing_) return;
-    if (queue_.empty() && dropped_ > 0) {
+    if (queue_.empty() && dropped_ > 0 && !finishing_) {
       enqueue(control::dropped_notice(dropped_));
       dropped_ = 0;
     }
-    if (queue_.empty()) return;
+    if (queue_.empty()) {
+      if (finishing_) close();  // the last line is written: the stream has ended
+      return;
+    }
     constexpr std::size_t kChunk = 64u << 10;
     auto chunk = std::make_shared<std::string>(std::move(queue_.front()));
     queue_.pop_front();
@@ -346,6 +364,7 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   // A streamed reply: the items waiting, the bytes being written, the items dropped since
   // the last notice, and what feeds it.
   bool streaming_ = false;
+  bool finishing_ = false;  // its last line is queued
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   std::size_t in_flight_ = 0;
@@ -371,6 +390,10 @@ void ControlServer::ReplyStream::push(std::string item) const {
 
 void ControlServer::ReplyStream::keep(std::shared_ptr<void> resource) const {
   if (auto c = connection_.lock()) c->keep(std::move(resource));
+}
+
+void ControlServer::ReplyStream::finish(std::string last) const {
+  if (auto c = connection_.lock()) c->finish_stream(std::move(last));
 }
 
 bool ControlServer::ReplyStream::open() const {

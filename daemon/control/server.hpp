@@ -9,13 +9,14 @@
 // connections and of unread reply bytes; and the last slots are kept for root and the
 // daemon's user, so an operator always gets in while others exhaust the rest.
 //
-// A streamed reply (control/protocol.hpp) is the last reply of its connection. It holds the
-// connection's slot while it runs, and its items wait in a queue of at most stream_queue
-// bytes (and, for a uid other than root and the daemon's, within what is left of its unread
-// reply bytes); an item that does not fit is dropped and counted, never waited for, so a
-// slow or stopped client costs the daemon nothing but that queue. The write timeout holds
-// for each write of a stream: a client that takes nothing for that long is disconnected. The
-// read timeout does not: the client sends nothing more, and its hang-up ends the stream.
+// A streamed reply (control/protocol.hpp) is the last reply of its connection; it ends when
+// the client hangs up or, for one with an end (`reload` with "wait"), after its last line. It holds
+// the connection's slot while it runs, and its items wait in a queue of at most stream_queue bytes
+// (and, for a uid other than root and the daemon's, within what is left of its unread reply bytes);
+// an item that does not fit is dropped and counted, never waited for, so a slow or stopped client
+// costs the daemon nothing but that queue. The write timeout holds for each write of a stream: a
+// client that takes nothing for that long is disconnected. The read timeout does not: the client
+// sends nothing more, and its hang-up ends the stream.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -67,6 +68,9 @@ class ControlServer {
     void push(std::string item) const;
     // Holds `resource` until the stream ends (a subscription that feeds it).
     void keep(std::shared_ptr<void> resource) const;
+    // Ends the stream with `last` (a control::ok_reply or error_reply line, which is never
+    // dropped), then closes the connection once it is written. Nothing is pushed after it.
+    void finish(std::string last) const;
     [[nodiscard]] bool open() const;
 
    private:

@@ -29,6 +29,18 @@ json::array waiting_for_json(const supervise::InstanceStatus& s) {
   return names;
 }
 
+// What the instance reported: null for a worker without "acks", else its last applied and
+// rejected generations since its start (null until it reports).
+json::value acks_json(const supervise::InstanceStatus& s) {
+  if (!s.acks) return nullptr;
+  json::value rejected = nullptr;
+  if (s.rejected) {
+    rejected = json::object{{"generation", *s.rejected}, {"reason", s.rejected_reason}};
+  }
+  return json::object{{"applied", s.applied ? json::value(*s.applied) : json::value(nullptr)},
+                      {"rejected", std::move(rejected)}};
+}
+
 json::object instance_json(const supervise::InstanceStatus& s) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
@@ -44,7 +56,8 @@ json::object instance_json(const supervise::InstanceStatus& s) {
       {"program", text_or_null(s.program)},
       {"cgroup", text_or_null(s.cgroup)},
       {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)},
-      {"waiting_for", waiting_for_json(s)}};
+      {"waiting_for", waiting_for_json(s)},
+      {"acks", acks_json(s)}};
 }
 
 json::array instances_json(const std::vector<supervise::InstanceStatus>& statuses) {
@@ -92,7 +105,7 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
         return reply(control::ok_reply(get_json(request.string_field("pointer"))));
       case Command::reload: {
         std::vector<Caller> callers;
-        callers.push_back(Caller{request.command, std::move(reply)});
+        callers.push_back(reload_caller(request, std::move(reply)));
         return request_reload("confvisorctl, " + peer.describe(), std::move(callers));
       }
       case Command::rollback: {
@@ -121,6 +134,24 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
   }
 }
 
+// `reload --wait` waits 30 s unless told otherwise, an hour at most: a wait is for an
+// operator or a deploy script, and a forgotten one must not hold a connection for ever.
+constexpr std::chrono::milliseconds kDefaultWaitTimeout{30'000};
+constexpr std::chrono::milliseconds kMaxWaitTimeout{3'600'000};
+
+Daemon::Caller Daemon::reload_caller(const control::Request& request, ControlServer::Reply reply) {
+  Caller caller{request.command, std::move(reply), false, kDefaultWaitTimeout};
+  caller.wait = request.optional_bool("wait").value_or(false);
+  if (const auto ms = request.optional_count("timeout_ms")) {
+    if (*ms == 0 || *ms > static_cast<std::uint64_t>(kMaxWaitTimeout.count())) {
+      throw Failure(control::kBadRequest, "reload: \"timeout_ms\" must be from 1 to " +
+                                              std::to_string(kMaxWaitTimeout.count()));
+    }
+    caller.wait_timeout = std::chrono::milliseconds(*ms);
+  }
+  return caller;
+}
+
 Change Daemon::rollback_command(const control::Request& request, const PeerCredentials& peer) {
   const std::uint64_t generation = request.count("generation");
   if (checking_) {
@@ -139,6 +170,10 @@ Change Daemon::rollback_command(const control::Request& request, const PeerCrede
 
 // A reload's or rollback's reply: its Change, or the Failure that says why it did not go live.
 std::string Daemon::change_reply(const std::string& command, const Change& change) {
+  return control::ok_reply(change_result(command, change));
+}
+
+json::object Daemon::change_result(const std::string& command, const Change& change) {
   if (change.result == Outcome::failed) {
     throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
                                         " stays published: " + change.error);
@@ -153,6 +188,44 @@ std::string Daemon::change_reply(const std::string& command, const Change& chang
   json::array restarting;
   for (const std::string& name : supervisor_.restarting()) restarting.push_back(json::value(name));
   result["restarting"] = std::move(restarting);
+  return result;
+}
+
+// The last line of a `reload --wait`: the change as it was answered, and how each reporting
+// instance came out. "applied" is true only when every one of them applied the generation.
+std::string Daemon::wait_reply(const Change& change, std::uint64_t generation,
+                               const std::vector<InstanceOutcome>& outcomes) {
+  json::array instances;
+  bool all_applied = true;
+  for (const InstanceOutcome& o : outcomes) {
+    all_applied = all_applied && o.outcome == WaitOutcome::applied;
+    instances.push_back(json::object{
+        {"name", o.worker},
+        {"instance", o.instance},
+        {"outcome", wait_outcome_name(o.outcome)},
+        {"generation", o.generation > 0 ? json::value(o.generation) : json::value(nullptr)},
+        {"detail", text_or_null(o.detail)}});
+  }
+  json::array not_reporting;
+  for (const config::WorkerSpec& spec : config_->settings.workers) {
+    if (!spec.acks) not_reporting.push_back(json::value(spec.name));
+  }
+  // A generation that failed its verify window: what failed it, and what was published again.
+  json::value rollout = nullptr;
+  if (const auto record = rollout_.record(generation);
+      record && record->verdict == Verdict::failed && record->failure) {
+    rollout = json::object{
+        {"failure", record->failure->describe()},
+        {"on_failure", config::rollout_action_name(record->settings.on_failure)},
+        {"rolled_back_as",
+         record->rolled_back_as ? json::value(*record->rolled_back_as) : json::value(nullptr)}};
+  }
+  json::object result = change_result("reload", change);
+  result["wait"] = json::object{{"generation", generation},
+                                {"applied", all_applied && rollout.is_null()},
+                                {"instances", std::move(instances)},
+                                {"not_reporting", std::move(not_reporting)},
+                                {"rollout", std::move(rollout)}};
   return control::ok_reply(std::move(result));
 }
 
@@ -277,7 +350,18 @@ json::value Daemon::status_json() {
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
                    {"checking", checking_json()},
+                   {"rollout", rollout_json()},
                    {"workers", instances_json(supervisor_.status())}};
+  return out;
+}
+
+// The section's "rollout" settings (null without them) and where verification stands.
+json::value Daemon::rollout_json() const {
+  json::object out = rollout_.status_json().as_object();
+  const std::optional<config::RolloutSettings>& settings = config_->settings.rollout;
+  out["verify"] = settings ? json::value(format_duration(settings->verify)) : json::value(nullptr);
+  out["on_failure"] = settings ? json::value(config::rollout_action_name(settings->on_failure))
+                               : json::value(nullptr);
   return out;
 }
 
@@ -314,7 +398,8 @@ json::value Daemon::history_json() {
                                {"published_at", format_utc(info.published_at)},
                                {"size", info.size},
                                {"source", info.source},
-                               {"live", info.generation == generation_}});
+                               {"live", info.generation == generation_},
+                               {"rollout", rollout_.history_json(info.generation)}});
   }
   return out;
 }

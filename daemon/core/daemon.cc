@@ -17,6 +17,8 @@
 
 namespace confvisor::daemon {
 
+namespace json = boost::json;
+
 namespace {
 
 std::string absolute(const std::string& path) {
@@ -68,12 +70,15 @@ PublisherOptions publisher_options(const config::Settings& s) {
 constexpr std::chrono::milliseconds kFirstLockRetry{5};
 constexpr std::chrono::milliseconds kLastLockRetry{1000};
 
-std::string seconds_since(std::chrono::steady_clock::time_point since) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - since);
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
   char text[32];
   std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms.count()) / 1000.0);
   return text;
+}
+
+std::string seconds_since(std::chrono::steady_clock::time_point since) {
+  return seconds_text(std::chrono::steady_clock::now() - since);
 }
 
 }  // namespace
@@ -93,6 +98,13 @@ Daemon::Daemon(const std::string& config_path)
                  ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
       http_(make_http_server()),
       publisher_(publisher_options(config_->settings)),
+      rollout_(io_, RolloutVerify::Hooks{
+                        .not_ready = [this] { return supervisor_.not_ready(); },
+                        .failed =
+                            [this](const VerifyRecord& record, const std::string& good_text,
+                                   const std::string& good_source) {
+                              on_rollout_failed(record, good_text, good_source);
+                            }}),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
       supervisor_(io_, config_->settings.segment, [this] { return generation_; }),
@@ -121,6 +133,7 @@ void Daemon::publish_initial() {
       live && live->text == text) {
     generation_ = live->generation;
     published_text_ = text;
+    rollout_.accept(generation_, text, live->source, false);
     log_info("publish skipped: generation " + std::to_string(generation_) +
              " already holds this config (" + human_size(text.size()) + ")");
     return;
@@ -137,6 +150,7 @@ void Daemon::publish_initial() {
     const auto live = read_live_generation(config_->settings.segment);
     if (!live) throw Error(change.error);
     generation_ = live->generation;
+    rollout_.accept(generation_, live->text, live->source, false);
     log_error("publish failed: generation " + std::to_string(generation_) +
               " stays published, the next reload tries again: " + change.error);
     return;
@@ -173,6 +187,11 @@ void Daemon::start_workers() {
   workers_started_ = true;
   supervisor_.apply(config_->settings.workers, false);
   supervisor_.when_fatal_exits([this](const std::string& instance) { exit_for_fatal(instance); });
+  supervisor_.when_acked([this](const supervise::AckReport& report) { on_ack_report(report); });
+  supervisor_.when_run_fails([this](const supervise::RunFailure& failure) {
+    rollout_.on_run_failed(failure);
+    on_run_failed(failure);
+  });
   // READY=1 once every worker's first start has come to an end (ready, or failed for good).
   supervisor_.when_settled([this] {
     log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
@@ -277,12 +296,66 @@ void Daemon::request_reload(const std::string& trigger, std::vector<Caller> call
 void Daemon::answer(std::vector<Caller>& callers, const Change& change) {
   for (Caller& caller : callers) {
     try {
-      caller.reply(change_reply(caller.command, change));
+      if (caller.wait && change.result == Outcome::ok) {
+        begin_wait(caller, change);
+      } else {
+        caller.reply(change_reply(caller.command, change));
+      }
     } catch (const control::Failure& f) {
       caller.reply(control::error_reply(f.code, f.what()));
     }
   }
   callers.clear();
+}
+
+// The reply becomes a stream: the change now, its wait's end later. A wait with nothing to
+// wait for (no reporting instance) ends at once.
+void Daemon::begin_wait(Caller& caller, const Change& change) {
+  const ControlServer::ReplyStream stream =
+      caller.reply.stream(control::stream_reply(change_result(caller.command, change)));
+  if (!stream.open()) return;
+  const std::uint64_t generation = change.generation;
+  auto waiter = std::make_shared<Waiter>(
+      io_, generation, caller.wait_timeout, [this] { return supervisor_.brief_status(); },
+      [this, change, generation, stream](const std::vector<InstanceOutcome>& outcomes) {
+        log_info("reload --wait for generation " + std::to_string(generation) +
+                 " ended: " + std::to_string(outcomes.size()) + " reporting instance(s)");
+        stream.finish(wait_reply(change, generation, outcomes));
+      },
+      stream);
+  stream.keep(waiter);
+  waiters_.push_back(waiter);
+  waiter->wait.review();
+}
+
+// The one place every accepted report reaches the core. The supervisor has recorded it in
+// its instance already, which is where the waiters read it; a rollout watch (a rejection of
+// the generation it verifies rolls it back) decides on `report` here too.
+// The rollout watch decides first, so that a wait this report ends can say whether its
+// generation was rolled back. The waiters read the report from the instance's status.
+void Daemon::on_ack_report(const supervise::AckReport& report) {
+  if (report.outcome == supervise::AckOutcome::rejected) {
+    rollout_.on_rejected(report.worker, static_cast<unsigned>(report.instance), report.generation,
+                         report.reason);
+  }
+  review_waiters();
+}
+
+void Daemon::on_run_failed(const supervise::RunFailure& failure) {
+  for (const auto& weak : waiters_) {
+    if (const auto waiter = weak.lock())
+      waiter->wait.lost(failure.worker, failure.instance, failure.reason);
+  }
+  review_waiters();
+}
+
+void Daemon::review_waiters() {
+  std::erase_if(waiters_, [](const std::weak_ptr<Waiter>& weak) {
+    const auto waiter = weak.lock();
+    if (!waiter) return true;  // its client hung up
+    waiter->wait.review();
+    return waiter->wait.done();
+  });
 }
 
 // Republishes a kept generation as a new one. It goes through the same checks as a reload:
@@ -319,6 +392,11 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
   }
   std::string text = boost::json::serialize(loaded.config->document);
   if (from_file) file_text_ = text;
+  // A reload may not bring back content that failed its verify window; an operator's
+  // rollback to its generation may.
+  if (what == ChangeKind::reload) {
+    if (std::optional<std::string> why = rollout_.refusal(text)) return fail(*why);
+  }
   sync_live();
   if (text == published_text_) {
     abandon_pending(std::string("readers already see the config of this ") +
@@ -337,7 +415,8 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
 // The last step of every change: the candidate replaces any publish still waiting for the
 // writer lock, and is published now or once the lock is free.
 Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
-                                 const std::string& source, config::Config candidate) {
+                                 const std::string& source, config::Config candidate,
+                                 std::optional<std::uint64_t> rollback_of) {
   const auto since = pending_ ? pending_->since : std::chrono::steady_clock::now();
   pending_.reset();
   pending_.emplace(PendingPublish{.what = what,
@@ -345,7 +424,8 @@ Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, st
                                   .text = std::move(text),
                                   .source = source,
                                   .config = std::move(candidate),
-                                  .since = since});
+                                  .since = since,
+                                  .rollback_of = rollback_of});
   Change change = publish_pending();
   if (change.result == Outcome::ok) went_live();
   if (change.result == Outcome::failed && !workers_started_) fail_start(change.error);
@@ -455,6 +535,7 @@ Change Daemon::publish_pending() {
   }
   if (p.config) config_.emplace(std::move(*p.config));
   published_text_ = std::move(p.text);
+  tell_rollout(p);
   pending_.reset();
   lock_retry_.cancel();
   lock_retry_delay_ = std::chrono::milliseconds(0);
@@ -510,6 +591,92 @@ void Daemon::went_live() {
   } else {
     supervisor_.apply(config_->settings.workers, true);
   }
+}
+
+// A reload with "rollout" opens a verify window on what it published; anything else that
+// goes live (the first publish, a reload without it, a rollback) is the good document at once.
+void Daemon::tell_rollout(const PendingPublish& published) {
+  if (published.what == ChangeKind::reload && config_->settings.rollout) {
+    rollout_.verify(generation_, published_text_, *config_->settings.rollout);
+  } else {
+    rollout_.accept(generation_, published_text_, published.source,
+                    published.what == ChangeKind::reload);
+  }
+  if (published.rollback_of) {
+    rollout_.rolled_back(*published.rollback_of, generation_);
+    log_error(rollout_failure_line(*published.rollback_of));
+  }
+}
+
+// "rollout failed: generation 5, worker api[0] crashed (exit code 3) 0.4 s into its 2s verify
+// window: rolled back as generation 6 (the document of generation 4)": one line with the
+// worker, the instance and every generation involved.
+std::string Daemon::rollout_failure_line(std::uint64_t failed) const {
+  const std::optional<VerifyRecord> r = rollout_.record(failed);
+  if (!r || !r->failure) return "rollout failed: generation " + std::to_string(failed);
+  std::string line = "rollout failed: generation " + std::to_string(r->generation) + ", " +
+                     r->failure->describe() + " " + seconds_text(r->failed_after) + " into its " +
+                     format_duration(r->settings.verify) + " verify window: ";
+  if (r->settings.on_failure == config::RolloutAction::keep) {
+    return line + "kept (on_failure keep), generation " + std::to_string(generation_) +
+           " stays published";
+  }
+  if (r->rolled_back_as) {
+    return line + "rolled back as generation " + std::to_string(*r->rolled_back_as) +
+           " (the document of generation " + std::to_string(r->good_generation) + ")";
+  }
+  return line + "rolling back to the document of generation " + std::to_string(r->good_generation) +
+         " failed: " + r->rollback_error;
+}
+
+// The rollback is not checked by the workers' check commands again: the good document passed
+// them (or was live) before. It is validated as any kept generation is, and published as a
+// rollback, which no window verifies. A publish waiting for the writer lock is replaced by it.
+void Daemon::on_rollout_failed(const VerifyRecord& record, const std::string& good_text,
+                               const std::string& good_source) {
+  if (stopping_) return;
+  if (record.settings.on_failure == config::RolloutAction::keep) {
+    log_error(rollout_failure_line(record.generation));
+    notifier_.status(status());
+    return;
+  }
+  const std::string trigger = "rollout of generation " + std::to_string(record.generation);
+  const std::string source = "rollback of generation " + std::to_string(record.generation) + " (" +
+                             record.failure->describe() + ") to generation " +
+                             std::to_string(record.good_generation) + " from " + good_source;
+  notifier_.reloading("rolling back generation " + std::to_string(record.generation) + ": " +
+                      record.failure->describe());
+  Change change;
+  change.source = source;
+  auto fail = [&](std::string why) {
+    change.result = Outcome::failed;
+    change.error = std::move(why);
+    rollout_.rollback_failed(record.generation, change.error);
+    log_error(rollout_failure_line(record.generation));
+  };
+  config::LoadResult loaded = load_generation(good_text, record.good_generation);
+  if (good_text.empty()) {
+    fail("no good document is known");
+  } else if (!loaded.config) {
+    fail(loaded.errors.joined("; "));
+  } else {
+    try {
+      refuse_setting_changes(loaded.config->settings);
+      std::string text = boost::json::serialize(loaded.config->document);
+      sync_live();
+      if (text == published_text_) {
+        config_.emplace(std::move(*loaded.config));
+        change.result = Outcome::unchanged;
+      } else {
+        change = publish_candidate(ChangeKind::rollback, trigger, std::move(text), source,
+                                   std::move(*loaded.config), record.generation);
+        if (change.result == Outcome::failed) fail(change.error);
+      }
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+  }
+  finish_change(change, ChangeKind::rollback, trigger);
 }
 
 void Daemon::abandon_pending(const std::string& why) {
@@ -610,8 +777,9 @@ std::string Daemon::status() const {
   std::string last = outcome_name(last_change_.result);
   if (last_change_.result == Outcome::failed || last_change_.result == Outcome::waiting)
     last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
+  const std::string rollout = rollout_.summary();
   return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
-         "; last reload: " + last;
+         "; last reload: " + last + (rollout.empty() ? "" : "; " + rollout);
 }
 
 void Daemon::wait_for_watchdog() {

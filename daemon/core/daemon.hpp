@@ -23,6 +23,8 @@
 #include "daemon/core/change.hpp"
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/reload_counts.hpp"
+#include "daemon/core/reload_wait.hpp"
+#include "daemon/core/rollout_verify.hpp"
 #include "daemon/core/service_notifier.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/http/server.hpp"
@@ -65,12 +67,30 @@ class Daemon {
     // Goes live with the text; unset for the first publish, whose config is config_ already.
     std::optional<config::Config> config;
     std::chrono::steady_clock::time_point since;  // when it began to wait
+    // Set for a rollback that republishes the good document because this generation failed
+    // its verify window (daemon/core/rollout_verify.hpp).
+    std::optional<std::uint64_t> rollback_of{};
   };
 
   // A control request that changes the config, answered once its change has ended.
   struct Caller {
     std::string command;  // "reload", "rollback"
     ControlServer::Reply reply;
+    // `reload --wait`: once published, the reply is a stream that ends when every reporting
+    // instance has applied the generation (Daemon::begin_wait), within `wait_timeout`.
+    bool wait = false;
+    std::chrono::milliseconds wait_timeout{0};
+  };
+
+  // A `reload --wait` under way. Its stream keeps it (a client that hangs up drops it, timer
+  // and all); the daemon holds it weakly, to pass it reports and lost runs.
+  struct Waiter {
+    Waiter(boost::asio::io_context& io, std::uint64_t generation, std::chrono::milliseconds timeout,
+           ReloadWait::Instances instances, ReloadWait::Done done, ControlServer::ReplyStream s)
+        : wait(io, generation, timeout, std::move(instances), std::move(done)),
+          stream(std::move(s)) {}
+    ReloadWait wait;
+    ControlServer::ReplyStream stream;
   };
 
   // A candidate whose workers' check commands run (daemon/supervise/check_run.hpp) before it
@@ -101,12 +121,32 @@ class Daemon {
   // A reload now, or once the checks that run end; each caller is answered when it is done.
   void request_reload(const std::string& trigger, std::vector<Caller> callers);
   void answer(std::vector<Caller>& callers, const Change& change);
+  // Answers a `reload --wait` whose reload published: the change at once, then the end of
+  // the wait (ReloadWait).
+  void begin_wait(Caller& caller, const Change& change);
+  [[nodiscard]] std::string wait_reply(const Change& change, std::uint64_t generation,
+                                       const std::vector<InstanceOutcome>& outcomes);
+  // Every report the supervisor accepted (a process of an instance of a worker with "acks":
+  // true, well formed, of a published generation). The waiting `reload --wait`s look again;
+  // the rollout watch of a reload that verifies its generation decides here too.
+  void on_ack_report(const supervise::AckReport& report);
+  // A run crashed, failed to start or missed its watchdog (after the rollout watch heard of
+  // it): the waiting `reload --wait`s count the instance as crashed.
+  void on_run_failed(const supervise::RunFailure& failure);
+  void review_waiters();
   Change begin_checks(config::Config candidate, std::string text, const std::string& source,
                       ChangeKind what, const std::string& trigger);
   void on_checks_done(supervise::CheckReport report);
   void abandon_checks(const std::string& why);
   Change publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
-                           const std::string& source, config::Config candidate);
+                           const std::string& source, config::Config candidate,
+                           std::optional<std::uint64_t> rollback_of = std::nullopt);
+  // After any publish: the rollout learns what went live (watched, or good at once).
+  void tell_rollout(const PendingPublish& published);
+  // A verified generation failed: publish the good document again, or only report (keep).
+  void on_rollout_failed(const VerifyRecord& record, const std::string& good_text,
+                         const std::string& good_source);
+  [[nodiscard]] std::string rollout_failure_line(std::uint64_t failed) const;
   void finish_change(Change& change, ChangeKind what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
@@ -132,11 +172,17 @@ class Daemon {
   void run_worker_command(supervise::WorkerAction action, const control::Request& request,
                           ControlServer::Reply& reply);
   Change rollback_command(const control::Request& request, const PeerCredentials& peer);
+  // A reload request's caller, with its "wait" and "timeout_ms"; throws Failure(bad-request).
+  [[nodiscard]] static Caller reload_caller(const control::Request& request,
+                                            ControlServer::Reply reply);
   void logs_command(const control::Request& request, ControlServer::Reply& reply);
   [[nodiscard]] std::string change_reply(const std::string& command, const Change& change);
+  // What change_reply answers with, as an object; throws control::Failure as it does.
+  [[nodiscard]] boost::json::object change_result(const std::string& command, const Change& change);
   [[nodiscard]] boost::json::value status_json();
   [[nodiscard]] boost::json::value pending_json() const;
   [[nodiscard]] boost::json::value checking_json() const;
+  [[nodiscard]] boost::json::value rollout_json() const;
   [[nodiscard]] boost::json::value history_json();
   [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
   [[nodiscard]] static boost::json::value change_json(const Change& change);
@@ -164,6 +210,7 @@ class Daemon {
   config::ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
   Change last_change_;
   ReloadCounts reload_counts_;
+  RolloutVerify rollout_;
 
   ServiceNotifier notifier_;
   boost::asio::posix::stream_descriptor signal_events_;
@@ -181,6 +228,7 @@ class Daemon {
   // A reload asked for while checks run: its trigger and callers.
   std::optional<std::string> reload_after_checks_;
   std::vector<Caller> callers_after_checks_;
+  std::vector<std::weak_ptr<Waiter>> waiters_;  // `reload --wait`s under way
   int exit_code_ = 0;
 };
 

@@ -20,7 +20,10 @@ const char* const kUsage =
     "commands answered by the daemon (over its control socket):\n"
     "  status                          generation, last reload, every worker instance\n"
     "                                  (exit 5 while an instance is FATAL or in BACKOFF)\n"
-    "  reload                          re-read the config file (exit 1 if it is refused)\n"
+    "  reload [--wait]                 re-read the config file (exit 1 if it is refused); with\n"
+    "                                  --wait, then wait (--timeout, default 30s) until every\n"
+    "                                  instance of a worker with \"acks\" applied it (exit 1\n"
+    "                                  naming those that rejected it, crashed or timed out)\n"
     "  start|stop|restart NAME[:INSTANCE]\n"
     "                                  and wait until done (stop holds it through reloads)\n"
     "  history                         the kept generations\n"
@@ -103,7 +106,9 @@ po::options_description visible_options() {
       "get, show, publish: the segment NAME (default: $CONFVISOR_SEGMENT); remove: required")(
       "json", "print JSON for scripts instead of tables")(
       "timeout", po::value<std::string>(),
-      "how long to wait for the daemon (default 30s; start/stop/restart 2m)")(
+      "how long to wait for the daemon (default 30s; start/stop/restart 2m; reload --wait: "
+      "for the workers' reports, 30s)")(
+      "wait", "reload: wait until every reporting instance has applied the new generation")(
       "history", po::value<unsigned>(),
       "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
       "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)")(
@@ -142,6 +147,7 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
   if ((vm.count("history") || vm.count("mode") || vm.count("force")) && cmd.name != "publish") {
     throw UsageError{"--history, --mode and --force apply to publish only"};
   }
+  if (vm.count("wait") && cmd.name != "reload") throw UsageError{"--wait applies to reload only"};
   if ((vm.count("lines") || vm.count("follow")) && cmd.name != "logs") {
     throw UsageError{"--lines and --follow apply to logs only"};
   }
@@ -210,6 +216,7 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("history")) cmd.history = vm["history"].as<unsigned>();
   if (vm.count("mode")) cmd.mode = parse_mode(vm["mode"].as<std::string>());
   cmd.force = vm.count("force") != 0;
+  cmd.wait = vm.count("wait") != 0;
   if (cmd.name == "logs") {
     cmd.lines = vm.count("lines") ? parse_lines(vm["lines"].as<std::string>())
                                   : std::optional<std::uint64_t>(10);

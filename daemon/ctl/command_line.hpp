@@ -49,6 +49,7 @@ struct Command {
   bool force = false;                  // publish beside a live daemon
   std::optional<std::uint64_t> lines;  // logs: -n, how many recent lines
   bool follow = false;                 // logs: -f
+  bool wait = false;                   // reload: --wait, until every reporting instance applied
 
   // Commands answered from the segment itself, without a daemon.
   [[nodiscard]] bool reads_segment() const;

@@ -44,12 +44,44 @@ std::string state_text(const json::object& i) {
   return text;
 }
 
+// The APPLIED column: the generation an instance of a worker with "acks" last applied
+// ("-" before its first report since it started), "rejected N" (its reason goes to
+// `rejections`, printed under the table), or "not reporting".
+std::string applied_text(const json::object& i, std::vector<std::string>& rejections) {
+  const json::value* acks = i.if_contains("acks");
+  if (acks == nullptr || acks->is_null()) return "not reporting";
+  const json::object& a = acks->as_object();
+  std::string text = text_of(a.at("applied"));
+  if (const json::value& r = a.at("rejected"); !r.is_null()) {
+    const std::string generation = text_of(r.at("generation"));
+    text = (a.at("applied").is_null() ? "" : text + ", ") + "rejected " + generation;
+    rejections.push_back(instance_label(i) + " rejected generation " + generation + ": " +
+                         text_of(r.at("reason")));
+  }
+  return text;
+}
+
+// The generation whose failed verify window the live one rolled back, or "".
+std::string rolled_back_from(const json::object& s) {
+  const json::value* rollout = s.if_contains("rollout");
+  if (rollout == nullptr || !rollout->is_object()) return "";
+  const json::value& failure = rollout->get_object().at("last_failure");
+  if (!failure.is_object() || failure.at("rolled_back_as") != s.at("generation")) return "";
+  return text_of(failure.at("generation"));
+}
+
 // What an operator should know when the live config is not what the file holds now.
 void print_file_state(const json::object& s) {
   if (s.at("live_matches_file").as_bool()) return;
   const std::string config = text_of(s.at("config"));
   const json::value* changed = s.if_contains("file_changed");
   if (changed == nullptr || !changed->as_bool()) {
+    if (const std::string failed = rolled_back_from(s); !failed.empty()) {
+      std::cout << "the live config differs from " << config << " (generation " << failed
+                << " failed its verify window and was rolled back; reloads refuse that content"
+                << " until the file changes)\n";
+      return;
+    }
     std::cout << "the live config differs from " << config
               << " (rolled back; `confvisorctl reload` goes back to the file)\n";
     return;
@@ -58,6 +90,41 @@ void print_file_state(const json::object& s) {
             << " holds (`confvisorctl reload` publishes it, if valid)\n";
   if (const json::value* error = s.if_contains("file_error"); error && !error->is_null())
     std::cout << "  " << text_of(*error) << '\n';
+}
+
+// The verified rollout: the open window, the last failure and the content refused for it.
+void print_rollout(const json::object& s) {
+  const json::value* rollout = s.if_contains("rollout");
+  if (rollout == nullptr || !rollout->is_object()) return;
+  const json::object& r = rollout->get_object();
+  if (!r.at("verify").is_null()) {
+    std::cout << "rollout: verify " << text_of(r.at("verify")) << ", on failure "
+              << text_of(r.at("on_failure")) << "; good generation "
+              << text_of(r.at("good_generation")) << '\n';
+  }
+  if (const json::value& w = r.at("verifying"); w.is_object()) {
+    std::cout << "  verifying generation " << text_of(w.at("generation")) << ": "
+              << format_uptime(
+                     std::chrono::milliseconds(w.at("remaining_ms").to_number<long long>()))
+              << " left\n";
+  }
+  if (const json::value& f = r.at("last_failure"); f.is_object()) {
+    std::cout << "  generation " << text_of(f.at("generation")) << " failed at "
+              << text_of(f.at("at")) << ": " << text_of(f.at("failure").at("text"));
+    if (!f.at("rolled_back_as").is_null()) {
+      std::cout << "; rolled back as generation " << text_of(f.at("rolled_back_as"))
+                << " (the document of generation " << text_of(f.at("good_generation")) << ")";
+    } else if (!f.at("rollback_error").is_null()) {
+      std::cout << "; its rollback failed: " << text_of(f.at("rollback_error"));
+    } else if (f.at("action") == "keep") {
+      std::cout << "; kept (on_failure keep)";
+    }
+    std::cout << '\n';
+  }
+  for (const json::value& b : r.at("bad").as_array()) {
+    std::cout << "  reloads refuse the content of generation " << text_of(b.at("generation"))
+              << " until it changes\n";
+  }
 }
 
 void print_status(const json::object& s) {
@@ -73,11 +140,13 @@ void print_status(const json::object& s) {
     std::cout << " at " << text_of(last.at("at")) << " (" << text_of(last.at("trigger")) << ")";
   std::cout << '\n';
   if (!last.at("error").is_null()) std::cout << "  " << text_of(last.at("error")) << '\n';
+  print_rollout(s);
   if (const json::value* tracking = s.if_contains("process_tracking"))
     std::cout << "process tracking: " << text_of(*tracking) << '\n';
 
-  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "STATUS", "MEMORY",
-               "PROGRAM", "CGROUP"});
+  Table table({"WORKER", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "APPLIED", "STATUS",
+               "MEMORY", "PROGRAM", "CGROUP"});
+  std::vector<std::string> rejections;
   auto field = [](const json::object& i, std::string_view key) {
     const json::value* v = i.if_contains(key);
     if (v == nullptr || v->is_null()) return std::string("-");
@@ -90,19 +159,35 @@ void print_status(const json::object& s) {
         {instance_label(i), state_text(i), text_of(i.at("pid")),
          up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
             : "-",
-         text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status")),
-         field(i, "memory_current"), field(i, "program"), field(i, "cgroup")});
+         text_of(i.at("restarts")), text_of(i.at("last_exit")), applied_text(i, rejections),
+         text_of(i.at("status")), field(i, "memory_current"), field(i, "program"),
+         field(i, "cgroup")});
   }
   if (!s.at("workers").as_array().empty()) table.print(std::cout);
+  for (const std::string& line : rejections) std::cout << line << '\n';
+}
+
+// "passed", "ROLLED BACK as 6: worker api[0] crashed (exit code 3)", "-" if never verified.
+std::string rollout_text(const json::object& g) {
+  const json::value* r = g.if_contains("rollout");
+  if (r == nullptr || !r->is_object()) return "-";
+  const json::object& o = r->get_object();
+  const std::string verdict = text_of(o.at("verdict"));
+  if (verdict == "superseded") return "superseded by " + text_of(o.at("superseded_by"));
+  if (verdict != "failed") return verdict;
+  const std::string cause = text_of(o.at("failure").at("text"));
+  if (!o.at("rolled_back_as").is_null())
+    return "BAD, rolled back as " + text_of(o.at("rolled_back_as")) + ": " + cause;
+  return (o.at("on_failure") == "keep" ? "failed, kept: " : "BAD, not rolled back: ") + cause;
 }
 
 void print_history(const json::array& h) {
-  Table table({"GENERATION", "PUBLISHED AT", "SIZE", "SOURCE"});
+  Table table({"GENERATION", "PUBLISHED AT", "SIZE", "ROLLOUT", "SOURCE"});
   for (const json::value& v : h) {
     const json::object& g = v.as_object();
     table.add({text_of(g.at("generation")) + (g.at("live").as_bool() ? " (live)" : ""),
                text_of(g.at("published_at")), human_size(g.at("size").to_number<std::size_t>()),
-               text_of(g.at("source"))});
+               rollout_text(g), text_of(g.at("source"))});
   }
   table.print(std::cout);
 }
@@ -203,6 +288,10 @@ json::object request_for(const Command& cmd) {
     if (cmd.lines) request["lines"] = *cmd.lines;
     if (cmd.follow) request["follow"] = true;
   }
+  if (cmd.wait) {
+    request["wait"] = true;
+    request["timeout_ms"] = cmd.timeout.value_or(kDefaultTimeout).count();
+  }
   return request;
 }
 
@@ -251,6 +340,71 @@ int follow_logs(const Command& cmd, control::Client& client) {
   }
 }
 
+// The end of `reload --wait`: a line per reporting instance that did not apply the
+// generation, and one if the generation failed its verify window, on stderr; exit 1 if there
+// is one.
+int print_wait(const Command& cmd, const json::object& result) {
+  if (cmd.json) std::cout << json::serialize(result) << '\n';
+  const json::object& wait = result.at("wait").as_object();
+  const std::string generation = text_of(wait.at("generation"));
+  std::size_t applied = 0, failed = 0;
+  for (const json::value& v : wait.at("instances").as_array()) {
+    const json::object& i = v.as_object();
+    const std::string outcome = text_of(i.at("outcome"));
+    if (outcome == "applied") {
+      ++applied;
+      continue;
+    }
+    ++failed;
+    std::cerr << "confvisorctl: reload --wait: " << instance_label(i) << ' ';
+    if (outcome == "rejected") {
+      std::cerr << "rejected generation " << text_of(i.at("generation")) << ": "
+                << text_of(i.at("detail"));
+    } else if (outcome == "crashed") {
+      std::cerr << "crashed: " << text_of(i.at("detail"));
+    } else {
+      std::cerr << "did not answer in time: " << text_of(i.at("detail"));
+    }
+    std::cerr << '\n';
+  }
+  const json::value* rollout = wait.if_contains("rollout");
+  const bool verify_failed = rollout != nullptr && rollout->is_object();
+  if (verify_failed) {
+    const json::object& r = rollout->as_object();
+    std::cerr << "confvisorctl: reload --wait: generation " << generation
+              << " failed its verify window: " << text_of(r.at("failure"));
+    if (!r.at("rolled_back_as").is_null())
+      std::cerr << "; rolled back as generation " << text_of(r.at("rolled_back_as"));
+    else
+      std::cerr << "; kept (on_failure " << text_of(r.at("on_failure")) << ")";
+    std::cerr << '\n';
+  }
+  if (!cmd.json) {
+    std::cout << "generation " << generation << " applied by " << applied << " of "
+              << applied + failed << " reporting instance(s)";
+    std::string others;
+    for (const json::value& name : wait.at("not_reporting").as_array())
+      others += (others.empty() ? "" : ", ") + text_of(name);
+    if (!others.empty()) std::cout << "; not reporting: " << others;
+    std::cout << '\n';
+  }
+  return failed == 0 && !verify_failed && wait.at("applied").as_bool() ? kExitOk : kExitFailed;
+}
+
+// `reload --wait` after its first reply (the reload's): the wait's end, within its timeout
+// and a margin for the daemon to answer.
+int follow_wait(const Command& cmd, control::Client& client, std::chrono::milliseconds timeout) {
+  json::object reply;
+  try {
+    reply = client.next_reply(timeout + kDefaultTimeout);
+  } catch (const ClientError& e) {
+    std::cerr << "confvisorctl: reload --wait: " << e.what() << '\n';
+    return kExitFailed;
+  }
+  if (!ok(reply) || !reply.contains("result")) return print_failure(cmd, reply);
+  return print_wait(cmd, reply.at("result").as_object());
+}
+
 }  // namespace
 
 int daemon_command(const Command& cmd) {
@@ -260,10 +414,17 @@ int daemon_command(const Command& cmd) {
           ? std::chrono::duration_cast<std::chrono::milliseconds>(kWorkerTimeout)
           : std::chrono::duration_cast<std::chrono::milliseconds>(kDefaultTimeout));
   control::Client client(find_socket(cmd));
-  const json::object reply = client.call(request, timeout);
+  // With --wait the reload itself may take its checks' time: its reply comes within the
+  // wait's timeout plus the usual one.
+  const json::object reply = client.call(request, cmd.wait ? timeout + kDefaultTimeout : timeout);
   if (!ok(reply) || !reply.contains("result")) return print_failure(cmd, reply);
   print_result(cmd, reply.at("result"));
   if (cmd.name == "logs" && cmd.follow) return follow_logs(cmd, client);
+  if (cmd.wait) {
+    const json::value* more = reply.if_contains("more");
+    if (more != nullptr && *more == true) return follow_wait(cmd, client, timeout);
+    return kExitOk;  // nothing published (unchanged): nothing to wait for
+  }
   if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
   return kExitOk;
 }

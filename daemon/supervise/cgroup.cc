@@ -88,7 +88,7 @@ std::optional<CgroupPlace> find_own_cgroup() {
     below = below.substr(root.size());
   }
   if (below == "/") below.clear();
-  return CgroupPlace{unescape_octal(mount->point), unescape_octal(mount->point) + below};
+  return CgroupPlace{unescape_octal(mount->point), unescape_octal(mount->point) + below, *own};
 }
 
 Cgroup Cgroup::create(const std::string& path) {

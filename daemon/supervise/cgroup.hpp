@@ -23,6 +23,7 @@ namespace confvisor::supervise {
 struct CgroupPlace {
   std::string mount;  // "/sys/fs/cgroup" or, on hybrid hosts, "/sys/fs/cgroup/unified"
   std::string own;    // mount + our cgroup's path: "/sys/fs/cgroup/system.slice/x.service"
+  std::string name;   // our cgroup as /proc/self/cgroup names it: "/system.slice/x.service"
 };
 [[nodiscard]] std::optional<CgroupPlace> find_own_cgroup();
 

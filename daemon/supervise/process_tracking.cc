@@ -227,6 +227,7 @@ void ProcessTracking::use_cgroups(const CgroupPlace& place) {
                 " is not writable (run as root, or under systemd with Delegate=yes)");
   }
   tree_ = Cgroup::create(place.own + "/confvisor." + segment_);
+  tree_name_ = (place.name == "/" ? "" : place.name) + "/confvisor." + segment_;
   if (::access((tree_->path() + "/cgroup.kill").c_str(), W_OK) != 0) {
     throw Error(tree_->path() + "/cgroup.kill is missing (Linux 5.14 or later has it)");
   }
@@ -243,6 +244,27 @@ Cgroup ProcessTracking::instance_cgroup(const std::string& worker, unsigned inde
 
 Cgroup ProcessTracking::check_cgroup(const std::string& worker) const {
   return Cgroup(tree_->path() + "/" + worker + ".check");
+}
+
+// "0::/x.service/confvisor.demo/api.1/sub" is instance 1 of api. Only the daemon (and
+// root) can move a process into the tree, so the name is as good as the process's pid.
+std::optional<Owner> ProcessTracking::owner_by_cgroup(pid_t pid) const {
+  if (!tree_ || pid <= 0) return std::nullopt;
+  const auto text = read_small_file("/proc/" + std::to_string(pid) + "/cgroup");
+  if (!text) return std::nullopt;
+  const std::string prefix = "0::" + tree_name_ + "/";
+  const auto at = text->find(prefix);
+  if (at == std::string::npos || (at != 0 && (*text)[at - 1] != '\n')) return std::nullopt;
+  const std::size_t begin = at + prefix.size();
+  const std::size_t end = text->find_first_of("/\n", begin);
+  const std::string leaf = text->substr(begin, end == std::string::npos ? end : end - begin);
+  const auto dot = leaf.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == leaf.size()) return std::nullopt;
+  const std::string index = leaf.substr(dot + 1);
+  if (index.find_first_not_of("0123456789") != std::string::npos || index.size() > 9) {
+    return std::nullopt;  // NAME.check, confvisord: no instance's
+  }
+  return Owner{leaf.substr(0, dot), static_cast<unsigned>(std::stoul(index))};
 }
 
 // Every populated cgroup of the tree is a dead daemon's (the segment's owner lock, taken

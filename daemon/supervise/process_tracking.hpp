@@ -27,6 +27,7 @@
 #include "daemon/config/model.hpp"
 #include "daemon/supervise/cgroup.hpp"
 #include "daemon/supervise/cgroup_watch.hpp"
+#include "daemon/supervise/leftovers.hpp"
 
 namespace confvisor::supervise {
 
@@ -55,6 +56,9 @@ class ProcessTracking {
   // cgroup mode: the cgroup the check commands of worker `worker` run in, TREE/NAME.check
   // (no instance's: an index is a number).
   [[nodiscard]] Cgroup check_cgroup(const std::string& worker) const;
+  // cgroup mode: the instance whose cgroup (or a cgroup below it) process `pid` is in, by
+  // the cgroup's name; nullopt for any other process, and in subreaper mode.
+  [[nodiscard]] std::optional<Owner> owner_by_cgroup(pid_t pid) const;
   [[nodiscard]] CgroupWatch& watch() { return *watch_; }
 
  private:
@@ -66,6 +70,7 @@ class ProcessTracking {
 
   std::string segment_;
   std::optional<Cgroup> tree_;
+  std::string tree_name_;     // the tree as /proc/PID/cgroup names it ("/x.service/confvisor.demo")
   bool inside_tree_ = false;  // the daemon moved itself to TREE/confvisord
   std::string fallback_reason_;
   std::unique_ptr<CgroupWatch> watch_;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/ack/report_message.hpp"
 #include "common/base/error.hpp"
 #include "common/os/accounts.hpp"
 #include "daemon/config/command_path.hpp"
@@ -185,6 +186,7 @@ std::map<std::string, std::string> worker_environment(const SpawnRequest& r) {
     env["CONFVISOR_SEGMENT"] = r.segment;
     env["CONFVISOR_INSTANCE"] = std::to_string(r.instance);
   }
+  if (!r.check && !r.ack_socket.empty()) env[kAckSocketVariable] = r.ack_socket;
   if (!r.notify_socket.empty()) env["NOTIFY_SOCKET"] = r.notify_socket;
   if (r.watchdog_usec != 0) env["WATCHDOG_USEC"] = std::to_string(r.watchdog_usec);
   for (const auto& [k, v] : r.spec->env) env[k] = v;

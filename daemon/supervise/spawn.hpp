@@ -31,6 +31,9 @@ struct SpawnRequest {
   // then holds the check's argv as its command; stdout and stderr share one pipe (`out`), and
   // the environment names the worker (CONFVISOR_WORKER) but no segment or instance.
   bool check = false;
+  // CONFVISOR_ACK_SOCKET, where the instance reports the generations it applies (every
+  // worker gets it; only those with "acks": true are counted on); "" = none.
+  std::string ack_socket;
 };
 
 struct Spawned {
@@ -41,7 +44,8 @@ struct Spawned {
 };
 
 // The environment a worker starts with: PATH, LANG, HOME, USER, LOGNAME, SHELL (of the user
-// it runs as), the CONFVISOR_* variables, NOTIFY_SOCKET/WATCHDOG_USEC where they apply,
+// it runs as), the CONFVISOR_* variables (CONFVISOR_ACK_SOCKET included), NOTIFY_SOCKET and
+// WATCHDOG_USEC where they apply,
 // then the spec's own env on top.
 [[nodiscard]] std::map<std::string, std::string> worker_environment(const SpawnRequest& request);
 

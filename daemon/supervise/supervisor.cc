@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 
+#include "common/ack/report_message.hpp"
 #include "common/base/error.hpp"
 #include "common/base/log.hpp"
 #include "daemon/supervise/leftovers.hpp"
@@ -39,6 +40,7 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
       host_{io,
             segment,
             "",
+            "",
             std::move(generation),
             [this](pid_t pid, WorkerInstance* instance) {
               if (instance != nullptr) {
@@ -54,12 +56,23 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             &tracking_,
             &log_files_,
 
-            [this](const config::WorkerSpec& spec) { return start_order(spec); }},
+            [this](const config::WorkerSpec& spec) { return start_order(spec); },
+            [this](const RunFailure& failure) {
+              if (!on_run_failed_) return;
+              boost::asio::post(io_, [this, failure] {
+                if (on_run_failed_) on_run_failed_(failure);
+              });
+            }},
       notify_(io, segment,
               [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
+      acks_(
+          io, segment,
+          [this](pid_t sender, const std::string& packet) { on_ack_packet(sender, packet); },
+          [this](pid_t peer) { return instance_of_sender(peer) != nullptr; }),
       sweep_timer_(io),
       stop_recheck_(io) {
   host_.notify_socket = notify_.address();
+  host_.ack_socket = acks_.address();
 }
 
 Supervisor::~Supervisor() = default;
@@ -366,6 +379,22 @@ void Supervisor::when_settled(std::function<void()> ready) {
   schedule_review();
 }
 
+void Supervisor::when_run_fails(std::function<void(const RunFailure&)> failed) {
+  on_run_failed_ = std::move(failed);
+}
+
+std::vector<RunFailure> Supervisor::not_ready() const {
+  std::vector<RunFailure> out;
+  for (const auto& g : groups_) {
+    for (const auto& i : g.instances) {
+      if (!i->awaits_readiness()) continue;
+      out.push_back(RunFailure{g.spec->name, i->index(), FailureKind::not_ready,
+                               "no READY=1 from pid " + std::to_string(i->pid())});
+    }
+  }
+  return out;
+}
+
 // Called for every exit of a worker's main process (and at its stop timeout's SIGKILL). The
 // first sweep runs once the current loop turn is over, so a stop of N workers reaped in one
 // turn costs one scan, not N. The re-sweeps of one instance follow its latest exit only: an
@@ -474,17 +503,81 @@ std::optional<Cgroup> Supervisor::check_cgroup(const std::string& worker) const 
   return tracking_.check_cgroup(worker);
 }
 
-void Supervisor::on_notify(pid_t sender, const std::string& message) {
-  // From the main process, or from any process of its group (NotifyAccess=all, as a shell
-  // wrapper that runs systemd-notify needs).
+std::shared_ptr<WorkerInstance> Supervisor::instance_of_sender(pid_t sender) const {
+  if (sender <= 0) return nullptr;
   auto it = by_pid_.find(sender);
   if (it == by_pid_.end()) it = by_pid_.find(::getpgid(sender));
-  if (it == by_pid_.end()) {
+  if (it != by_pid_.end()) return it->second.lock();
+  const std::optional<Owner> owner = tracking_.owner_by_cgroup(sender);
+  if (!owner) return nullptr;
+  const Group* g = group_named(owner->worker);
+  if (g == nullptr || owner->instance >= g->instances.size()) return nullptr;
+  return g->instances[owner->instance];
+}
+
+void Supervisor::on_notify(pid_t sender, const std::string& message) {
+  // From the main process, or from any process of its group or cgroup (NotifyAccess=all, as
+  // a shell wrapper that runs systemd-notify needs).
+  const auto instance = instance_of_sender(sender);
+  if (!instance) {
     log_debug("notify message from pid " + std::to_string(sender) +
               ", which is no worker: ignored");
     return;
   }
-  if (auto instance = it->second.lock()) instance->notified(message);
+  instance->notified(message);
+}
+
+void Supervisor::when_acked(std::function<void(const AckReport&)> acked) {
+  on_acked_ = std::move(acked);
+}
+
+// A report is trusted as far as the kernel vouches for its sender: the text says what, the
+// sender's pid says who. Whatever is ignored is logged, throttled: anyone may send.
+void Supervisor::on_ack_packet(pid_t sender, const std::string& packet) {
+  const std::string from = "pid " + std::to_string(sender);
+  const auto instance = instance_of_sender(sender);
+  if (!instance) {
+    ack_log_.warning("outsider", "ack report from " + from +
+                                     ", which is no process of a worker instance: ignored");
+    return;
+  }
+  const std::string who = "worker " + instance->label() + " (" + from + ")";
+  ReportMessage message;
+  try {
+    message = parse_report(packet);
+  } catch (const Error& e) {
+    ack_log_.warning("malformed", "ack report from " + who + " is malformed (" + e.what() +
+                                      "): ignored (docs/acks.md has the format)");
+    return;
+  }
+  const std::uint64_t live = host_.generation();
+  if (message.generation > live) {
+    ack_log_.warning("unpublished", "ack report from " + who + " names generation " +
+                                        std::to_string(message.generation) +
+                                        ", which was never published (the live one is " +
+                                        std::to_string(live) + "): ignored");
+    return;
+  }
+  if (!instance->spec().acks) {
+    ack_log_.warning("not-reporting",
+                     "ack report from " + who + " ignored: its worker does not say \"acks\": true");
+    return;
+  }
+  AckReport report{instance->spec().name, static_cast<int>(instance->index()), message.generation,
+                   message.applied ? AckOutcome::applied : AckOutcome::rejected, message.reason};
+  if (!instance->acknowledged(report)) {
+    log_debug("worker " + instance->label() + " reported generation " +
+              std::to_string(report.generation) + " " + ack_outcome_name(report.outcome) +
+              " again");
+  } else if (report.outcome == AckOutcome::applied) {
+    log_info("worker " + instance->label() + " (generation " + std::to_string(live) +
+             ") applied generation " + std::to_string(report.generation));
+  } else {
+    log_warning("worker " + instance->label() + " (generation " + std::to_string(live) +
+                ") rejected generation " + std::to_string(report.generation) + ": " +
+                report.reason);
+  }
+  if (on_acked_) on_acked_(report);
 }
 
 std::vector<std::shared_ptr<WorkerInstance>> Supervisor::instances_of(
@@ -512,6 +605,14 @@ std::vector<InstanceStatus> Supervisor::status() const {
   std::vector<InstanceStatus> out;
   for (const auto& g : groups_) {
     for (const auto& i : g.instances) out.push_back(i->status());
+  }
+  return out;
+}
+
+std::vector<InstanceStatus> Supervisor::brief_status() const {
+  std::vector<InstanceStatus> out;
+  for (const auto& g : groups_) {
+    for (const auto& i : g.instances) out.push_back(i->brief_status());
   }
   return out;
 }

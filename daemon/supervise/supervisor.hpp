@@ -1,7 +1,8 @@
 // The process table: every worker of /confvisor/workers and its instances. It reconciles
 // the running set with a new config (added start, removed stop, changed restart one
 // instance at a time, unchanged get their on_reload action), reaps children, routes
-// sd_notify messages, and stops everything, leftovers included, on shutdown. It owns the
+// sd_notify messages and workers' reports (acks), and stops everything, leftovers included,
+// on shutdown. It owns the
 // process tracking (daemon/supervise/process_tracking.hpp): constructing it ends what a dead
 // predecessor of the segment left, before any worker starts.
 //
@@ -22,7 +23,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/log_throttle.hpp"
 #include "daemon/config/model.hpp"
+#include "daemon/supervise/ack_report.hpp"
+#include "daemon/supervise/ack_socket.hpp"
 #include "daemon/supervise/check_host.hpp"
 #include "daemon/supervise/leftovers.hpp"
 #include "daemon/supervise/log_file.hpp"
@@ -54,6 +58,15 @@ class Supervisor final : public CheckHost {
   void when_fatal_exits(std::function<void(const std::string&)> fatal);
   // Calls `ready` once every instance's first start has come to an end (at once if none).
   void when_settled(std::function<void()> ready);
+  // Calls `acked` with every report it accepts: from a process of an instance of a worker
+  // with "acks": true, well formed, of a generation that was published. Every other report is
+  // ignored and logged (at most a line a second of each kind).
+  void when_acked(std::function<void(const AckReport&)> acked);
+  // Calls `failed` for every run that fails from now on (daemon/supervise/run_failure.hpp),
+  // from the loop after the instance's own handling of the event: `failed` may reconcile.
+  void when_run_fails(std::function<void(const RunFailure&)> failed);
+  // The instances whose ready is "notify" and whose run has not sent READY=1 yet.
+  [[nodiscard]] std::vector<RunFailure> not_ready() const;
 
   // The instances an operator names: every one of worker `name`, or only `instance`. Throws
   // Error naming the workers (or instances) there are when there is no such one.
@@ -66,6 +79,10 @@ class Supervisor final : public CheckHost {
   void reopen_log_files();
 
   [[nodiscard]] std::vector<InstanceStatus> status() const;
+  // Each instance's brief_status(), in the same order.
+  [[nodiscard]] std::vector<InstanceStatus> brief_status() const;
+  // What workers get as CONFVISOR_ACK_SOCKET.
+  [[nodiscard]] const std::string& ack_socket() const { return acks_.address(); }
   [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"
   // The workers whose rolling restart is still under way, in config order.
   [[nodiscard]] std::vector<std::string> restarting() const;
@@ -120,6 +137,11 @@ class Supervisor final : public CheckHost {
   // returns how many.
   std::size_t kill_leftovers(const std::function<bool(const std::optional<Owner>&)>& whose);
   void on_notify(pid_t sender, const std::string& message);
+  void on_ack_packet(pid_t sender, const std::string& packet);
+  // The instance process `sender` belongs to, for sd_notify messages and reports alike: its
+  // main process, a process of its group (as NotifyAccess=all), or, with cgroup tracking,
+  // any process of its cgroup. Null for any other process.
+  [[nodiscard]] std::shared_ptr<WorkerInstance> instance_of_sender(pid_t sender) const;
   [[nodiscard]] bool all_stopped() const;
   void recheck_stop_soon();
 
@@ -128,6 +150,9 @@ class Supervisor final : public CheckHost {
   LogFiles log_files_;        // before the instances, which write to them
   InstanceHost host_;
   NotifySocket notify_;
+  AckSocket acks_;
+  LogThrottle ack_log_;  // reports ignored, by kind
+  std::function<void(const AckReport&)> on_acked_;
   std::vector<Group> groups_;                              // config order
   std::map<std::string, std::size_t> group_index_;         // by name, into groups_
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
@@ -138,6 +163,7 @@ class Supervisor final : public CheckHost {
   std::function<void()> on_settled_;
   std::function<void()> on_stopped_;
   std::function<void(const std::string&)> on_fatal_exit_;
+  std::function<void(const RunFailure&)> on_run_failed_;
   bool stopping_all_ = false;
   // Leftover sweeps: the owners to sweep once the loop turn that reaped them is over (one
   // /proc scan for every exit of the turn), and the re-sweeps by when they are due, all on

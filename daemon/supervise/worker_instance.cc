@@ -175,6 +175,10 @@ bool WorkerInstance::lets_dependents_start() const {
   return state_ == State::running || (state_ == State::stopped && completed_ && !held_);
 }
 
+bool WorkerInstance::awaits_readiness() const {
+  return state_ == State::starting && pid_ > 0 && spec_->ready == config::Readiness::notify;
+}
+
 bool WorkerInstance::has_run() const {
   return state_ == State::starting || state_ == State::running || state_ == State::stopping;
 }
@@ -381,6 +385,7 @@ void WorkerInstance::on_watchdog_timeout() {
     case State::running:
       log_error(tag() + " watchdog timeout: no WATCHDOG=1 for " + duration_text(*spec_->watchdog) +
                 "; killing process group " + std::to_string(pid_));
+      watchdog_fired_ = true;
       // Its exit then goes through the restart policy like any crash.
       signal_group(SIGKILL);
       return;
@@ -449,12 +454,41 @@ void WorkerInstance::notified(const std::string& message) {
   }
 }
 
+// Reports are taken in any state: a process of the instance may send one as it exits. A
+// report older than what the instance has reported already changes nothing.
+bool WorkerInstance::acknowledged(const AckReport& report) {
+  switch (report.outcome) {
+    case AckOutcome::applied:
+      if (applied_ && report.generation <= *applied_) return false;
+      applied_ = report.generation;
+      if (rejected_ && *rejected_ <= report.generation) {
+        rejected_.reset();
+        rejected_reason_.clear();
+      }
+      return true;
+    case AckOutcome::rejected:
+      if (applied_ && report.generation < *applied_) return false;
+      if (rejected_ && report.generation == *rejected_ && report.reason == rejected_reason_) {
+        return false;
+      }
+      if (applied_ && report.generation == *applied_) applied_.reset();
+      rejected_ = report.generation;
+      rejected_reason_ = report.reason;
+      return true;
+  }
+  return false;
+}
+
 // Starts a run: from Stopped, Backoff, Fatal or Waiting to Starting, or on to Backoff or
 // Fatal when the spawn fails.
 void WorkerInstance::spawn() {
   ++timer_epoch_;
   completed_ = false;
+  watchdog_fired_ = false;
   watchdog_.cancel();
+  applied_.reset();
+  rejected_.reset();
+  rejected_reason_.clear();
   SpawnRequest request{
       spec_.get(),
       index_,
@@ -462,7 +496,9 @@ void WorkerInstance::spawn() {
       spec_->ready == config::Readiness::notify ? host_.notify_socket : "",
       spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
       -1,
-      ""};
+      "",
+      false,
+      host_.ack_socket};
   Spawned spawned;
   try {
     const UniqueFd cgroup_procs = enter_cgroup();
@@ -477,6 +513,7 @@ void WorkerInstance::spawn() {
     last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
     output_->event(last_exit_);
     leave_cgroup();
+    report_failure(FailureKind::start_failed, last_exit_);
     after_failure(e.what(), false);
     return;
   }
@@ -544,6 +581,12 @@ void WorkerInstance::after_exit(int status, bool was_ready) {
   const bool wanted =
       spec_->restart == config::RestartPolicy::always ||
       (spec_->restart == config::RestartPolicy::on_failure && !counts_as_success(status));
+  if (!retired_ && !counts_as_success(status)) {
+    report_failure(watchdog_fired_ ? FailureKind::watchdog : FailureKind::crashed,
+                   watchdog_fired_
+                       ? "no WATCHDOG=1 for " + duration_text(*spec_->watchdog) + ", " + last_exit_
+                       : last_exit_);
+  }
   if (retired_) {
     log_info(tag() + " exited (" + last_exit_ + "); not restarted: it is being stopped for good");
     settled_ = true;
@@ -590,6 +633,10 @@ void WorkerInstance::after_failure(const std::string& why, bool was_ready) {
               ")");
   set_state(State::backoff);
   schedule(delay, &WorkerInstance::on_backoff_elapsed);
+}
+
+void WorkerInstance::report_failure(FailureKind kind, const std::string& reason) const {
+  if (host_.failed) host_.failed(RunFailure{spec_->name, index_, kind, reason});
 }
 
 // Timers are re-armed from many states. A handler that already expired cannot be cancelled
@@ -669,7 +716,7 @@ void WorkerInstance::leave_cgroup() {
   cgroup_.reset();
 }
 
-InstanceStatus WorkerInstance::status() const {
+InstanceStatus WorkerInstance::brief_status() const {
   InstanceStatus s;
   s.name = spec_->name;
   s.instance = index_;
@@ -680,6 +727,15 @@ InstanceStatus WorkerInstance::status() const {
   s.last_exit = last_exit_;
   s.status_text = status_text_;
   s.program = program_;
+  s.acks = spec_->acks;
+  s.applied = applied_;
+  s.rejected = rejected_;
+  s.rejected_reason = rejected_reason_;
+  return s;
+}
+
+InstanceStatus WorkerInstance::status() const {
+  InstanceStatus s = brief_status();
   if (state_ == State::waiting) s.waiting_for = start_order().unready;
   if (cgroup_) {
     s.cgroup = cgroup_->path();

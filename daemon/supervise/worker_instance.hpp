@@ -70,10 +70,12 @@
 #include <vector>
 
 #include "daemon/config/model.hpp"
+#include "daemon/supervise/ack_report.hpp"
 #include "daemon/supervise/cgroup.hpp"
 #include "daemon/supervise/cgroup_watch.hpp"
 #include "daemon/supervise/instance_output.hpp"
 #include "daemon/supervise/log_file.hpp"
+#include "daemon/supervise/run_failure.hpp"
 
 namespace confvisor::supervise {
 
@@ -93,6 +95,12 @@ struct InstanceStatus {
   std::string cgroup;       // its cgroup while it has one ("" in subreaper mode)
   std::optional<std::uint64_t> memory_current;  // memory.current, where the controller is
   std::vector<std::string> waiting_for;         // Waiting: the workers of its "after" not ready
+  bool acks = false;                            // its worker reports what it applies ("acks": true)
+  // What it reported since its last start: the newest generation it applied, and the newest
+  // it rejected (with its reason) when that is newer than the one applied.
+  std::optional<std::uint64_t> applied;
+  std::optional<std::uint64_t> rejected;
+  std::string rejected_reason;
 };
 
 // Where an instance's start order stands: the workers of its "after" that are not ready, and
@@ -112,6 +120,7 @@ struct InstanceHost {
   boost::asio::io_context& io;
   std::string segment;
   std::string notify_socket;                  // for ready: notify workers
+  std::string ack_socket;                     // CONFVISOR_ACK_SOCKET, for every worker
   std::function<std::uint64_t()> generation;  // for log lines
   std::function<void(pid_t, WorkerInstance*)>
       track_pid;                  // pid is now this one's; nullptr: released
@@ -121,6 +130,8 @@ struct InstanceHost {
   LogFiles* log_files = nullptr;        // where "log": {"file": ...} is opened; none: no files
   // Where the start order of a spec stands; unset: no worker waits for another.
   std::function<StartOrder(const config::WorkerSpec&)> start_order{};
+  // A run failed (daemon/supervise/run_failure.hpp); unset: nobody listens.
+  std::function<void(const RunFailure&)> failed{};
 };
 
 class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
@@ -136,6 +147,9 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void exited(int wait_status);               // its main process was reaped
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
   void send_reload_signal();                  // a reload with on_reload "signal"
+  // A report from one of its processes, whose sender the supervisor has checked. Returns
+  // whether it changed what the instance is known to have applied or rejected.
+  bool acknowledged(const AckReport& report);
   void use_spec(std::shared_ptr<const config::WorkerSpec> spec);  // takes effect at the next start
   // New "log" settings, in effect at once (the spec's own take effect at the next start).
   void use_log(const config::LogSettings& log);
@@ -157,6 +171,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] const config::WorkerSpec& spec() const { return *spec_; }
   // Its first start has come to an end: it got ready, or failed for good.
   [[nodiscard]] bool settled() const { return settled_; }
+  // Its ready is "notify" and its run has not sent READY=1 yet.
+  [[nodiscard]] bool awaits_readiness() const;
   [[nodiscard]] bool held() const { return held_; }
   // Lets the instances that start after it start: Running, or Stopped after a run that
   // counted as a success and that its policy does not restart (a one-shot that is done),
@@ -166,6 +182,9 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   [[nodiscard]] bool has_run() const;
   [[nodiscard]] StartOrder start_order() const;
   [[nodiscard]] InstanceStatus status() const;
+  // status() without what costs a file read (cgroup, memory) or a look at other workers
+  // (waiting_for): what a `reload --wait` looks at after every report.
+  [[nodiscard]] InstanceStatus brief_status() const;
   [[nodiscard]] std::string label() const;
   // What it has written, from every run: `confvisorctl logs`.
   [[nodiscard]] const std::shared_ptr<InstanceOutput>& output() const { return output_; }
@@ -189,6 +208,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   int close_run();  // the run's wait status; its cgroup removed and last_exit_ set
   void after_exit(int wait_status, bool was_ready);
   void after_failure(const std::string& why, bool was_ready);
+  void report_failure(FailureKind kind, const std::string& reason) const;
   void became_ready();
   void set_state(State s);
   void schedule(std::chrono::milliseconds delay, void (WorkerInstance::*handler)());
@@ -208,7 +228,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   bool settled_ = false;
   bool held_ = false;
   bool retired_ = false;
-  bool completed_ = false;  // its last run succeeded and is not restarted
+  bool completed_ = false;       // its last run succeeded and is not restarted
+  bool watchdog_fired_ = false;  // this run was killed for a missed WATCHDOG=1
   std::chrono::steady_clock::time_point started_at_{};
   std::chrono::milliseconds next_backoff_;
   std::deque<std::chrono::steady_clock::time_point> recent_restarts_;
@@ -216,6 +237,11 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   std::string last_exit_;
   std::string status_text_;
   std::string program_;
+  // Its reports since its last start (InstanceStatus::applied, rejected): a new run has
+  // applied nothing until it says so.
+  std::optional<std::uint64_t> applied_;
+  std::optional<std::uint64_t> rejected_;
+  std::string rejected_reason_;
   std::uint64_t timer_epoch_ = 0;
   // cgroup mode: this run's cgroup, its watch, and the main process's wait status from its
   // reaping until the cgroup is empty.

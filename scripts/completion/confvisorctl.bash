@@ -48,7 +48,7 @@ _confvisorctl_segments() {
 
 _confvisorctl() {
   local commands="status reload start stop restart logs history rollback get show publish remove"
-  local options="--socket --config --segment --json --timeout --history --mode --force --lines --follow --help --version"
+  local options="--socket --config --segment --json --timeout --wait --history --mode --force --lines --follow --help --version"
   # Words split at blanks only: COMP_WORDS also splits at ':' and '=' (COMP_WORDBREAKS),
   # which would cut NAME:INSTANCE in two.
   local line=${COMP_LINE:0:COMP_POINT} words=() cur=""

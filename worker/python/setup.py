@@ -55,7 +55,8 @@ native = Extension(
     sources=native_sources
     + object_library_sources("worker", "confvisor_objects")
     + object_library_sources("common", "confvisor_base")
-    + object_library_sources("common", "confvisor_segment"),
+    + object_library_sources("common", "confvisor_segment")
+    + object_library_sources("common", "confvisor_ack"),
     include_dirs=[ROOT] + [os.path.join(ROOT, d) for d in ("worker/include", "common/include")],
     libraries=["boost_json", "rt"],
     language="c++",

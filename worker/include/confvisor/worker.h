@@ -5,6 +5,7 @@
  *   int64_t port;
  *   if (confvisor_get_int(r, "/database/port", &port) == CONFVISOR_OK) ...
  *   confvisor_wait(r, 5000);                               // futex wait, milliseconds
+ *   confvisor_report_applied(r, confvisor_generation(r));  // tell confvisord ("acks")
  *   confvisor_close(r);
  *
  * Every call that fails returns a negative status and leaves a message, naming the segment
@@ -50,6 +51,16 @@ int confvisor_get_json(confvisor_reader* reader, const char* pointer, char** out
 /* Waits up to `timeout_ms` (negative: forever) for a generation other than the one this
  * thread last read. CONFVISOR_OK when it changed, CONFVISOR_TIMEOUT, or CONFVISOR_ERROR. */
 int confvisor_wait(confvisor_reader* reader, int64_t timeout_ms);
+
+/* Tells confvisord that this process applied generation `generation`, or rejected it and
+ * why (`reason` one line, cut to 512 bytes; NULL is ""), for a worker whose config says
+ * "acks": true. Never blocks. Returns 0 when the daemon has the report, and also when the
+ * process was not started by confvisord (no CONFVISOR_ACK_SOCKET: nothing to tell); else a
+ * negative errno value, with confvisor_last_error saying why: -EAGAIN when the daemon's
+ * queue is full and the report was dropped, -ECONNREFUSED when the daemon is gone, -EINVAL
+ * for a null reader or generation 0. */
+int confvisor_report_applied(confvisor_reader* reader, uint64_t generation);
+int confvisor_report_rejected(confvisor_reader* reader, uint64_t generation, const char* reason);
 
 /* This thread's last error message ("" if none). Valid until this thread's next call. */
 const char* confvisor_last_error(void);

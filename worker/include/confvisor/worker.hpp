@@ -5,6 +5,7 @@
 //   auto port = cfg.get<std::int64_t>("/database/port");
 //   auto level = cfg.get<std::string>("/log/level", "info");    // default when missing
 //   reader.wait_for_change(std::chrono::seconds(5));            // futex wait, no polling
+//   reader.report_applied(cfg);                                 // tell confvisord ("acks")
 //
 // A reader maps the segment read-only: it cannot corrupt it, and a corrupt or foreign
 // segment gives an Error, never a crash. Readers keep serving their last good generation
@@ -87,6 +88,14 @@ class Snapshot {
   std::shared_ptr<const Data> data_;
 };
 
+// What became of a report to confvisord (Reader::report_applied, report_rejected).
+enum class ReportResult {
+  sent,          // the daemon has it
+  unsupervised,  // not run by confvisord (no CONFVISOR_ACK_SOCKET): nothing to tell, no error
+  dropped,       // the daemon could not take it at once (its queue is full, or it is gone)
+};
+[[nodiscard]] const char* report_result_name(ReportResult result) noexcept;  // "sent", ...
+
 class Reader {
  public:
   // Maps /dev/shm/confvisor.SEGMENT read-only. Throws Error if it is missing, not readable
@@ -128,6 +137,15 @@ class Reader {
     std::shared_ptr<State> state_;
   };
   [[nodiscard]] Subscription on_change(std::function<void(const Snapshot&)> callback);
+
+  // Tells confvisord that this process applied the generation of `snapshot`, or rejected it
+  // and why (one line, cut to 512 bytes), for a worker whose config says "acks": true:
+  // `confvisorctl status` shows it and `confvisorctl reload --wait` waits for it. The daemon
+  // knows the sender by its pid, so any process of the instance may report. Never blocks: a
+  // report the daemon cannot take at once is dropped, and the result says so. Throws Error
+  // for an empty snapshot only.
+  ReportResult report_applied(const Snapshot& snapshot) const;
+  ReportResult report_rejected(const Snapshot& snapshot, std::string_view reason) const;
 
   [[nodiscard]] const std::string& segment() const noexcept;
   // Why the last attempt to read a new generation failed; empty when all is well.

@@ -7,6 +7,7 @@
     port = cfg.get("/database/port", type=int)
     level = cfg.get("/log/level", "info")    # the default only when the key is missing
     reader.wait_for_change(timeout=30.0)     # futex wait, GIL released; Ctrl-C works
+    reader.report_applied(cfg)               # tell confvisord ("acks": true)
 
 A Reader maps the segment read-only: it cannot corrupt it, and a corrupt or foreign segment
 gives an Error, never a crash. It may be used from several threads at once, and a Reader made

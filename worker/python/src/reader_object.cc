@@ -167,6 +167,38 @@ PyObject* reader_wait_for_change(PyObject* obj, PyObject* args, PyObject* kwargs
   }
 }
 
+// report_applied(cfg) and report_rejected(cfg, reason): True when the daemon has the report
+// or there is no daemon to tell, False when it was dropped (the daemon's queue was full, or
+// it is gone). The send never blocks, so the GIL is kept.
+PyObject* report(PyObject* obj, PyObject* cfg, const char* reason) {
+  if (!PyObject_TypeCheck(cfg, &SnapshotType)) {
+    PyErr_SetString(PyExc_TypeError, "expected a confvisor.Snapshot (from Reader.current())");
+    return nullptr;
+  }
+  confvisor::Reader* reader = open_reader(as_reader(obj));
+  if (reader == nullptr) return nullptr;
+  const confvisor::Snapshot& snapshot = reinterpret_cast<SnapshotObject*>(cfg)->snapshot;
+  try {
+    const confvisor::ReportResult result = reason == nullptr
+                                               ? reader->report_applied(snapshot)
+                                               : reader->report_rejected(snapshot, reason);
+    return PyBool_FromLong(result != confvisor::ReportResult::dropped);
+  } catch (const std::exception& e) {
+    return raise(exceptions.error, e.what());
+  }
+}
+
+PyObject* reader_report_applied(PyObject* obj, PyObject* cfg) {
+  return report(obj, cfg, nullptr);
+}
+
+PyObject* reader_report_rejected(PyObject* obj, PyObject* args) {
+  PyObject* cfg = nullptr;
+  const char* reason = nullptr;
+  if (!PyArg_ParseTuple(args, "Os:report_rejected", &cfg, &reason)) return nullptr;
+  return report(obj, cfg, reason);
+}
+
 PyObject* reader_get_segment(PyObject* obj, void*) {
   ReaderObject* self = as_reader(obj);
   if (self->reader == nullptr) Py_RETURN_NONE;
@@ -203,6 +235,17 @@ PyMethodDef reader_methods[] = {
      "seconds pass (None: forever). Returns whether it changed. Sleeps on a futex in the\n"
      "segment with the GIL released; in the main thread it looks for signals every 100 ms,\n"
      "so Ctrl-C raises KeyboardInterrupt."},
+    {"report_applied", reader_report_applied, METH_O,
+     "report_applied(cfg)\n--\n\n"
+     "Tells confvisord that this process applied the generation of Snapshot `cfg`, for a\n"
+     "worker whose config says \"acks\": true (confvisorctl status, reload --wait). Never\n"
+     "blocks. Returns True when the daemon has it, and also outside confvisord (no\n"
+     "CONFVISOR_ACK_SOCKET: nothing to tell); False when it was dropped (the daemon's queue\n"
+     "is full, or it is gone)."},
+    {"report_rejected", reader_report_rejected, METH_VARARGS,
+     "report_rejected(cfg, reason)\n--\n\n"
+     "As report_applied, for a generation this process rejected; `reason` (one line, cut to\n"
+     "512 bytes) is what confvisorctl shows."},
     {nullptr, nullptr, 0, nullptr}};
 
 PyGetSetDef reader_getset[] = {
