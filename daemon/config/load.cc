@@ -22,11 +22,11 @@ namespace json = boost::json;
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
-json::parse_options config_parse_options() {
+json::parse_options config_parse_options(std::size_t max_depth) {
   json::parse_options options;
   options.allow_comments = true;
   options.allow_trailing_commas = true;
-  options.max_depth = kMaxConfigDepth;
+  options.max_depth = max_depth;
   return options;
 }
 
@@ -37,11 +37,16 @@ std::string position_prefix(const std::string& file, std::string_view text, std:
 
 // Boost.JSON's words for its errors are terse ("syntax error", "too deep"): say what was
 // found, and name the limit when there is one.
-std::string syntax_message(const json::error_code& error, std::string_view text,
-                           std::size_t offset) {
+std::string syntax_message(const json::error_code& error, std::string_view text, std::size_t offset,
+                           std::size_t max_depth) {
   if (error == json::error::too_deep) {
-    return "nested deeper than " + std::to_string(kMaxConfigDepth) +
-           " levels (the depth limit of config files)";
+    if (max_depth == kMaxConfigDepth) {
+      return "nested deeper than " + std::to_string(kMaxConfigDepth) +
+             " levels (the depth limit of config files)";
+    }
+    return "nested deeper than " + std::to_string(max_depth) +
+           " levels (what the depth limit of config files, " + std::to_string(kMaxConfigDepth) +
+           ", leaves at this place)";
   }
   if (error == json::error::extra_data) {
     return "unexpected " + describe_text_at(text, offset) + " after the end of the document";
@@ -58,8 +63,8 @@ LoadResult failure(Errors errors) {
 // The second pass builds the value; after scan_json accepted the text it cannot fail, but if
 // it ever did, its error is reported the same way instead of being trusted away.
 std::optional<json::value> build_document(std::string_view text, const std::string& file,
-                                          Errors& errors) {
-  json::parser parser({}, config_parse_options());
+                                          std::size_t max_depth, Errors& errors) {
+  json::parser parser({}, config_parse_options(max_depth));
   // The document is read, never edited, and replaced whole by the next reload: its nodes
   // come from one arena of its own (no malloc and free per node), counted so that copies of
   // its parts stay valid. Whoever keeps the document must move-construct it: a
@@ -69,7 +74,8 @@ std::optional<json::value> build_document(std::string_view text, const std::stri
   const std::size_t consumed = parser.write_some(text.data(), text.size(), error);
   if (!error && consumed < text.size()) error = json::error::extra_data;
   if (error) {
-    errors.add(position_prefix(file, text, consumed) + syntax_message(error, text, consumed));
+    errors.add(position_prefix(file, text, consumed) +
+               syntax_message(error, text, consumed, max_depth));
     return std::nullopt;
   }
   return parser.release();
@@ -114,42 +120,55 @@ LoadResult load_config(const std::string& path, std::size_t max_size) {
   return load_config_text(file.text, path);
 }
 
-LoadResult load_config_text(std::string_view text, const std::string& file) {
+ParsedText parse_config_text(std::string_view text, const std::string& name,
+                             std::size_t max_depth) {
+  ParsedText parsed;
   // Every later check would only repeat an encoding error in other words: stop at the first.
   if (const auto bad = find_invalid_utf8(text)) {
-    return failure({position_prefix(file, text, *bad) + "invalid UTF-8"});
+    parsed.errors.add(position_prefix(name, text, *bad) + "invalid UTF-8");
+    return parsed;
   }
-  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+  std::size_t skipped = 0;
+  if (text.starts_with(kByteOrderMark)) skipped = kByteOrderMark.size();
+  const std::string_view body = text.substr(skipped);
 
-  Errors errors;
-  const JsonScan scan = scan_json(text, config_parse_options());
+  const JsonScan scan = scan_json(body, config_parse_options(max_depth));
   for (const DuplicateKey& duplicate : scan.duplicates) {
     const std::string where = duplicate.object_pointer.empty()
                                   ? "the top-level object"
                                   : printable_pointer(duplicate.object_pointer);
-    errors.add(position_prefix(file, text, duplicate.offset) + "duplicate key " +
-               quote_text(duplicate.key) + " in " + where);
+    parsed.errors.add(position_prefix(name, body, duplicate.offset) + "duplicate key " +
+                      quote_text(duplicate.key) + " in " + where);
   }
   if (scan.error) {
-    errors.add(position_prefix(file, text, scan.error_offset) +
-               syntax_message(scan.error, text, scan.error_offset));
-    return failure(std::move(errors));
+    parsed.errors.add(position_prefix(name, body, scan.error_offset) +
+                      syntax_message(scan.error, body, scan.error_offset, max_depth));
+    return parsed;
   }
+  // Duplicate keys do not stop the parse: the caller may go on to report more mistakes.
+  std::optional<json::value> value = build_document(body, name, max_depth, parsed.errors);
+  if (value) parsed.value.emplace(std::move(*value));
+  return parsed;
+}
 
-  std::optional<json::value> document = build_document(text, file, errors);
-  if (!document) return failure(std::move(errors));
-  if (!document->is_object()) {
-    errors.add(position_prefix(file, text, skip_blank(text, 0)) +
-               "the top level must be a JSON object, found " + std::string(kind_name(*document)));
-    return failure(std::move(errors));
+LoadResult load_config_text(std::string_view text, const std::string& file) {
+  ParsedText parsed = parse_config_text(text, file);
+  if (!parsed.value) return failure(std::move(parsed.errors));
+  json::value& document = *parsed.value;
+  if (!document.is_object()) {
+    const std::string_view body =
+        text.starts_with(kByteOrderMark) ? text.substr(kByteOrderMark.size()) : text;
+    parsed.errors.add(position_prefix(file, body, skip_blank(body, 0)) +
+                      "the top level must be a JSON object, found " +
+                      std::string(kind_name(document)));
+    return failure(std::move(parsed.errors));
   }
-
   // Duplicate keys do not stop validation: the rest of the file's mistakes are reported too.
-  LoadResult result = validate_config(file, std::move(*document));
+  LoadResult result = validate_config(file, std::move(document));
   check_own_size(text, file, result);
-  if (!errors.empty()) {
-    errors.add(result.errors);
-    return failure(std::move(errors));
+  if (!parsed.errors.empty()) {
+    parsed.errors.add(result.errors);
+    return failure(std::move(parsed.errors));
   }
   return result;
 }

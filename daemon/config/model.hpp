@@ -83,6 +83,34 @@ struct WorkerSpec {
   bool operator==(const WorkerSpec&) const = default;
 };
 
+// /confvisor/source/etcd: where the document's overlay comes from (daemon/config/overlay.hpp
+// places it). Paths are absolute; the password is read from password_file at validation, so a
+// reload reads it again.
+struct EtcdTls {
+  std::string ca;    // PEM file of the CAs to trust; empty: the system's
+  std::string cert;  // client certificate and its key, both or neither
+  std::string key;
+
+  bool operator==(const EtcdTls&) const = default;
+};
+
+struct EtcdAuth {
+  std::string user;
+  std::string password_file;
+  std::string password;  // the file's first line
+
+  bool operator==(const EtcdAuth&) const = default;
+};
+
+struct EtcdSettings {
+  std::vector<std::string> endpoints;  // URLs as written: "http://10.0.0.1:2379"
+  std::string prefix;                  // ends with '/'
+  std::optional<EtcdTls> tls;
+  std::optional<EtcdAuth> auth;
+
+  bool operator==(const EtcdSettings&) const = default;
+};
+
 // The "confvisor" section.
 struct Settings {
   std::string segment;                      // required
@@ -94,6 +122,11 @@ struct Settings {
   std::size_t max_config_size = 64u << 20;  // larger files are refused before parsing
   unsigned max_instances = 1000;            // 1..65536: all workers' instances together
   std::vector<WorkerSpec> workers;
+  std::optional<EtcdSettings> etcd;  // /confvisor/source/etcd
+  // Where the last good etcd-merged document is kept (SEGMENT.last-good.json). Default
+  // /var/lib/confvisor for root, $XDG_STATE_HOME/confvisor (~/.local/state/confvisor) for
+  // other users.
+  std::string state_dir;
 };
 
 struct Config {
@@ -131,6 +164,19 @@ struct LoadResult {
 // What the fuzz target drives. A leading UTF-8 byte order mark is skipped.
 [[nodiscard]] LoadResult load_config_text(std::string_view text, const std::string& file);
 
+// The syntax half of load_config_text, for a JSON value of any kind (an etcd value, a file
+// for `confvisorctl push`): invalid UTF-8, JSON syntax (comments and trailing commas are
+// allowed, as in a config file), duplicate keys and nesting deeper than `max_depth` levels are
+// errors "NAME:LINE:COL: message". A leading UTF-8 byte order mark is skipped. `value` is set
+// when the text is JSON, even with duplicate keys (so that a caller can report more), and
+// only a value without `errors` may be used.
+struct ParsedText {
+  std::optional<boost::json::value> value;
+  Errors errors;
+};
+[[nodiscard]] ParsedText parse_config_text(std::string_view text, const std::string& name,
+                                           std::size_t max_depth = kMaxConfigDepth);
+
 // Validates an already parsed document (used by load_config and by tests). `file` prefixes
 // each error.
 [[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document);
@@ -143,5 +189,13 @@ struct LoadResult {
 [[nodiscard]] std::vector<std::string_view> backoff_keys();
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
 [[nodiscard]] std::vector<std::string_view> limits_keys();
+// /confvisor/source, /confvisor/source/etcd, its "tls" and its "auth".
+[[nodiscard]] std::vector<std::string_view> source_keys();
+[[nodiscard]] std::vector<std::string_view> etcd_keys();
+[[nodiscard]] std::vector<std::string_view> etcd_tls_keys();
+[[nodiscard]] std::vector<std::string_view> etcd_auth_keys();
+
+// The default /confvisor/state_dir for this process (see Settings::state_dir).
+[[nodiscard]] std::string default_state_dir();
 
 }  // namespace confvisor::config

@@ -4,19 +4,27 @@
 // Each object of the section is a table of fields below: key, required or not, and where its
 // value goes through which reader. The tables are the one list of known keys: unknown keys,
 // suggestions and the schema test all come from them.
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
+#include "common/base/log.hpp"
 #include "common/json/units.hpp"
 #include "common/os/accounts.hpp"
+#include "common/os/regular_file.hpp"
 #include "common/os/signal_names.hpp"
 #include "common/segment/name.hpp"
 #include "common/segment/socket_dir.hpp"
 #include "daemon/config/command_path.hpp"
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
+#include "daemon/etcd/endpoint.hpp"
 
 namespace confvisor::config {
 namespace {
@@ -323,7 +331,166 @@ std::string socket_of(const Value& v) {
   return path;
 }
 
-constexpr std::array<Field<Settings>, 9> kSettingsFields{{
+// ---- /confvisor/source/etcd.
+
+// A file the daemon reads for etcd (a CA, a certificate, a key, a password) must be there and
+// readable now: a reload that names a missing one is refused rather than failing later.
+constexpr std::size_t kMaxCredentialFile = 1u << 20;
+
+RegularFile credential_file(const std::string& path) {
+  RegularFile file = read_regular_file(path, kMaxCredentialFile);
+  switch (file.refusal) {
+    case FileRefusal::none:
+      break;
+    case FileRefusal::unreadable:
+      throw Error(quote_text(path) + ": unable to read: " + std::strerror(file.error));
+    case FileRefusal::not_regular:
+      throw Error(quote_text(path) + ": not a regular file (" +
+                  std::string(file_type_name(file.status.st_mode)) + ")");
+    case FileRefusal::too_large:
+      throw Error(quote_text(path) + ": larger than " + human_size(kMaxCredentialFile));
+  }
+  return file;
+}
+
+std::string credential_path_of(const Value& v) {
+  std::string path = absolute_path_of(v);
+  (void)credential_file(path);
+  return path;
+}
+
+// The password is the file's first line (a trailing newline is not part of it). A file that
+// others may read gives the password away: said in a warning, as ssh says of a key.
+std::string password_of(const std::string& path) {
+  const RegularFile file = credential_file(path);
+  std::string password = file.text.substr(0, file.text.find('\n'));
+  if (password.ends_with('\r')) password.pop_back();
+  if (password.empty()) throw Error(quote_text(path) + ": the password file's first line is empty");
+  if (password.find('\0') != std::string::npos) {
+    throw Error(quote_text(path) + ": the password holds a NUL byte");
+  }
+  if ((file.status.st_mode & S_IROTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(file.status.st_mode & 07777));
+    log_warning("etcd password file " + path + " is readable by every user (mode " + mode +
+                "): chmod o-r it");
+  }
+  return password;
+}
+
+void tls_file(const Value& v, const Place&, EtcdTls& out, std::string EtcdTls::*member) {
+  out.*member = credential_path_of(v);
+}
+
+constexpr std::array<Field<EtcdTls>, 3> kEtcdTlsFields{{
+    {"ca", kOptional,
+     [](const Value& v, const Place& at, EtcdTls& out) { tls_file(v, at, out, &EtcdTls::ca); }},
+    {"cert", kOptional,
+     [](const Value& v, const Place& at, EtcdTls& out) { tls_file(v, at, out, &EtcdTls::cert); }},
+    {"key", kOptional,
+     [](const Value& v, const Place& at, EtcdTls& out) { tls_file(v, at, out, &EtcdTls::key); }},
+}};
+
+std::optional<EtcdTls> tls_of(const Value& v, const Place& at) {
+  EtcdTls tls = object_with<EtcdTls, kEtcdTlsFields>(v, at);
+  const bool has_cert = object_of(v).contains("cert"), has_key = object_of(v).contains("key");
+  if (has_cert != has_key) {
+    at.error("a client certificate needs both \"cert\" and \"key\"");
+  }
+  return tls;
+}
+
+std::string user_name_of(const Value& v) {
+  std::string user = os_string(v);
+  if (user.empty()) expected("a non-empty user name", v);
+  return user;
+}
+
+constexpr std::array<Field<EtcdAuth>, 2> kEtcdAuthFields{{
+    {"user", kRequired, set<&EtcdAuth::user, user_name_of>},
+    {"password_file", kRequired,
+     [](const Value& v, const Place&, EtcdAuth& out) {
+       out.password_file = absolute_path_of(v);
+       out.password = password_of(out.password_file);
+     }},
+}};
+
+std::optional<EtcdAuth> auth_of(const Value& v, const Place& at) {
+  return object_with<EtcdAuth, kEtcdAuthFields>(v, at);
+}
+
+std::vector<std::string> endpoints_of(const Value& v, const Place& at) {
+  const boost::json::array& list = array_of(v);
+  if (list.empty()) expected("a non-empty array of URLs like \"http://10.0.0.1:2379\"", v);
+  std::vector<std::string> endpoints;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string url = os_string(list[i]);
+      (void)etcd::parse_endpoint(url);
+      endpoints.push_back(std::move(url));
+    });
+  }
+  return endpoints;
+}
+
+// The keys under the prefix are read as JSON pointers: a prefix ending in '/' keeps
+// "/config/shop" from also taking in "/config/shopping/...".
+std::string prefix_of(const Value& v) {
+  std::string prefix = os_string(v);
+  if (prefix.empty()) expected("a non-empty key prefix like \"/config/shop/\"", v);
+  if (!prefix.ends_with('/')) {
+    throw Error("expected a prefix ending in '/', got " + describe_value(v) + ": write " +
+                quote_text(prefix + "/"));
+  }
+  return prefix;
+}
+
+constexpr std::array<Field<EtcdSettings>, 4> kEtcdFields{{
+    {"endpoints", kRequired, set_nested<&EtcdSettings::endpoints, endpoints_of>},
+    {"prefix", kRequired, set<&EtcdSettings::prefix, prefix_of>},
+    {"tls", kOptional, set_nested<&EtcdSettings::tls, tls_of>},
+    {"auth", kOptional, set_nested<&EtcdSettings::auth, auth_of>},
+}};
+
+// One scheme for all endpoints: TLS is a property of the cluster, not of one member.
+void check_schemes(const EtcdSettings& etcd, const Place& at) {
+  std::optional<std::string> scheme;
+  for (std::size_t i = 0; i < etcd.endpoints.size(); ++i) {
+    const std::string next = etcd::parse_endpoint(etcd.endpoints[i]).scheme;
+    if (scheme && next != *scheme) {
+      at.child("endpoints")
+          .child(i)
+          .error("is " + next + " where " + at.child("endpoints").child(std::size_t{0}).pointer +
+                 " is " + *scheme + ": use one scheme for the cluster");
+      return;
+    }
+    scheme = next;
+  }
+  if (etcd.tls && scheme == "http") {
+    at.child("tls").error("applies to https:// endpoints; these are http://");
+  }
+}
+
+std::optional<EtcdSettings> etcd_of(const Value& v, const Place& at) {
+  const std::size_t errors_before = at.errors.size();
+  EtcdSettings etcd = object_with<EtcdSettings, kEtcdFields>(v, at);
+  if (at.errors.size() == errors_before) check_schemes(etcd, at);
+  return etcd;
+}
+
+struct SourceSection {
+  std::optional<EtcdSettings> etcd;
+};
+
+constexpr std::array<Field<SourceSection>, 1> kSourceFields{{
+    {"etcd", kOptional, set_nested<&SourceSection::etcd, etcd_of>},
+}};
+
+std::optional<EtcdSettings> source_of(const Value& v, const Place& at) {
+  return object_with<SourceSection, kSourceFields>(v, at).etcd;
+}
+
+constexpr std::array<Field<Settings>, 11> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
@@ -333,6 +500,8 @@ constexpr std::array<Field<Settings>, 9> kSettingsFields{{
     {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
     {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
+    {"source", kOptional, set_nested<&Settings::etcd, source_of>},
+    {"state_dir", kOptional, set<&Settings::state_dir, absolute_path_of>},
 }};
 
 // Every instance is a process, two pipes and timers on the daemon's one loop: thousands of
@@ -356,6 +525,7 @@ void check_total_instances(const Settings& settings, const Place& at) {
 Settings settings_of(const Value& v, const Place& at) {
   auto settings = object_with<Settings, kSettingsFields>(v, at);
   check_total_instances(settings, at);
+  if (settings.state_dir.empty()) settings.state_dir = default_state_dir();
   if (settings.socket.empty() && !settings.segment.empty()) {
     settings.socket = default_socket_path(settings.segment);
     if (settings.socket.size() > kMaxSocketPath) {
@@ -400,6 +570,28 @@ std::vector<std::string_view> restart_limit_keys() {
 }
 std::vector<std::string_view> limits_keys() {
   return keys_of<Limits>(kLimitsFields);
+}
+std::vector<std::string_view> source_keys() {
+  return keys_of<SourceSection>(kSourceFields);
+}
+std::vector<std::string_view> etcd_keys() {
+  return keys_of<EtcdSettings>(kEtcdFields);
+}
+std::vector<std::string_view> etcd_tls_keys() {
+  return keys_of<EtcdTls>(kEtcdTlsFields);
+}
+std::vector<std::string_view> etcd_auth_keys() {
+  return keys_of<EtcdAuth>(kEtcdAuthFields);
+}
+
+std::string default_state_dir() {
+  if (::geteuid() != 0) {
+    const char* state = std::getenv("XDG_STATE_HOME");
+    if (state != nullptr && state[0] == '/') return std::string(state) + "/confvisor";
+    const char* home = std::getenv("HOME");
+    if (home != nullptr && home[0] == '/') return std::string(home) + "/.local/state/confvisor";
+  }
+  return "/var/lib/confvisor";
 }
 
 }  // namespace confvisor::config
