@@ -55,7 +55,8 @@ Endpoint parse_endpoint(std::string_view url) {
     e.host = std::string(rest);
   }
   if (e.host.empty()) refuse(url, "empty host");
-  if (!valid_port(port)) refuse(url, "port \"" + std::string(port) + "\" is not a number in 1..65535");
+  if (!valid_port(port))
+    refuse(url, "port \"" + std::string(port) + "\" is not a number in 1..65535");
   e.port = std::string(port);
   return e;
 }

@@ -31,7 +31,8 @@ json::value parse(std::string_view text, std::string_view what) {
   return v;
 }
 
-const json::object* object_field(const json::object& o, std::string_view key, std::string_view what) {
+const json::object* object_field(const json::object& o, std::string_view key,
+                                 std::string_view what) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr || v->is_null()) return nullptr;
   if (!v->is_object()) malformed(what, std::string(key) + " is not an object");
@@ -136,7 +137,8 @@ std::string base64_decode(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    const bool padding = c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text.back() == '=');
+    const bool padding =
+        c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text.back() == '=');
     if (!alnum && c != '+' && c != '/' && !padding) throw Error("invalid base64 character");
   }
   std::string out(3 * (text.size() / 4), '\0');
@@ -313,7 +315,8 @@ WatchMessage decode_watch_message(std::string_view line) {
     m.kind = WatchMessage::Kind::created;
     return m;
   }
-  if (const json::array* events = array_field(*result, "events", what); events && !events->empty()) {
+  if (const json::array* events = array_field(*result, "events", what);
+      events && !events->empty()) {
     m.kind = WatchMessage::Kind::events;
     m.events.reserve(events->size());
     std::int64_t last = 0;

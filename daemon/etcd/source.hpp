@@ -80,7 +80,8 @@ struct Snapshot {
   std::vector<KeyValue> kvs;
 };
 
-// connecting: no watch has run yet (or since resync()), an attempt is under way.
+// connecting: no watch has run yet; the first attempt is under way. (A resync() keeps the
+// connection as it is: the endpoint in use stays.)
 // connected: a watch is running on `endpoint`.
 // disconnected: the last attempt failed (last_error says why); retrying with backoff.
 enum class Connection { connecting, connected, disconnected };
