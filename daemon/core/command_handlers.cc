@@ -185,6 +185,7 @@ json::value Daemon::status_json() {
                    {"process_tracking", supervisor_.tracking()},
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
+                   {"etcd", etcd_json()},
                    {"workers", instances_json(supervisor_.status())}};
   return out;
 }

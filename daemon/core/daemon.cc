@@ -90,6 +90,7 @@ Daemon::Daemon(const std::string& config_path)
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
       supervisor_(io_, config_->settings.segment, [this] { return generation_; }),
+      etcd_start_(io_),
       lock_retry_(io_) {
   // Descendants that leave a worker's process group are reparented to us, not to init, so
   // a stopped worker leaves nothing running behind it.
@@ -97,7 +98,11 @@ Daemon::Daemon(const std::string& config_path)
   log_info("starting: pid " + std::to_string(::getpid()) + ", config " + config_path_ +
            ", segment " + config_->settings.segment + " (/dev/shm/confvisor." +
            config_->settings.segment + ")");
-  publish_initial();
+  if (config_->settings.etcd) {
+    start_etcd();
+  } else {
+    publish_initial();
+  }
 }
 
 Daemon::~Daemon() {
@@ -124,7 +129,8 @@ void Daemon::publish_initial() {
                                   .text = text,
                                   .source = config_path_,
                                   .config = std::nullopt,
-                                  .since = std::chrono::steady_clock::now()});
+                                  .since = std::chrono::steady_clock::now(),
+                                  .etcd_revision = std::nullopt});
   const Change change = publish_pending();
   if (change.result == Outcome::failed) {
     // Say, no room to recover the segment: supervise all the same, with what readers see.
@@ -146,7 +152,11 @@ void Daemon::publish_initial() {
 }
 
 int Daemon::run() {
-  if (!pending_) start_workers();
+  if (etcd_) {
+    etcd_->source->start();
+  } else if (!pending_) {
+    start_workers();
+  }
   wait_for_signals();
   wait_for_watchdog();
   // From here on the daemon must not die: workers and readers depend on it. A handler that
@@ -215,8 +225,9 @@ void Daemon::shut_down(int sig) {
 
 Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
-  Change change = adopt(load_file(config_path_, config_->settings.max_config_size), true,
-                        config_path_, ChangeKind::reload, trigger);
+  config::LoadResult file = load_file(config_path_, config_->settings.max_config_size);
+  Change change = etcd_ ? reload_with_etcd(std::move(file), trigger)
+                        : adopt(std::move(file), true, config_path_, ChangeKind::reload, trigger);
   finish_change(change, ChangeKind::reload, trigger);
   return change;
 }
@@ -239,7 +250,8 @@ Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
 // whoever published that. A config still waiting for the writer lock is replaced by this one:
 // the last request wins, as it would have had the first been published at once.
 Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::string& source,
-                     ChangeKind what, const std::string& trigger) {
+                     ChangeKind what, const std::string& trigger,
+                     std::optional<std::int64_t> etcd_revision) {
   Change change;
   change.source = source;
   auto fail = [&](std::string why) {
@@ -261,6 +273,11 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
                     change_kind_name(what));
     config_.emplace(std::move(*loaded.config));
     change.result = Outcome::unchanged;
+    if (etcd_revision) {
+      etcd_->applied_revision = *etcd_revision;
+      etcd_->from_cache = false;
+      if (!etcd_->last_good_written) keep_last_good();
+    }
     if (!workers_started_) start_workers();
     return change;
   }
@@ -271,7 +288,8 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
                                   .text = std::move(text),
                                   .source = source,
                                   .config = std::move(loaded.config),
-                                  .since = since});
+                                  .since = since,
+                                  .etcd_revision = etcd_revision});
   change = publish_pending();
   if (change.result == Outcome::ok) went_live();
   if (change.result == Outcome::failed && !workers_started_) fail_start(change.error);
@@ -303,6 +321,14 @@ Change Daemon::publish_pending() {
   }
   if (p.config) config_.emplace(std::move(*p.config));
   published_text_ = std::move(p.text);
+  if (etcd_) {
+    etcd_->last_good_written = false;
+    if (p.etcd_revision) {
+      etcd_->applied_revision = *p.etcd_revision;
+      etcd_->from_cache = false;
+      keep_last_good();
+    }
+  }
   pending_.reset();
   lock_retry_.cancel();
   lock_retry_delay_ = std::chrono::milliseconds(0);
@@ -439,6 +465,14 @@ void Daemon::refuse_setting_changes(const config::Settings& next) const {
     refuse("group", cur.group.value_or("(none)"), next.group.value_or("(none)"));
   }
   if (next.socket != cur.socket) refuse("socket", cur.socket, next.socket);
+  // The source is followed from the start: a new one would begin with a document of its own,
+  // which the workers must not see half-way. A changed password file counts as a change.
+  if (next.etcd != cur.etcd) {
+    throw Error(
+        "/confvisor/source changed (its endpoints, prefix, tls, auth or the password in its "
+        "password_file): restart confvisord to apply it");
+  }
+  if (next.state_dir != cur.state_dir) refuse("state_dir", cur.state_dir, next.state_dir);
 }
 
 void Daemon::apply_settings(const config::Settings& next) {
@@ -449,8 +483,14 @@ std::string Daemon::status() const {
   std::string last = outcome_name(last_change_.result);
   if (last_change_.result == Outcome::failed || last_change_.result == Outcome::waiting)
     last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
+  std::string etcd;
+  if (etcd_) {
+    etcd = "; etcd " + std::string(etcd::connection_name(etcd_->state.connection)) +
+           (etcd_->from_cache ? ", serving the last good file"
+                              : ", revision " + std::to_string(etcd_->applied_revision));
+  }
   return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
-         "; last reload: " + last;
+         "; last reload: " + last + etcd;
 }
 
 void Daemon::wait_for_watchdog() {

@@ -21,8 +21,10 @@
 #include "daemon/config/on_disk.hpp"
 #include "daemon/control/server.hpp"
 #include "daemon/core/change.hpp"
+#include "daemon/core/last_good.hpp"
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/service_notifier.hpp"
+#include "daemon/etcd/source.hpp"
 #include "daemon/supervise/supervisor.hpp"
 
 namespace confvisor::daemon {
@@ -57,6 +59,27 @@ class Daemon {
     // Goes live with the text; unset for the first publish, whose config is config_ already.
     std::optional<config::Config> config;
     std::chrono::steady_clock::time_point since;  // when it began to wait
+    // Set for a document merged from etcd: the revision it is current at, for status and
+    // the last good file once it is live.
+    std::optional<std::int64_t> etcd_revision;
+  };
+
+  // With /confvisor/source/etcd: the file's document is the base, each snapshot of the
+  // prefix is merged over it (daemon/core/etcd_overlay.hpp) and published as one generation.
+  struct EtcdFeed {
+    config::EtcdSettings settings;
+    boost::json::value base;  // the file's document, as last loaded
+    LastGood last_good;
+    std::unique_ptr<etcd::Source> source;
+    etcd::SourceState state;
+    std::optional<etcd::Snapshot> snapshot;  // the latest one received
+    std::int64_t applied_revision = 0;       // of the live generation, 0 before one
+    bool settled = false;                    // a snapshot or the last good file was published
+    bool from_cache = false;                 // the live generation is the last good file's
+    std::string last_error;                  // the latest refusal or connection error
+    std::string last_good_error;             // why the last good file could not be written
+    bool last_good_written = false;          // the file holds the live generation's text
+    bool fell_back = false;                  // the start has tried the last good file
   };
 
   void wait_for_signals();
@@ -65,7 +88,8 @@ class Daemon {
   Change reload(const std::string& trigger);
   Change rollback(std::uint64_t generation, const std::string& trigger);
   Change adopt(config::LoadResult loaded, bool from_file, const std::string& source,
-               ChangeKind what, const std::string& trigger);
+               ChangeKind what, const std::string& trigger,
+               std::optional<std::int64_t> etcd_revision = std::nullopt);
   void finish_change(Change& change, ChangeKind what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
@@ -81,6 +105,16 @@ class Daemon {
   // cannot be read.
   std::optional<LiveGeneration> sync_live();
   void apply_settings(const config::Settings& next);
+
+  // The etcd source (daemon/core/daemon_etcd.cc).
+  void start_etcd();
+  void on_etcd_snapshot(const etcd::Snapshot& snapshot);
+  void on_etcd_state(const etcd::SourceState& state);
+  // Publishes the last good file if nothing is published yet: etcd is away at start.
+  void fall_back_to_last_good(const std::string& why);
+  Change reload_with_etcd(config::LoadResult file, const std::string& trigger);
+  void keep_last_good();
+  [[nodiscard]] boost::json::value etcd_json() const;
   // Throws Error naming the first setting `next` changes that needs a restart.
   void refuse_setting_changes(const config::Settings& next) const;
   [[nodiscard]] std::string status() const;
@@ -119,6 +153,9 @@ class Daemon {
   boost::asio::steady_timer watchdog_timer_;
   supervise::Supervisor supervisor_;
   bool stopping_ = false;
+
+  std::optional<EtcdFeed> etcd_;          // with /confvisor/source/etcd
+  boost::asio::steady_timer etcd_start_;  // bounds the wait for etcd at start
 
   std::optional<PendingPublish> pending_;  // emplaced, never assigned (it holds a Config)
   boost::asio::steady_timer lock_retry_;

@@ -31,6 +31,10 @@ const char* const kUsage =
     "  show --segment NAME             the current generation's metadata\n"
     "  publish FILE --segment NAME [--history N] [--mode OCTAL] [--force]\n"
     "  remove --segment NAME           delete a segment no daemon owns (refused while one does)\n"
+    "commands on etcd (no daemon needed):\n"
+    "  push FILE --etcd URL[,URL...] --key KEY [--if-revision R]\n"
+    "                                  write FILE's JSON to KEY if its mod_revision is still\n"
+    "                                  the one just read (or R); exit 1 if it changed\n"
     "The daemon is found by --socket, else by the socket --config FILE names (read leniently:\n"
     "a broken file still leads to its daemon, which also knows its file by name), else by\n"
     "/etc/confvisor/confvisor.json, else as the only live daemon in $XDG_RUNTIME_DIR/confvisor\n"
@@ -58,6 +62,7 @@ const std::map<std::string, Shape, std::less<>> kCommands = {
     {"show", {0, ""}},
     {"publish", {1, "FILE"}},
     {"remove", {0, ""}},
+    {"push", {1, "FILE"}},
 };
 
 mode_t parse_mode(const std::string& text) {
@@ -88,11 +93,16 @@ po::options_description visible_options() {
       "get, show, publish: the segment NAME (default: $CONFVISOR_SEGMENT); remove: required")(
       "json", "print JSON for scripts instead of tables")(
       "timeout", po::value<std::string>(),
-      "how long to wait for the daemon (default 30s; start/stop/restart 2m)")(
+      "how long to wait for the daemon (default 30s; start/stop/restart 2m); push: for each "
+      "etcd request (default 5s)")(
       "history", po::value<unsigned>(),
       "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
       "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)")(
-      "force", "publish: even into a segment a running confvisord serves");
+      "force", "publish: even into a segment a running confvisord serves")(
+      "etcd", po::value<std::string>(), "push: the etcd cluster's client URLs, comma-separated")(
+      "key", po::value<std::string>(), "push: the etcd key to write")(
+      "if-revision", po::value<std::int64_t>(),
+      "push: write only if the key's mod_revision is R (0: only if it does not exist)");
   return options;
 }
 
@@ -116,6 +126,20 @@ po::variables_map parse_options(int argc, char** argv) {
 }
 
 void check_applies(const po::variables_map& vm, const Command& cmd) {
+  const bool push = cmd.name == "push";
+  if ((vm.count("etcd") || vm.count("key") || vm.count("if-revision")) && !push) {
+    throw UsageError{"--etcd, --key and --if-revision apply to push only"};
+  }
+  if (push && (!vm.count("etcd") || !vm.count("key"))) {
+    throw UsageError{"push: pass --etcd URL and --key KEY"};
+  }
+  if (push && vm.count("if-revision") && vm["if-revision"].as<std::int64_t>() < 0) {
+    throw UsageError{"--if-revision: expected a revision of 0 or more"};
+  }
+  if (push &&
+      (vm.count("json") || vm.count("socket") || vm.count("config") || vm.count("segment"))) {
+    throw UsageError{"push writes to etcd: --json, --socket, --config and --segment do not apply"};
+  }
   const bool segment_only = cmd.name == "show" || cmd.name == "publish" || cmd.name == "remove";
   if (vm.count("json") && (cmd.name == "get" || cmd.name == "publish" || cmd.name == "remove")) {
     throw UsageError{"--json does not apply to " + cmd.name +
@@ -139,7 +163,7 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
 }  // namespace
 
 bool Command::reads_segment() const {
-  return name == "show" || name == "publish" || name == "remove" ||
+  return name == "show" || name == "publish" || name == "remove" || name == "push" ||
          (name == "get" && segment.has_value());
 }
 
@@ -189,6 +213,9 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("history")) cmd.history = vm["history"].as<unsigned>();
   if (vm.count("mode")) cmd.mode = parse_mode(vm["mode"].as<std::string>());
   cmd.force = vm.count("force") != 0;
+  if (vm.count("etcd")) cmd.etcd = vm["etcd"].as<std::string>();
+  if (vm.count("key")) cmd.key = vm["key"].as<std::string>();
+  if (vm.count("if-revision")) cmd.if_revision = vm["if-revision"].as<std::int64_t>();
   if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart")
     (void)parse_target(cmd.args[0]);
   return cmd;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,8 +47,12 @@ struct Command {
   std::optional<unsigned> history;
   std::optional<mode_t> mode;
   bool force = false;  // publish beside a live daemon
+  // push: the etcd endpoints (URLs, comma-separated), the key, the mod_revision to compare.
+  std::optional<std::string> etcd;
+  std::optional<std::string> key;
+  std::optional<std::int64_t> if_revision;
 
-  // Commands answered from the segment itself, without a daemon.
+  // Commands answered without a daemon: from the segment itself, or by etcd (push).
   [[nodiscard]] bool reads_segment() const;
 };
 

@@ -47,8 +47,9 @@ _confvisorctl_segments() {
 }
 
 _confvisorctl() {
-  local commands="status reload start stop restart history rollback get show publish remove"
-  local options="--socket --config --segment --json --timeout --history --mode --force --help --version"
+  local commands="status reload start stop restart history rollback get show publish remove push"
+  local options="--socket --config --segment --json --timeout --history --mode --force --etcd --key
+                 --if-revision --help --version"
   # Words split at blanks only: COMP_WORDS also splits at ':' and '=' (COMP_WORDBREAKS),
   # which would cut NAME:INSTANCE in two.
   local line=${COMP_LINE:0:COMP_POINT} words=() cur=""
@@ -68,7 +69,7 @@ _confvisorctl() {
         _confvisorctl_daemon_args+=("$word" "${words[i + 1]:-}")
         ((i += 1))
         ;;
-      --segment | -s | --timeout | --history | --mode) ((i += 1)) ;;
+      --segment | -s | --timeout | --history | --mode | --etcd | --key | --if-revision) ((i += 1)) ;;
       --socket=* | --config=*) _confvisorctl_daemon_args+=("$word") ;;
       -*) ;;
       *) if [[ -z "$command" ]]; then command=$word; else ((arguments += 1)); fi ;;
@@ -82,7 +83,7 @@ _confvisorctl() {
       mapfile -t replies < <(compgen -f -- "$cur")
       ;;
     --segment | -s) mapfile -t replies < <(_confvisorctl_segments "$cur") ;;
-    --timeout | --history | --mode) ;;
+    --timeout | --history | --mode | --etcd | --key | --if-revision) ;;
     *)
       if [[ "$cur" == -* ]]; then
         mapfile -t replies < <(compgen -W "$options -c -s -h" -- "$cur")
@@ -92,7 +93,7 @@ _confvisorctl() {
         case "$command" in
           start | stop | restart) mapfile -t replies < <(_confvisorctl_workers "$cur") ;;
           rollback) mapfile -t replies < <(_confvisorctl_generations "$cur") ;;
-          publish)
+          publish | push)
             compopt -o filenames 2>/dev/null
             mapfile -t replies < <(compgen -f -- "$cur")
             ;;
