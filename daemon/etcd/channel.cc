@@ -30,7 +30,8 @@ std::string ssl_error_text(const boost::system::error_code& ec) {
   std::string text = ec.message();
   if (ec.category() == asio::error::get_ssl_category()) {
     const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
-    if (reason != nullptr && text.find(reason) == std::string::npos) text += std::string(" (") + reason + ")";
+    if (reason != nullptr && text.find(reason) == std::string::npos)
+      text += std::string(" (") + reason + ")";
   }
   return text;
 }
@@ -45,7 +46,9 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const std::optional<Tls>& t
   context->set_verify_mode(asio::ssl::verify_peer);
   boost::system::error_code ec;
   const auto check = [&](std::string_view what, const std::string& file) {
-    if (ec) throw Error("etcd TLS: cannot load the " + std::string(what) + " " + file + ": " + ssl_error_text(ec));
+    if (ec)
+      throw Error("etcd TLS: cannot load the " + std::string(what) + " " + file + ": " +
+                  ssl_error_text(ec));
   };
   if (tls && !tls->ca.empty()) {
     context->load_verify_file(tls->ca, ec);
@@ -69,7 +72,8 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const std::optional<Tls>& t
 Channel::Channel(asio::any_io_executor executor, Endpoint endpoint, asio::ssl::context* tls)
     : endpoint_(std::move(endpoint)), executor_(std::move(executor)), tls_context_(tls) {
   if (endpoint_.tls()) {
-    if (tls_context_ == nullptr) throw Error("etcd " + endpoint_.text() + ": https needs TLS settings");
+    if (tls_context_ == nullptr)
+      throw Error("etcd " + endpoint_.text() + ": https needs TLS settings");
     tls_.emplace(executor_, *tls_context_);
   } else {
     plain_.emplace(executor_);
@@ -97,7 +101,8 @@ asio::awaitable<void> Channel::connect() {
   tcp::resolver::results_type targets;
   if (!ec) {
     const auto port = static_cast<unsigned short>(std::stoi(endpoint_.port));
-    targets = tcp::resolver::results_type::create(tcp::endpoint(address, port), endpoint_.host, endpoint_.port);
+    targets = tcp::resolver::results_type::create(tcp::endpoint(address, port), endpoint_.host,
+                                                  endpoint_.port);
   } else {
     // A name: the resolver has no deadline of its own, so race it against one.
     using namespace asio::experimental::awaitable_operators;

@@ -27,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 
 // The TLS settings of https endpoints: verify the server against `tls.ca` (or the system's
 // CAs), present `tls.cert` and `tls.key` if given. Throws Error naming the file that fails.
-[[nodiscard]] std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::optional<Tls>& tls);
+[[nodiscard]] std::shared_ptr<boost::asio::ssl::context> make_tls_context(
+    const std::optional<Tls>& tls);
 
 class Channel {
  public:

@@ -45,7 +45,8 @@ void Gateway::interrupt() {
   if (active_ != nullptr) active_->close();
 }
 
-http::request<http::string_body> Gateway::request(std::string_view path, const std::string& body) const {
+http::request<http::string_body> Gateway::request(std::string_view path,
+                                                  const std::string& body) const {
   http::request<http::string_body> r{http::verb::post, path, 11};
   r.set(http::field::content_type, "application/json");
   r.set(http::field::user_agent, "confvisord");
@@ -57,7 +58,8 @@ http::request<http::string_body> Gateway::request(std::string_view path, const s
 void Gateway::refuse(const Endpoint& endpoint, std::string_view path, unsigned status,
                      std::string_view body) {
   std::optional<GatewayError> error = decode_error_body(body);
-  std::string message = "etcd " + endpoint.text() + ": " + std::string(path) + ": HTTP " + std::to_string(status);
+  std::string message =
+      "etcd " + endpoint.text() + ": " + std::string(path) + ": HTTP " + std::to_string(status);
   if (error) {
     message += ": " + error->message;
     // The next request authenticates again.
@@ -65,10 +67,11 @@ void Gateway::refuse(const Endpoint& endpoint, std::string_view path, unsigned s
   } else if (!body.empty()) {
     message += ": " + excerpt(body);
   }
-  throw GatewayFailure(message, std::move(error));
+  throw GatewayFailure(message, std::move(error), status);
 }
 
-asio::awaitable<http::response<http::string_body>> Gateway::exchange(Channel& channel, std::string_view path,
+asio::awaitable<http::response<http::string_body>> Gateway::exchange(Channel& channel,
+                                                                     std::string_view path,
                                                                      const std::string& body) {
   auto r = request(path, body);
   co_await channel.send(r);
@@ -117,7 +120,8 @@ WatchStream::~WatchStream() {
   if (gateway_.active_ == &channel_) gateway_.active_ = nullptr;
 }
 
-asio::awaitable<void> WatchStream::open(const std::string& create_request, Clock::time_point deadline) {
+asio::awaitable<void> WatchStream::open(const std::string& create_request,
+                                        Clock::time_point deadline) {
   co_await gateway_.ensure_token(channel_.endpoint());
   gateway_.active_ = &channel_;
   channel_.set_deadline(deadline);

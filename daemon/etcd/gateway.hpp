@@ -19,12 +19,15 @@
 
 namespace confvisor::etcd {
 
-// A request that failed; `gateway` is etcd's own error when the gateway answered with one.
+// A request that failed; `gateway` is etcd's own error when the gateway answered with one,
+// `http_status` the response's status (0 inside a stream).
 class GatewayFailure : public Error {
  public:
-  GatewayFailure(const std::string& message, std::optional<GatewayError> gateway)
-      : Error(message), gateway(std::move(gateway)) {}
+  GatewayFailure(const std::string& message, std::optional<GatewayError> gateway,
+                 unsigned http_status = 0)
+      : Error(message), gateway(std::move(gateway)), http_status(http_status) {}
   std::optional<GatewayError> gateway;
+  unsigned http_status;
 };
 
 class Gateway {

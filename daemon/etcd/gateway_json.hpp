@@ -21,7 +21,7 @@ namespace confvisor::etcd {
 [[nodiscard]] std::string prefix_range_end(std::string_view prefix);
 
 [[nodiscard]] std::string base64_encode(std::string_view bytes);
-// Throws Error for anything but canonical padded base64.
+// Throws Error for anything but padded base64 (RFC 4648 alphabet, no whitespace).
 [[nodiscard]] std::string base64_decode(std::string_view text);
 
 // ------------------------------------------------------------------ requests

@@ -13,8 +13,9 @@ namespace {
 // Runs `call` against each endpoint in turn on a private loop until one answers; throws Error
 // listing every endpoint's failure if none does.
 template <class Result>
-Result on_first_endpoint(const SourceOptions& where,
-                         const std::function<asio::awaitable<Result>(Gateway&, const Endpoint&)>& call) {
+Result on_first_endpoint(
+    const SourceOptions& where,
+    const std::function<asio::awaitable<Result>(Gateway&, const Endpoint&)>& call) {
   if (where.endpoints.empty()) throw Error("etcd: no endpoints");
   asio::io_context io;
   Gateway gateway(io.get_executor(), where);
@@ -32,8 +33,9 @@ Result on_first_endpoint(const SourceOptions& where,
     try {
       std::rethrow_exception(error);
     } catch (const GatewayFailure& f) {
-      // etcd itself refused the request: another member would refuse it too.
-      if (f.gateway) throw;
+      // etcd itself refused the request (4xx: a bad key, no permission): another member would
+      // refuse it too. A 5xx (no leader, leader changed, a timeout inside etcd) is this member's.
+      if (f.gateway && f.http_status < 500) throw;
       failures += failures.empty() ? f.what() : std::string("; ") + f.what();
     } catch (const Error& e) {
       failures += failures.empty() ? e.what() : std::string("; ") + e.what();
@@ -46,19 +48,20 @@ Result on_first_endpoint(const SourceOptions& where,
 
 std::optional<KeyValue> get_key(const SourceOptions& where, const std::string& key) {
   using Result = std::optional<KeyValue>;
-  return on_first_endpoint<Result>(where, [&](Gateway& gateway, const Endpoint& endpoint) -> asio::awaitable<Result> {
-    const std::string body = range_request(key, "", 0, 0);
-    const std::string response = co_await gateway.post(endpoint, "/v3/kv/range", body);
-    RangePage page = decode_range_response(response);
-    for (KeyValue& kv : page.kvs) {
-      if (kv.key == key) co_return std::move(kv);
-    }
-    co_return std::nullopt;
-  });
+  return on_first_endpoint<Result>(
+      where, [&](Gateway& gateway, const Endpoint& endpoint) -> asio::awaitable<Result> {
+        const std::string body = range_request(key, "", 0, 0);
+        const std::string response = co_await gateway.post(endpoint, "/v3/kv/range", body);
+        RangePage page = decode_range_response(response);
+        for (KeyValue& kv : page.kvs) {
+          if (kv.key == key) co_return std::move(kv);
+        }
+        co_return std::nullopt;
+      });
 }
 
-PutOutcome put_if_mod_revision(const SourceOptions& where, const std::string& key, const std::string& value,
-                               std::int64_t expected_mod_revision) {
+PutOutcome put_if_mod_revision(const SourceOptions& where, const std::string& key,
+                               const std::string& value, std::int64_t expected_mod_revision) {
   return on_first_endpoint<PutOutcome>(
       where, [&](Gateway& gateway, const Endpoint& endpoint) -> asio::awaitable<PutOutcome> {
         const std::string body = put_if_mod_revision_request(key, value, expected_mod_revision);

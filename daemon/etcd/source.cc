@@ -28,7 +28,8 @@ namespace {
 
 bool same_state(const SourceState& a, const SourceState& b) {
   return a.connection == b.connection && a.endpoint == b.endpoint &&
-         a.connected_since == b.connected_since && a.revision == b.revision && a.last_error == b.last_error;
+         a.connected_since == b.connected_since && a.revision == b.revision &&
+         a.last_error == b.last_error;
 }
 
 std::string millis(std::chrono::milliseconds d) {
@@ -93,8 +94,8 @@ void Source::Impl::change(const std::function<void(SourceState&)>& edit) {
       log_info("etcd: watching " + options.prefix + " on " + state.endpoint + " from revision " +
                std::to_string(state.revision + 1));
     } else if (state.connection == Connection::disconnected) {
-      log_warning("etcd: disconnected: " + state.last_error + "; retrying every endpoint with backoff up to " +
-                  millis(options.retry_max));
+      log_warning("etcd: disconnected: " + state.last_error +
+                  "; retrying every endpoint with backoff up to " + millis(options.retry_max));
     }
   }
   if (!stopped && on_state) on_state(state);
@@ -186,7 +187,8 @@ asio::awaitable<void> Source::Impl::full_range(const Endpoint& endpoint) {
       fresh.insert_or_assign(std::move(k), std::move(kv));
     }
     if (!page.more) break;
-    if (page.kvs.empty()) throw Error("etcd " + endpoint.text() + ": a range page with more=true and no keys");
+    if (page.kvs.empty())
+      throw Error("etcd " + endpoint.text() + ": a range page with more=true and no keys");
     key = fresh.rbegin()->first + '\0';
   }
   if (pinned < revision) {
@@ -257,15 +259,18 @@ asio::awaitable<void> Source::Impl::watch(const Endpoint& endpoint) {
                     (m.cancel_reason.empty() ? std::string() : ": " + m.cancel_reason));
       case WatchMessage::Kind::error:
         if (is_auth_token_error(m.error)) gateway.interrupt();
-        throw GatewayFailure("etcd " + endpoint.text() + ": /v3/watch: " + m.error.message, m.error);
+        throw GatewayFailure("etcd " + endpoint.text() + ": /v3/watch: " + m.error.message,
+                             m.error);
     }
   }
 }
 
-Source::Source(asio::io_context& io, SourceOptions options, std::function<void(const Snapshot&)> on_snapshot,
+Source::Source(asio::io_context& io, SourceOptions options,
+               std::function<void(const Snapshot&)> on_snapshot,
                std::function<void(const SourceState&)> on_state) {
   if (options.endpoints.empty()) throw Error("etcd: no endpoints");
-  impl_ = std::make_shared<Impl>(io, std::move(options), std::move(on_snapshot), std::move(on_state));
+  impl_ =
+      std::make_shared<Impl>(io, std::move(options), std::move(on_snapshot), std::move(on_state));
   impl_->state.endpoint = impl_->options.endpoints.front().text();
 }
 

@@ -35,14 +35,14 @@ namespace confvisor::etcd {
 // Files in PEM form. `ca` verifies the server (empty: the system's default CAs); `cert` and
 // `key` are the client's certificate and key, both or neither.
 struct Tls {
-  std::string ca, cert, key;
+  std::string ca{}, cert{}, key{};
 };
 
 // etcd's user and password (the daemon reads the password from its file). The token etcd
 // gives for them is refreshed whenever etcd says it is no longer valid.
 struct Auth {
-  std::string user;
-  std::string password;
+  std::string user{};
+  std::string password{};
 };
 
 struct SourceOptions {
