@@ -178,6 +178,7 @@ void Daemon::start_workers() {
   supervisor_.apply(config_->settings.workers, false);
   // READY=1 once every worker's first start has come to an end (ready, or failed for good).
   supervisor_.when_settled([this] {
+    workers_ready_ = true;
     log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
     notifier_.ready(status());
   });
@@ -443,7 +444,11 @@ void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& t
       break;
   }
   last_change_ = change;
-  notifier_.ready(status());
+  // READY=1 answers the RELOADING=1 of a reload or rollback; a publish from etcd only says it
+  // once the workers' first start is done (start_workers).
+  if (kind == ChangeKind::reload || kind == ChangeKind::rollback || workers_ready_) {
+    notifier_.ready(status());
+  }
 }
 
 // Settings that name or shape the segment cannot change under running readers.

@@ -162,6 +162,7 @@ class Daemon {
   std::chrono::milliseconds lock_retry_delay_{0};
   std::string lock_wait_reason_;  // WriterLockBusy's message, while pending_ waits
   bool workers_started_ = false;  // the first publish is done and the workers were started
+  bool workers_ready_ = false;    // and their first start has come to an end (READY=1)
   int exit_code_ = 0;
 };
 
