@@ -56,15 +56,20 @@ struct Watcher {
   void run_for(std::chrono::milliseconds d) {
     (void)run_until([] { return false; }, d);
   }
-  [[nodiscard]] bool connected() const { return source.state().connection == etcd::Connection::connected; }
-  [[nodiscard]] std::int64_t revision() const { return snapshots.empty() ? 0 : snapshots.back().revision; }
+  [[nodiscard]] bool connected() const {
+    return source.state().connection == etcd::Connection::connected;
+  }
+  [[nodiscard]] std::int64_t revision() const {
+    return snapshots.empty() ? 0 : snapshots.back().revision;
+  }
   void require_connected(std::chrono::milliseconds timeout = 10s) {
-    BOOST_TEST_REQUIRE(run_until([&] { return connected(); }, timeout), "not connected: " << describe());
+    BOOST_TEST_REQUIRE(run_until([&] { return connected(); }, timeout),
+                       "not connected: " << describe());
   }
   [[nodiscard]] std::string describe() const {
     const auto& s = source.state();
-    return std::string(etcd::connection_name(s.connection)) + " to " + s.endpoint + " at revision " +
-           std::to_string(s.revision) + ", last error: " + s.last_error;
+    return std::string(etcd::connection_name(s.connection)) + " to " + s.endpoint +
+           " at revision " + std::to_string(s.revision) + ", last error: " + s.last_error;
   }
 
   boost::asio::io_context io;
@@ -74,7 +79,8 @@ struct Watcher {
 };
 
 // What etcd holds under `prefix` at `revision` (0: now), read through etcdctl.
-std::vector<etcd::KeyValue> etcd_kvs(EtcdCluster& cluster, const std::string& prefix, std::int64_t revision = 0) {
+std::vector<etcd::KeyValue> etcd_kvs(EtcdCluster& cluster, const std::string& prefix,
+                                     std::int64_t revision = 0) {
   std::vector<std::string> args = {"get", "-w", "json", "--prefix"};
   if (revision > 0) args.push_back("--rev=" + std::to_string(revision));
   args.insert(args.end(), {"--", prefix});
@@ -92,12 +98,14 @@ std::vector<etcd::KeyValue> etcd_kvs(EtcdCluster& cluster, const std::string& pr
 }
 
 // Every snapshot equals what etcd held at its revision, and revisions never go back.
-void require_each_snapshot_is_etcds(EtcdCluster& cluster, const std::string& prefix, const Watcher& w) {
+void require_each_snapshot_is_etcds(EtcdCluster& cluster, const std::string& prefix,
+                                    const Watcher& w) {
   std::int64_t last = 0;
   for (const etcd::Snapshot& s : w.snapshots) {
     BOOST_TEST(s.revision >= last);
     last = s.revision;
-    BOOST_TEST((s.kvs == etcd_kvs(cluster, prefix, s.revision)), "snapshot at revision " << s.revision);
+    BOOST_TEST((s.kvs == etcd_kvs(cluster, prefix, s.revision)),
+               "snapshot at revision " << s.revision);
   }
 }
 
@@ -121,7 +129,9 @@ BOOST_AUTO_TEST_CASE(a_prefix_larger_than_one_page_is_read_at_one_revision) {
   // Written through the gateway (one etcdctl process per key would take seconds).
   const auto writer = options_for({cluster.client_url(0)}, "");
   for (int i = 0; i < 25; ++i) {
-    BOOST_TEST_REQUIRE(etcd::put_if_mod_revision(writer, "/app/k" + std::to_string(100 + i), "v" + std::to_string(i), 0).succeeded);
+    BOOST_TEST_REQUIRE(etcd::put_if_mod_revision(writer, "/app/k" + std::to_string(100 + i),
+                                                 "v" + std::to_string(i), 0)
+                           .succeeded);
   }
   cluster.put("/apple", "outside");
   cluster.put("/ap", "outside");
@@ -149,8 +159,8 @@ BOOST_AUTO_TEST_CASE(puts_changes_and_deletes_arrive_as_one_snapshot_per_watch_r
   w.require_connected();
   BOOST_TEST_REQUIRE(w.snapshots.size() == 1u);
 
-  std::vector<std::int64_t> revisions = {cluster.put("/svc/b", "2"), cluster.put("/svc/a", "changed"),
-                                         cluster.remove("/svc/b")};
+  std::vector<std::int64_t> revisions = {
+      cluster.put("/svc/b", "2"), cluster.put("/svc/a", "changed"), cluster.remove("/svc/b")};
   cluster.put("/other", "not watched");
   cluster.put("/svc/c", "3");
   cluster.put("/svc/d", "4");
@@ -158,14 +168,16 @@ BOOST_AUTO_TEST_CASE(puts_changes_and_deletes_arrive_as_one_snapshot_per_watch_r
   revisions.push_back(cluster.put("/svc/e", "5"));
   revisions.push_back(cluster.remove("/svc/c") + 0);
   const auto all = cluster.etcdctl({"del", "-w", "json", "--prefix", "--", "/svc/"});
-  const std::int64_t final_revision = boost::json::parse(all).at("header").at("revision").to_number<std::int64_t>();
+  const std::int64_t final_revision =
+      boost::json::parse(all).at("header").at("revision").to_number<std::int64_t>();
   BOOST_TEST_REQUIRE(w.run_until([&] { return w.revision() == final_revision; }), w.describe());
   BOOST_TEST(w.snapshots.back().kvs.empty());
   // The first snapshot is the Range; then one per revision that changed the prefix: b, a, -b,
   // c, d, e, -c, and the deletion of a, d and e in one.
   BOOST_TEST(w.snapshots.size() == 9u);
   for (std::int64_t r : revisions) {
-    BOOST_TEST(std::any_of(w.snapshots.begin(), w.snapshots.end(), [&](const auto& s) { return s.revision == r; }),
+    BOOST_TEST(std::any_of(w.snapshots.begin(), w.snapshots.end(),
+                           [&](const auto& s) { return s.revision == r; }),
                "a snapshot at revision " << r);
   }
   require_each_snapshot_is_etcds(cluster, "/svc/", w);
@@ -182,7 +194,8 @@ BOOST_AUTO_TEST_CASE(the_watch_continues_on_another_member_when_the_watched_one_
   cluster.put("/fleet/before", "1");
   cluster.kill(0);
   std::int64_t last = 0;
-  for (int i = 0; i < 10; ++i) last = cluster.put("/fleet/k" + std::to_string(i), std::to_string(i));
+  for (int i = 0; i < 10; ++i)
+    last = cluster.put("/fleet/k" + std::to_string(i), std::to_string(i));
   cluster.remove("/fleet/k3");
   last = cluster.put("/fleet/after", "done");
   BOOST_TEST_REQUIRE(w.run_until([&] { return w.revision() == last; }), w.describe());
@@ -267,7 +280,8 @@ BOOST_AUTO_TEST_CASE(progress_notifications_keep_an_idle_watch_and_a_silent_one_
   w.run_for(2500ms);  // idle, longer than the liveness timeout twice
   BOOST_TEST(w.connected());
   BOOST_TEST((w.source.state().connected_since == since));
-  BOOST_TEST(!any_state(w, [](const auto& s) { return s.connection == etcd::Connection::disconnected; }));
+  BOOST_TEST(
+      !any_state(w, [](const auto& s) { return s.connection == etcd::Connection::disconnected; }));
 
   // Silent: the member is stopped, its connection stays open and nothing comes.
   cluster.stop(stopped);
@@ -293,7 +307,8 @@ BOOST_AUTO_TEST_CASE(resync_reads_the_prefix_again_on_the_same_endpoint) {
   BOOST_TEST_REQUIRE(w.run_until([&] { return w.snapshots.size() == before + 1; }));
   BOOST_TEST(w.snapshots.back().revision == r);
   BOOST_TEST(w.snapshots.back().kvs.size() == 2u);
-  BOOST_TEST(!any_state(w, [](const auto& s) { return s.connection == etcd::Connection::disconnected; }));
+  BOOST_TEST(
+      !any_state(w, [](const auto& s) { return s.connection == etcd::Connection::disconnected; }));
   const std::int64_t r2 = cluster.put("/rs/c", "3");
   BOOST_TEST_REQUIRE(w.run_until([&] { return w.revision() == r2; }), w.describe());
   w.source.stop();
@@ -318,13 +333,15 @@ BOOST_AUTO_TEST_CASE(errors_name_the_endpoint_and_a_response_over_the_limit_is_r
   auto error_with = [&](const std::string& a, const std::string& b) {
     return [&w, a, b] {
       return any_state(w, [&](const auto& s) {
-        return confvisor::test::contains(s.last_error, a) && confvisor::test::contains(s.last_error, b);
+        return confvisor::test::contains(s.last_error, a) &&
+               confvisor::test::contains(s.last_error, b);
       });
     };
   };
   BOOST_TEST(w.run_until(error_with(refused, "connect: Connection refused"), 5s), w.describe());
   BOOST_TEST(w.run_until(error_with(not_tls, "TLS handshake"), 5s), w.describe());
-  BOOST_TEST(w.run_until(error_with(cluster.client_url(0), "larger than 1024 bytes"), 5s), w.describe());
+  BOOST_TEST(w.run_until(error_with(cluster.client_url(0), "larger than 1024 bytes"), 5s),
+             w.describe());
   BOOST_TEST(w.snapshots.empty());
   BOOST_TEST(!w.connected());
 }
@@ -349,6 +366,35 @@ BOOST_AUTO_TEST_CASE(https_endpoints_are_verified_against_the_ca) {
   BOOST_TEST(u.run_until([&] { return !u.source.state().last_error.empty(); }, 5s));
   BOOST_TEST(confvisor::test::contains(u.source.state().last_error, "TLS handshake"));
   BOOST_TEST(confvisor::test::contains(u.source.state().last_error, "certificate verify failed"));
+}
+
+BOOST_AUTO_TEST_CASE(a_token_etcd_no_longer_knows_is_replaced_and_a_bad_password_is_named) {
+  EtcdCluster cluster({.root_password = "s3cret"});
+  cluster.put("/auth/a", "1");
+  auto options = options_for({cluster.client_url(0)}, "/auth/");
+  options.auth = etcd::Auth{.user = "root", .password = "s3cret"};
+  Watcher w(options);
+  w.source.start();
+  w.require_connected();
+  BOOST_TEST(w.snapshots.back().kvs.size() == 1u);
+  // A restarted member has forgotten every token it gave (etcd's simple tokens live in memory).
+  cluster.kill(0);
+  cluster.restart(0);
+  const std::int64_t r = cluster.put("/auth/b", "2");
+  w.source.resync();  // a Range with the old token first
+  BOOST_TEST_REQUIRE(w.run_until([&] { return w.revision() == r && w.connected(); }), w.describe());
+  BOOST_TEST(w.snapshots.back().kvs.size() == 2u);
+  const std::int64_t r2 = cluster.put("/auth/c", "3");
+  BOOST_TEST_REQUIRE(w.run_until([&] { return w.revision() == r2; }), w.describe());
+
+  auto wrong = options;
+  wrong.auth->password = "guess";
+  Watcher u(wrong);
+  u.source.start();
+  BOOST_TEST(u.run_until([&] { return !u.source.state().last_error.empty(); }, 5s));
+  BOOST_TEST(confvisor::test::contains(u.source.state().last_error, cluster.client_url(0)));
+  BOOST_TEST(confvisor::test::contains(u.source.state().last_error, "invalid user ID or password"));
+  BOOST_TEST(u.snapshots.empty());
 }
 
 BOOST_AUTO_TEST_CASE(put_if_mod_revision_refuses_a_stale_revision_and_names_the_current_one) {
@@ -384,7 +430,9 @@ BOOST_AUTO_TEST_CASE(put_if_mod_revision_refuses_a_stale_revision_and_names_the_
   cluster.kill(0);
   const auto names_every_endpoint = [&](const confvisor::Error& e) {
     const std::string m = e.what();
-    return confvisor::test::contains(m, cluster.client_url(0)) && confvisor::test::contains(m, cluster.client_url(2));
+    return confvisor::test::contains(m, cluster.client_url(0)) &&
+           confvisor::test::contains(m, cluster.client_url(2));
   };
-  BOOST_CHECK_EXCEPTION((void)etcd::get_key(where, "/cfg/app"), confvisor::Error, names_every_endpoint);
+  BOOST_CHECK_EXCEPTION((void)etcd::get_key(where, "/cfg/app"), confvisor::Error,
+                        names_every_endpoint);
 }

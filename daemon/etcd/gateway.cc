@@ -122,6 +122,9 @@ WatchStream::~WatchStream() {
 
 asio::awaitable<void> WatchStream::open(const std::string& create_request,
                                         Clock::time_point deadline) {
+  // etcd 3.4 answers a watch whose token it does not know with nothing at all, not an error:
+  // a watch always starts with a fresh token (watches start seldom).
+  gateway_.token_.clear();
   co_await gateway_.ensure_token(channel_.endpoint());
   gateway_.active_ = &channel_;
   channel_.set_deadline(deadline);

@@ -29,8 +29,9 @@ std::string find_program(const std::string& name) {
     const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
-  throw Error("the etcd tests need " + name +
-              " in PATH: install Debian's etcd-server and etcd-client (sudo scripts/setup-deps.sh)");
+  throw Error(
+      "the etcd tests need " + name +
+      " in PATH: install Debian's etcd-server and etcd-client (sudo scripts/setup-deps.sh)");
 }
 
 // 127.A.B.C from 22 bits of the pid and 2 bits of the member: no other process shares it.
@@ -50,7 +51,8 @@ std::int64_t header_revision(const std::string& json_text) {
   const boost::json::value v = boost::json::parse(json_text, ec);
   if (ec || !v.is_object()) throw Error("etcdctl printed no JSON: " + json_text);
   const boost::json::value* header = v.get_object().if_contains("header");
-  if (header == nullptr || !header->is_object()) throw Error("etcdctl printed no header: " + json_text);
+  if (header == nullptr || !header->is_object())
+    throw Error("etcdctl printed no header: " + json_text);
   return header->get_object().at("revision").to_number<std::int64_t>();
 }
 
@@ -81,6 +83,12 @@ EtcdCluster::EtcdCluster(EtcdClusterOptions options) : options_(options), dir_("
   if (options_.tls) make_certificates();
   for (int i = 0; i < size(); ++i) start(i);
   for (int i = 0; i < size(); ++i) wait_until_serving(i, 1);
+  if (!options_.root_password.empty()) {
+    (void)etcdctl({"user", "add", "root", "--new-user-password=" + options_.root_password,
+                   "--interactive=false"});
+    (void)etcdctl({"auth", "enable"});
+    auth_enabled_ = true;
+  }
 }
 
 EtcdCluster::~EtcdCluster() {
@@ -119,17 +127,19 @@ std::string EtcdCluster::log(int i) const {
 void EtcdCluster::make_certificates() {
   const std::string openssl = find_program("openssl");
   std::string names = "subjectAltName=";
-  for (int i = 0; i < size(); ++i) names += (i ? ",IP:" : "IP:") + members_[static_cast<std::size_t>(i)].address;
+  for (int i = 0; i < size(); ++i)
+    names += (i ? ",IP:" : "IP:") + members_[static_cast<std::size_t>(i)].address;
   dir_.write("server.ext", names + "\n");
   const std::string ec = "ec_paramgen_curve:prime256v1";
-  run_or_throw({openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", ec, "-nodes", "-keyout", file("ca.key"),
-                "-out", ca_file(), "-days", "2", "-subj", "/CN=confvisor test CA"},
+  run_or_throw({openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", ec, "-nodes", "-keyout",
+                file("ca.key"), "-out", ca_file(), "-days", "2", "-subj", "/CN=confvisor test CA"},
                "openssl (CA)");
-  run_or_throw({openssl, "req", "-newkey", "ec", "-pkeyopt", ec, "-nodes", "-keyout", file("server.key"), "-out",
-                file("server.csr"), "-subj", "/CN=etcd"},
+  run_or_throw({openssl, "req", "-newkey", "ec", "-pkeyopt", ec, "-nodes", "-keyout",
+                file("server.key"), "-out", file("server.csr"), "-subj", "/CN=etcd"},
                "openssl (server key)");
-  run_or_throw({openssl, "x509", "-req", "-in", file("server.csr"), "-CA", ca_file(), "-CAkey", file("ca.key"),
-                "-CAcreateserial", "-out", file("server.pem"), "-days", "2", "-extfile", file("server.ext")},
+  run_or_throw({openssl, "x509", "-req", "-in", file("server.csr"), "-CA", ca_file(), "-CAkey",
+                file("ca.key"), "-CAcreateserial", "-out", file("server.pem"), "-days", "2",
+                "-extfile", file("server.ext")},
                "openssl (server certificate)");
 }
 
@@ -143,16 +153,17 @@ void EtcdCluster::start(int i) {
   const std::string client = client_url(i);
   const std::string peer = "http://" + m.address + ":" + m.peer_port;
   std::vector<std::string> argv = {
-      find_program("etcd"), "--name", m.name, "--data-dir", m.data_dir, "--listen-client-urls", client,
-      "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-      "--initial-cluster", initial_cluster, "--initial-cluster-token", "confvisor-test-" + std::to_string(::getpid()),
+      find_program("etcd"), "--name", m.name, "--data-dir", m.data_dir, "--listen-client-urls",
+      client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
+      "--initial-advertise-peer-urls", peer, "--initial-cluster", initial_cluster,
+      "--initial-cluster-token", "confvisor-test-" + std::to_string(::getpid()),
       "--initial-cluster-state", "new",
       // Heartbeats every 50 ms and an election after 500 ms without: a lost leader is
       // replaced within about a second.
       "--heartbeat-interval", "50", "--election-timeout", "500",
       "--experimental-watch-progress-notify-interval",
-      std::to_string(options_.progress_notify_interval.count()) + "ms", "--logger", "zap", "--log-outputs",
-      "stderr"};
+      std::to_string(options_.progress_notify_interval.count()) + "ms", "--logger", "zap",
+      "--log-outputs", "stderr"};
   if (options_.tls) {
     argv.insert(argv.end(), {"--cert-file", file("server.pem"), "--key-file", file("server.key")});
   }
@@ -222,6 +233,7 @@ std::string EtcdCluster::etcdctl(const std::vector<std::string>& args, std::opti
   std::vector<std::string> argv = {find_program("etcdctl"), "--endpoints=" + usable_endpoints(via),
                                    "--dial-timeout=2s", "--command-timeout=3s"};
   if (options_.tls) argv.push_back("--cacert=" + ca_file());
+  if (auth_enabled_) argv.push_back("--user=root:" + options_.root_password);
   argv.insert(argv.end(), args.begin(), args.end());
   const RunResult r = run(argv, {"ETCDCTL_API=3"});
   if (r.exit_code() != 0) throw Error("etcdctl " + args.front() + " failed: " + r.output);
@@ -236,7 +248,8 @@ std::string EtcdCluster::write(const std::vector<std::string>& args, std::option
   }
 }
 
-std::int64_t EtcdCluster::put(const std::string& key, const std::string& value, std::optional<int> via) {
+std::int64_t EtcdCluster::put(const std::string& key, const std::string& value,
+                              std::optional<int> via) {
   return header_revision(write({"put", "-w", "json", "--", key, value}, via));
 }
 
@@ -249,7 +262,8 @@ void EtcdCluster::compact(std::int64_t revision, std::optional<int> via) {
     (void)etcdctl({"compact", "--physical", std::to_string(revision)}, via);
   } catch (const Error& e) {
     // A retry after a compaction that was applied is refused as already compacted.
-    if (!contains(e.what(), "compacted")) (void)etcdctl({"compact", "--physical", std::to_string(revision)}, via);
+    if (!contains(e.what(), "compacted"))
+      (void)etcdctl({"compact", "--physical", std::to_string(revision)}, via);
   }
 }
 
@@ -257,7 +271,8 @@ int EtcdCluster::follower() {
   for (int i = 0; i < size(); ++i) {
     const Member& m = members_[static_cast<std::size_t>(i)];
     if (!m.process || m.stopped) continue;
-    const boost::json::value v = boost::json::parse(etcdctl({"endpoint", "status", "-w", "json"}, i));
+    const boost::json::value v =
+        boost::json::parse(etcdctl({"endpoint", "status", "-w", "json"}, i));
     const auto& status = v.as_array().at(0).at("Status");
     if (status.at("leader") != status.at("header").at("member_id")) return i;
   }

@@ -36,6 +36,9 @@ struct EtcdClusterOptions {
   // Serve clients over https with a certificate for the members' addresses, signed by a CA
   // of the fixture's own (ca_file()); etcdctl is told to trust it.
   bool tls = false;
+  // With a password: the user root has it and authentication is enabled, once every member
+  // serves; etcdctl signs in as root.
+  std::string root_password{};
 };
 
 class EtcdCluster {
@@ -97,6 +100,7 @@ class EtcdCluster {
   TempDir dir_;
   std::vector<Member> members_;
   std::vector<std::size_t> starts_;  // how many times each member has been started
+  bool auth_enabled_ = false;
 };
 
 }  // namespace confvisor::test
