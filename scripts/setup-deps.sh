@@ -18,6 +18,8 @@ packages=(
   systemd  # systemd-analyze, for the test that verifies the unit files
   dpkg-dev  # dpkg-shlibdeps: cpack's .deb files list the libraries they need
   python3-jsonschema  # config_check_test validates config/*.json against the schema
+  libvalijson-dev  # header-only JSON Schema validator: the "schema" setting (document_schema.cc)
+  json-schema-test-suite  # the official JSON Schema cases that schema_suite_test runs
   groff-base  # groff: the test that the manual pages render without warnings
   man-db  # man --warnings -l, the same check as man-db runs it
   cmake
@@ -28,6 +30,8 @@ packages=(
   python3-setuptools  # its build backend (pip install --no-build-isolation)
   python3-wheel
   python3-venv  # the test of installing it with pip into a virtualenv
+  prometheus  # promtool: http_test checks /metrics with `promtool check metrics`
+  chromium  # status_page_test loads the status page in headless chromium
 )
 
 missing=()

@@ -39,7 +39,7 @@ json::value schema() {
 std::vector<fs::path> example_files() {
   std::vector<fs::path> files;
   for (const fs::path& file : files_in(CONFVISOR_CONFIG_DIR, ".json")) {
-    if (file.filename() != "confvisor.schema.json") files.push_back(file);
+    if (!file.filename().string().ends_with(".schema.json")) files.push_back(file);
   }
   return files;
 }
@@ -81,9 +81,11 @@ BOOST_AUTO_TEST_CASE(example_json_documents_every_key) {
     for (const auto& member : worker.as_object()) worker_keys_shown.insert(member.key());
   }
   BOOST_TEST((worker_keys_shown == known(worker_keys())));
+  BOOST_TEST((keys(section.at("http")) == known(http_keys())));
   const json::value& first = section.at("workers").at(0);
   BOOST_TEST((keys(first.at("backoff")) == known(backoff_keys())));
   BOOST_TEST((keys(first.at("restart_limit")) == known(restart_limit_keys())));
+  BOOST_TEST((keys(first.at("log")) == known(log_keys())));
   BOOST_TEST(result.config->settings.workers.size() >= 2u);
 }
 
@@ -93,12 +95,20 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
   BOOST_TEST(s.at_pointer("/properties/confvisor/$ref").as_string() == "#/$defs/settings");
   BOOST_TEST(property_names(s, "/$defs/settings/properties") == settings_keys(),
              boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/settings/properties/http/properties") == http_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(s.at_pointer("/$defs/settings/properties/http/required") ==
+             json::parse(R"(["listen"])"));
+  BOOST_TEST(s.at_pointer("/$defs/settings/properties/http/additionalProperties") ==
+             json::value(false));
   BOOST_TEST(property_names(s, "/$defs/worker/properties") == worker_keys(),
              boost::test_tools::per_element());
   BOOST_TEST(property_names(s, "/$defs/worker/properties/backoff/properties") == backoff_keys(),
              boost::test_tools::per_element());
   BOOST_TEST(property_names(s, "/$defs/worker/properties/restart_limit/properties") ==
                  restart_limit_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/worker/properties/log/properties") == log_keys(),
              boost::test_tools::per_element());
   BOOST_TEST(property_names(s, "/$defs/settings/properties/source/properties") == source_keys(),
              boost::test_tools::per_element());
@@ -118,9 +128,10 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
 BOOST_AUTO_TEST_CASE(schema_describes_every_key) {
   const json::value s = schema();
   for (std::string_view pointer :
-       {"/$defs/settings/properties", "/$defs/worker/properties",
-        "/$defs/worker/properties/backoff/properties",
-        "/$defs/worker/properties/restart_limit/properties", "/$defs/etcd/properties",
+       {"/$defs/settings/properties", "/$defs/settings/properties/http/properties",
+        "/$defs/worker/properties", "/$defs/worker/properties/backoff/properties",
+        "/$defs/worker/properties/restart_limit/properties",
+        "/$defs/worker/properties/log/properties", "/$defs/etcd/properties",
         "/$defs/etcd/properties/tls/properties", "/$defs/etcd/properties/auth/properties"}) {
     for (const auto& member : s.at_pointer(pointer).as_object()) {
       BOOST_TEST_INFO(pointer << "/" << member.key());
@@ -154,12 +165,25 @@ BOOST_AUTO_TEST_CASE(schema_defaults_are_the_validators_defaults) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(schema_log_defaults_are_the_validators_defaults) {
+  const json::value s = schema();
+  for (const auto& member : s.at_pointer("/$defs/worker/properties/log/properties").as_object()) {
+    BOOST_TEST_INFO("log key " << member.key());
+    const json::value* fallback = member.value().as_object().if_contains("default");
+    BOOST_TEST_REQUIRE(fallback != nullptr);
+    const std::string body =
+        "\"log\": {\"" + std::string(member.key()) + "\": " + json::serialize(*fallback) + "}";
+    BOOST_TEST((worker_of(body) == default_worker()));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
   std::ifstream f(CONFVISOR_CONFIG_DIR "/../README.md");
   const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST_REQUIRE(!readme.empty());
-  for (const auto& keys : {settings_keys(), worker_keys(), backoff_keys(), restart_limit_keys(),
-                           etcd_keys(), etcd_tls_keys(), etcd_auth_keys()}) {
+  for (const auto& keys : {settings_keys(), http_keys(), worker_keys(), backoff_keys(),
+                           restart_limit_keys(), log_keys(), etcd_keys(), etcd_tls_keys(),
+                           etcd_auth_keys()}) {
     for (std::string_view key : keys) {
       BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
     }

@@ -21,6 +21,12 @@ using namespace confvisor::config;
 using namespace confvisor::test;
 namespace json = boost::json;
 
+namespace {
+bool contains_text(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(minimal_section_takes_every_default) {
   const Settings s = settings_of(R"({"confvisor": {"segment": "demo"}})");
   BOOST_TEST(s.segment == "demo");
@@ -31,7 +37,47 @@ BOOST_AUTO_TEST_CASE(minimal_section_takes_every_default) {
   BOOST_TEST(s.history == 8u);
   BOOST_TEST(s.max_config_size == 64u << 20);
   BOOST_TEST(s.max_instances == 1000u);
-  BOOST_TEST(s.workers.empty());  // a config without workers only publishes
+  BOOST_TEST(s.workers.empty());    // a config without workers only publishes
+  BOOST_TEST(!s.http.has_value());  // nothing listens unless asked to
+}
+
+BOOST_AUTO_TEST_CASE(http_listen_is_an_address_literal_and_a_port) {
+  const auto with_listen = [](std::string_view listen) {
+    return section(R"("http": {"listen": ")" + std::string(listen) + R"("})");
+  };
+  const auto v4 = settings_of(with_listen("127.0.0.1:9187")).http;
+  BOOST_TEST_REQUIRE(v4.has_value());
+  BOOST_TEST(v4->listen == "127.0.0.1:9187");
+  BOOST_TEST(v4->address == "127.0.0.1");
+  BOOST_TEST(v4->port == 9187u);
+  const auto v6 = settings_of(with_listen("[::1]:9187")).http;
+  BOOST_TEST_REQUIRE(v6.has_value());
+  BOOST_TEST(v6->address == "::1");
+  // Port 0: a free port, which the log and status name.
+  BOOST_TEST(settings_of(with_listen("0.0.0.0:0")).http->port == 0u);
+  BOOST_TEST(settings_of(with_listen("[::]:65535")).http->port == 65535u);
+
+  const auto error = [&](std::string_view listen) { return error_of(with_listen(listen)); };
+  BOOST_TEST(error(":9187") ==
+             R"(t.json: /confvisor/http/listen: no address in ":9187": write "0.0.0.0:PORT" or )"
+             R"("[::]:PORT" to listen on every interface)");
+  BOOST_TEST(error("localhost:9187") ==
+             R"(t.json: /confvisor/http/listen: expected an address and a port like )"
+             R"("127.0.0.1:9187" or "[::1]:9187", the address a literal (IPv6 in brackets), )"
+             R"(got "localhost:9187")");
+  BOOST_TEST(contains_text(error("::1:9187"), "the address a literal (IPv6 in brackets)"));
+  BOOST_TEST(contains_text(error("[127.0.0.1]:9187"), "the address a literal"));
+  BOOST_TEST(error("127.0.0.1:65536") ==
+             R"(t.json: /confvisor/http/listen: port "65536" in "127.0.0.1:65536": expected a )"
+             "number from 0 to 65535");
+  BOOST_TEST(contains_text(error("127.0.0.1:http"), R"(port "http")"));
+  BOOST_TEST(contains_text(error("127.0.0.1"), "expected an address and a port"));
+  BOOST_TEST(error_of(section(R"("http": {})")) ==
+             "t.json: /confvisor/http/listen: missing (required)");
+  BOOST_TEST(contains_text(error_of(section(R"("http": {"listen": "127.0.0.1:1", "port": 2})")),
+                           R"(t.json: /confvisor/http/port: unknown key "port")"));
+  BOOST_TEST(error_of(section(R"("http": "127.0.0.1:9187")")) ==
+             R"(t.json: /confvisor/http: expected an object, got "127.0.0.1:9187")");
 }
 
 BOOST_AUTO_TEST_CASE(every_key_is_read) {
@@ -135,14 +181,15 @@ BOOST_AUTO_TEST_CASE(unknown_keys_suggest_the_nearest_known_key) {
 BOOST_AUTO_TEST_CASE(unknown_keys_far_from_any_list_the_known_keys) {
   BOOST_TEST(error_of(section(R"("colour": "blue")")) ==
              "t.json: /confvisor/colour: unknown key \"colour\"; known keys: segment segment_size "
-             "mode group socket history max_config_size max_instances workers source state_dir");
+             "mode group socket history max_config_size max_instances http workers schema include "
+             "source state_dir");
   BOOST_TEST(error_of(one_worker(R"("backoff": {"x": 1})")) ==
              "t.json: /confvisor/workers/0/backoff/x: unknown key \"x\"; known keys: initial max");
   // A control character in a key stays an escape: one error, one line.
   BOOST_TEST(error_of(section(R"("a\nb\u0001": 1)")) ==
              R"(t.json: /confvisor/a\nb\u0001: unknown key "a\nb\u0001"; known keys: segment )"
-             "segment_size mode group socket history max_config_size max_instances workers source "
-             "state_dir");
+             "segment_size mode group socket history max_config_size max_instances http workers "
+             "schema include source state_dir");
   BOOST_TEST(error_of("{\"confvisor\": {\"segment\": \"t\"}, \"x\\ty\": {\"k\": 1, \"k\": 2}}") ==
              R"(t.json:1:50: duplicate key "k" in /x\ty)");
   // A key with '/' or '~' is escaped in the pointer.

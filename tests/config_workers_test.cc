@@ -162,6 +162,38 @@ BOOST_AUTO_TEST_CASE(backoff) {
              R"(t.json: /confvisor/workers/0/backoff: expected an object, got "1s")");
 }
 
+BOOST_AUTO_TEST_CASE(log_bounds_file_and_rotation) {
+  const config::LogSettings defaults = default_worker().log;
+  BOOST_TEST(defaults.lines == 1000u);
+  BOOST_TEST(defaults.bytes == 256u * 1024);
+  BOOST_TEST(!defaults.file.has_value());
+  BOOST_TEST(defaults.max_size.value() == 10u << 20);
+  BOOST_TEST(defaults.keep == 5u);
+  const auto w = worker_of(
+      R"("log": {"lines": 0, "bytes": "1MiB", "file": "/tmp/w.log", "max_size": null, "keep": 0})");
+  BOOST_TEST(w.log.lines == 0u);
+  BOOST_TEST(w.log.bytes == 1u << 20);
+  BOOST_TEST(w.log.file.value() == "/tmp/w.log");
+  BOOST_TEST(!w.log.max_size.has_value());
+  const Lines expected{
+      "t.json: /confvisor/workers/0/log/lines: expected an integer from 0 to 1000000, got "
+      "number -1",
+      R"(t.json: /confvisor/workers/0/log/bytes: expected a size of at most 64MiB, got "1GiB")",
+      R"(t.json: /confvisor/workers/0/log/file: expected an absolute path, got "w.log")",
+      R"(t.json: /confvisor/workers/0/log/max_size: expected a size of at least 4KiB, or null (never rotated by size), got "1KiB")",
+      R"(t.json: /confvisor/workers/0/log/rotate: unknown key "rotate"; known keys: lines bytes file max_size keep)",
+  };
+  BOOST_TEST(errors_of(one_worker(R"("log": {"lines": -1, "bytes": "1GiB", "file": "w.log",
+                                              "max_size": "1KiB", "rotate": 3})")) == expected,
+             boost::test_tools::per_element());
+  // One file per worker: two rotating one file would lose lines.
+  BOOST_TEST(
+      error_of(section(R"("workers": [
+        {"name": "a", "command": ["/bin/true"], "log": {"file": "/tmp/x.log"}},
+        {"name": "b", "command": ["/bin/true"], "log": {"file": "/tmp/x.log"}}])")) ==
+      R"(t.json: /confvisor/workers/1/log/file: "/tmp/x.log" is the log file of /confvisor/workers/0 too: give each worker a file of its own)");
+}
+
 BOOST_AUTO_TEST_CASE(watchdog_needs_notify) {
   auto w = worker_of(R"("ready": "notify", "watchdog": "2s")");
   BOOST_TEST(w.watchdog.has_value());

@@ -23,6 +23,7 @@
 #include "common/publish/publisher.hpp"
 #include "common/segment/layout.hpp"
 #include "confvisor/worker.hpp"
+#include "tests/support/child_expect.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/process_wait.hpp"
 #include "tests/support/test_seams.hpp"
@@ -387,14 +388,6 @@ bool kill_a_writer_holding_the_lock(const std::string& segment) {
   const int status = crasher.wait_for(30s);
   return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 }
-
-#define EXPECT(cond, code)                                             \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      std::fprintf(stderr, "line %d: expected %s\n", __LINE__, #cond); \
-      return code;                                                     \
-    }                                                                  \
-  } while (0)
 
 }  // namespace
 

@@ -161,6 +161,12 @@ class Loop {
     for (auto& h : history_) h.clear();
   }
   [[nodiscard]] ProcessTracking* tracking() { return host_.tracking; }
+  // The start order every instance of the loop is given: while `unready` is not empty, an
+  // instance whose spec has an "after" waits, blocked for good if `stuck`.
+  void use_start_order() {
+    host_.start_order = [this](const WorkerSpec&) { return order; };
+  }
+  StartOrder order;
 
   boost::asio::io_context io;
   unsigned changes = 0;  // calls of InstanceHost::changed
@@ -574,6 +580,143 @@ BOOST_AUTO_TEST_CASE(a_retired_instance_is_never_started_again) {
   BOOST_REQUIRE(loop.reach(*w, State::stopped));
   w->start();
   BOOST_TEST(w->state() == State::stopped);
+}
+
+// A spec whose instances start after worker "db".
+WorkerSpec after_db(WorkerSpec spec) {
+  spec.after = {"db"};
+  return spec;
+}
+
+// start with the order unmet: Waiting, no process; order met: spawn, Starting, Running.
+BOOST_AUTO_TEST_CASE(a_start_with_its_order_unmet_waits_until_order_met) {
+  Loop loop;
+  loop.use_start_order();
+  loop.order.unready = {"db"};
+  auto w = loop.instance(shared(after_db(spec_of(kSleep))));
+  w->start();
+  BOOST_TEST(w->state() == State::waiting);
+  BOOST_TEST(w->pid() == 0);
+  BOOST_TEST(w->status().waiting_for == std::vector<std::string>{"db"},
+             boost::test_tools::per_element());
+  BOOST_TEST(!w->settled());
+  w->start();      // start while Waiting: it goes on waiting
+  w->order_met();  // sent too early: the order is looked at again
+  BOOST_TEST(w->state() == State::waiting);
+  loop.order.unready.clear();
+  w->order_met();
+  BOOST_TEST(w->state() == State::starting);
+  BOOST_TEST(alive(w->pid()));
+  BOOST_REQUIRE(loop.reach(*w, State::running));
+  BOOST_TEST(w->status().waiting_for.empty());
+  BOOST_TEST(loop.history() == "WAITING STARTING RUNNING");
+}
+
+// order met in every other state: ignored.
+BOOST_AUTO_TEST_CASE(order_met_changes_nothing_in_other_states) {
+  Loop loop;
+  loop.use_start_order();
+  auto w = loop.instance(shared(after_db(spec_of(kSleep))));
+  w->order_met();
+  BOOST_TEST(w->state() == State::stopped);
+  BOOST_TEST(loop.changes == 0u);
+  w->start();
+  const pid_t pid = w->pid();
+  w->order_met();
+  BOOST_REQUIRE(loop.reach(*w, State::running));
+  w->order_met();
+  BOOST_TEST(w->pid() == pid);
+  BOOST_TEST(loop.history() == "STARTING RUNNING");
+}
+
+// stop and wind down in Waiting: Stopped; a retired one is never started again.
+BOOST_AUTO_TEST_CASE(a_stop_or_wind_down_while_waiting_stops_it) {
+  Loop loop;
+  loop.use_start_order();
+  loop.order.unready = {"db"};
+  auto a = loop.instance(shared(after_db(spec_of(kSleep))));
+  auto b = loop.instance(shared(after_db(spec_of(kSleep))), 1);
+  a->start();
+  b->start();
+  a->stop();
+  b->wind_down();
+  BOOST_TEST(a->state() == State::stopped);
+  BOOST_TEST(b->state() == State::stopped);
+  loop.order.unready.clear();
+  b->start();
+  BOOST_TEST(b->state() == State::stopped);
+  a->start();
+  BOOST_TEST(a->state() == State::starting);
+}
+
+// backoff elapsed and fatal retry with the order unmet: Waiting, not a spawn.
+BOOST_AUTO_TEST_CASE(a_restart_with_its_order_unmet_waits) {
+  Loop loop;
+  loop.use_start_order();
+  WorkerSpec spec = after_db(spec_of(kSleep));
+  auto w = loop.instance(shared(spec));
+  w->start();
+  BOOST_REQUIRE(loop.reach(*w, State::running));
+  loop.order.unready = {"db"};  // db went down meanwhile: the running one goes on
+  ::kill(w->pid(), SIGKILL);
+  BOOST_REQUIRE(loop.reach(*w, State::waiting));
+  BOOST_TEST(loop.history() == "STARTING RUNNING BACKOFF WAITING");
+
+  WorkerSpec fatal = after_db(failing_spec());
+  fatal.restart_limit.count = 0;
+  fatal.fatal_retry_after = 20ms;
+  loop.order.unready.clear();
+  auto f = loop.instance(shared(fatal), 1);
+  f->start();
+  BOOST_REQUIRE(loop.reach(*f, State::fatal));
+  loop.order.unready = {"db"};
+  BOOST_REQUIRE(loop.reach(*f, State::waiting));
+}
+
+// wind down in Starting or Running: the run goes on; its exit is not restarted. In Backoff
+// or Fatal: Stopped at once, the restart called off.
+BOOST_AUTO_TEST_CASE(wind_down_lets_a_run_go_on_and_calls_off_a_restart) {
+  Loop loop;
+  auto w = loop.instance(shared(spec_of(kSleep)));
+  w->start();
+  BOOST_REQUIRE(loop.reach(*w, State::running));
+  w->wind_down();
+  BOOST_TEST(w->state() == State::running);
+  BOOST_TEST(alive(w->pid()));
+  ::kill(w->pid(), SIGKILL);
+  BOOST_REQUIRE(loop.reach(*w, State::stopped));
+  BOOST_TEST(loop.history() == "STARTING RUNNING STOPPED");
+
+  auto b = loop.instance(shared(failing_spec()), 1);
+  b->start();
+  BOOST_REQUIRE(loop.reach(*b, State::backoff));
+  b->wind_down();
+  BOOST_TEST(b->state() == State::stopped);
+  loop.run_for(100ms);  // its backoff would have elapsed
+  BOOST_TEST(b->state() == State::stopped);
+}
+
+// A one-shot that exited with success lets its dependents start; one held stopped does not.
+BOOST_AUTO_TEST_CASE(a_one_shot_done_lets_dependents_start) {
+  Loop loop;
+  WorkerSpec spec = spec_of(sh("exit 0"));
+  spec.restart = RestartPolicy::on_failure;
+  spec.start_window = 10s;
+  auto w = loop.instance(shared(spec));
+  BOOST_TEST(!w->lets_dependents_start());
+  w->start();
+  BOOST_REQUIRE(loop.reach(*w, State::stopped));
+  BOOST_TEST(w->lets_dependents_start());
+  w->hold(true);
+  BOOST_TEST(!w->lets_dependents_start());
+
+  WorkerSpec never = spec_of(sh("exit 1"));
+  never.restart = RestartPolicy::never;
+  never.start_window = 10s;
+  auto n = loop.instance(shared(never), 1);
+  n->start();
+  BOOST_REQUIRE(loop.reach(*n, State::stopped));
+  BOOST_TEST(!n->lets_dependents_start());
 }
 
 // reaped in Stopped, Backoff, Fatal: cannot happen; should it, it changes nothing.

@@ -1,7 +1,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <limits>
+#include <utility>
 
 #include "common/json/depth_limit.hpp"
 #include "confvisor/worker.hpp"
@@ -47,18 +47,9 @@ std::string_view kind_of(const json::value& v) {
 
 template <class Int>
 Int to_integer(const json::value& v, std::string_view p, std::string_view expected) {
-  if (v.is_int64()) {
-    std::int64_t i = v.get_int64();
-    if (std::is_signed_v<Int> ? (i >= std::numeric_limits<Int>::min() &&
-                                 i <= static_cast<std::int64_t>(std::numeric_limits<Int>::max()))
-                              : i >= 0) {
-      return static_cast<Int>(i);
-    }
-  } else if (v.is_uint64()) {
-    std::uint64_t u = v.get_uint64();
-    if (u <= static_cast<std::uint64_t>(std::numeric_limits<Int>::max()))
-      return static_cast<Int>(u);
-  }
+  // std::in_range compares across signedness without conversions.
+  if (v.is_int64() && std::in_range<Int>(v.get_int64())) return static_cast<Int>(v.get_int64());
+  if (v.is_uint64() && std::in_range<Int>(v.get_uint64())) return static_cast<Int>(v.get_uint64());
   wrong_type(p, expected, v);
 }
 
@@ -97,7 +88,8 @@ Snapshot make_snapshot(Record record) {
                 " is not valid JSON: " + ec.message());
   }
   // Moved, never assigned: assigning a value copies it into the target's storage.
-  return Snapshot(std::make_shared<Snapshot::Data>(std::move(record), std::move(document)));
+  return Snapshot(
+      std::make_shared<Snapshot::Data>(Snapshot::Data{std::move(record), std::move(document)}));
 }
 
 std::uint64_t Snapshot::generation() const noexcept {

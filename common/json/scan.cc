@@ -86,7 +86,74 @@ class ScanHandler : public StructureHandler<ScanHandler> {
   std::size_t string_tokens_ = 0;
 };
 
+// A basic_parser handler that stops at the string value whose pointer is `target`, counting
+// string tokens (keys and values) on the way, as ScanHandler does.
+class StringFinder : public StructureHandler<StringFinder> {
+ public:
+  explicit StringFinder(std::string_view target) : target_(target) {}
+  std::optional<std::size_t> found;  // the string token's number
+
+  bool open(Container container) {
+    stack_.emplace_back().is_array = container == Container::array;
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return element();
+  }
+  bool key(std::string_view key) {
+    stack_.back().key = key;
+    ++string_tokens_;
+    return true;
+  }
+  bool on_string(json::string_view, std::size_t, json::error_code&) {
+    if (value_pointer() == target_) {
+      found = string_tokens_;
+      return false;  // stops the parse: nothing further is needed
+    }
+    ++string_tokens_;
+    return element();
+  }
+  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return element(); }
+  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return element(); }
+  bool on_double(double, json::string_view, json::error_code&) { return element(); }
+  bool on_bool(bool, json::error_code&) { return element(); }
+  bool on_null(json::error_code&) { return element(); }
+
+ private:
+  bool element() {
+    if (!stack_.empty() && stack_.back().is_array) ++stack_.back().elements;
+    return true;
+  }
+  // The pointer of the value being read, from the keys and indexes leading to it.
+  std::string value_pointer() const {
+    std::string pointer;
+    for (const Frame& parent : stack_) {
+      pointer = parent.is_array ? child_pointer(pointer, parent.elements)
+                                : child_pointer(pointer, parent.key);
+    }
+    return pointer;
+  }
+
+  std::string_view target_;
+  std::vector<Frame> stack_;
+  std::size_t string_tokens_ = 0;
+};
+
 }  // namespace
+
+std::optional<std::size_t> find_string_value(std::string_view text,
+                                             const json::parse_options& options,
+                                             std::string_view pointer) {
+  json::basic_parser<StringFinder> parser(options, pointer);
+  json::error_code error;
+  (void)parser.write_some(false, text.data(), text.size(), error);
+  const std::optional<std::size_t> token = parser.handler().found;
+  if (!token) return std::nullopt;
+  const std::vector<std::size_t> offsets = string_token_offsets(text, std::span(&*token, 1));
+  if (offsets.empty()) return std::nullopt;
+  return offsets.front();
+}
 
 JsonScan scan_json(std::string_view text, const json::parse_options& options) {
   json::basic_parser<ScanHandler> parser(options);

@@ -6,6 +6,7 @@
 #include <boost/json/error.hpp>
 #include <boost/json/parse_options.hpp>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,5 +28,11 @@ struct JsonScan {
 // Scans the whole of `text` as one JSON document under `options`. Text after the document
 // (other than whitespace and, if allowed, comments) is the error extra_data.
 [[nodiscard]] JsonScan scan_json(std::string_view text, const boost::json::parse_options& options);
+
+// The offset of the opening quote of the string value at JSON pointer `pointer` in `text`;
+// nullopt if the value there is not a string, if there is none, or if a syntax error comes
+// first. For naming a value's FILE:LINE:COL in a message about a parsed document.
+[[nodiscard]] std::optional<std::size_t> find_string_value(
+    std::string_view text, const boost::json::parse_options& options, std::string_view pointer);
 
 }  // namespace confvisor

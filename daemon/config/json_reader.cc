@@ -1,6 +1,7 @@
 #include "daemon/config/json_reader.hpp"
 
 #include "common/json/pointer.hpp"
+#include "daemon/config/origins.hpp"
 #include "daemon/config/suggest.hpp"
 
 namespace confvisor::config {
@@ -8,15 +9,20 @@ namespace confvisor::config {
 namespace json = boost::json;
 
 Place Place::child(std::string_view key) const {
-  return {errors, file, child_pointer(pointer, key)};
+  return {errors, file, child_pointer(pointer, key), origins};
 }
 
 Place Place::child(std::size_t index) const {
-  return {errors, file, child_pointer(pointer, index)};
+  return {errors, file, child_pointer(pointer, index), origins};
+}
+
+std::string Place::where() const {
+  if (origins != nullptr) return origins->where(pointer);
+  return std::string(file) + ": " + printable_pointer(pointer);
 }
 
 void Place::error(std::string_view message) const {
-  errors.add(std::string(file) + ": " + printable_pointer(pointer) + ": " + std::string(message));
+  errors.add(where() + ": " + std::string(message));
 }
 
 void expected(std::string_view what, const json::value& got) {

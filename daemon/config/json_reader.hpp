@@ -19,14 +19,20 @@
 
 namespace confvisor::config {
 
+class Origins;
+
 // Where a value is in the document, and where its errors go.
 struct Place {
   Errors& errors;
   std::string_view file;  // names the document: each error is "FILE: POINTER: message"
   std::string pointer;
+  // For a document merged from several files: which file and pointer an error names instead.
+  const Origins* origins = nullptr;
 
   [[nodiscard]] Place child(std::string_view key) const;
   [[nodiscard]] Place child(std::size_t index) const;
+  // "FILE: /pointer", as an error names this place.
+  [[nodiscard]] std::string where() const;
   void error(std::string_view message) const;
 
   // Runs `read`; an Error it throws becomes an error at this place.

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstddef>
@@ -16,6 +17,7 @@
 
 #include "common/base/errors.hpp"
 #include "common/json/depth_limit.hpp"
+#include "daemon/config/origins.hpp"
 
 namespace confvisor {
 struct RegularFile;
@@ -28,6 +30,10 @@ using Duration = std::chrono::milliseconds;
 enum class RestartPolicy { always, on_failure, never };
 enum class ReloadAction { signal, restart, none };
 enum class Readiness { started, notify };
+// What a worker instance becoming FATAL does to the daemon: nothing more (it stays FATAL,
+// the others run on), or stop every worker and exit (for a container runtime or systemd's
+// Restart= to take over).
+enum class FatalAction { stay, exit };
 
 struct Backoff {
   Duration initial{100};
@@ -54,12 +60,30 @@ struct Limits {
   bool operator==(const Limits&) const = default;
 };
 
+// What the daemon keeps of a worker's output ("log"): the recent lines of each instance in
+// memory, for `confvisorctl logs`, and optionally every line in a file of its own. Changing it
+// restarts nothing: a reload applies it to the running instances.
+struct LogSettings {
+  unsigned lines = 1000;            // kept per instance; 0 keeps none (-f still follows)
+  std::size_t bytes = 256u << 10;   // of line text kept per instance, "256KiB"
+  std::optional<std::string> file;  // absolute path; every instance's lines, appended
+  // Rotated (PATH to PATH.1, ..., PATH.keep) before a line would take it past this; unset:
+  // never by size (logrotate and SIGUSR1 do it).
+  std::optional<std::uint64_t> max_size = 10u << 20;
+  unsigned keep = 5;  // rotated files kept; 0: the full file is removed
+
+  bool operator==(const LogSettings&) const = default;
+};
+
 // One entry of /confvisor/workers. Defaults follow DESIGN.md ("Supervision").
 struct WorkerSpec {
   std::string name;
   std::vector<std::string> command;  // argv; command[0] is run without a shell
   unsigned instances = 1;
+  // Its env values, command and cwd have their ${VAR} references expanded
+  // (daemon/config/variables.hpp), and env holds the pass_env variables the daemon has.
   std::map<std::string, std::string> env;
+  std::vector<std::string> pass_env;  // names copied from the daemon's environment
   std::optional<std::string> cwd;
   std::optional<std::string> user;
   std::optional<std::string> group;
@@ -70,15 +94,27 @@ struct WorkerSpec {
   Duration start_window{1'000};
   RestartLimit restart_limit;
   std::optional<Duration> fatal_retry_after;
+  FatalAction on_fatal = FatalAction::stay;
   int stop_signal = 15;  // SIGTERM
   Duration stop_timeout{10'000};
   ReloadAction on_reload = ReloadAction::none;
   int reload_signal = 1;  // SIGHUP
   Readiness ready = Readiness::started;
+  // The workers whose every instance must be ready (Running, or done after a run that
+  // succeeded and is not restarted) before an instance of this one starts; this one's
+  // instances stop before theirs when both stop together. Only starts wait: a running
+  // instance keeps running when one of them stops, restarts or fails.
+  std::vector<std::string> after;
   // With "ready": "notify" only, the worker is restarted if its WATCHDOG=1 pings stop for
   // this long.
   std::optional<Duration> watchdog;
   Limits limits;
+  LogSettings log;
+  // Run before a new config is published, on a private copy of it ("{file}" in any argument
+  // is its path), as the worker's user; a failure refuses the config. Empty: no check.
+  // Changing only these two keys does not restart the worker.
+  std::vector<std::string> check;
+  Duration check_timeout{5'000};
 
   bool operator==(const WorkerSpec&) const = default;
 };
@@ -111,6 +147,32 @@ struct EtcdSettings {
   bool operator==(const EtcdSettings&) const = default;
 };
 
+// Whether `a` and `b` run the same process, so that a running instance can take one for the
+// other without a restart: they differ at most in the keys that only the supervisor reads
+// when it starts or stops instances (instances, after, on_fatal), in `log`, which applies to
+// running instances, and in the check run before a publish (check, check_timeout), which
+// the worker's processes never see.
+[[nodiscard]] inline bool same_run(WorkerSpec a, WorkerSpec b) {
+  a.instances = b.instances;
+  a.log = b.log;
+  a.check = b.check;
+  a.check_timeout = b.check_timeout;
+  a.after = b.after;
+  a.on_fatal = b.on_fatal;
+  return a == b;
+}
+
+// The "http" object of the section: the opt-in HTTP endpoint (daemon/http). `listen` is
+// "ADDRESS:PORT" with an address literal, IPv6 in brackets ("127.0.0.1:9187",
+// "[::1]:9187"); port 0 asks the kernel for a free one, which the log and status name.
+struct HttpSettings {
+  std::string listen;   // as written, for messages
+  std::string address;  // the address literal, without brackets
+  std::uint16_t port = 0;
+
+  bool operator==(const HttpSettings&) const = default;
+};
+
 // The "confvisor" section.
 struct Settings {
   std::string segment;                      // required
@@ -121,7 +183,12 @@ struct Settings {
   unsigned history = 8;                     // 1..64
   std::size_t max_config_size = 64u << 20;  // larger files are refused before parsing
   unsigned max_instances = 1000;            // 1..65536: all workers' instances together
+  // A JSON Schema file that the whole document must satisfy before it is published
+  // (daemon/config/document_schema.hpp); read again at every load.
+  std::optional<std::string> schema;
+  std::optional<HttpSettings> http;  // none: no HTTP listener
   std::vector<WorkerSpec> workers;
+  std::vector<std::string> include;  // paths and glob patterns of fragments, as written
   std::optional<EtcdSettings> etcd;  // /confvisor/source/etcd
   // Where the last good etcd-merged document is kept (SEGMENT.last-good.json). Default
   // /var/lib/confvisor for root, $XDG_STATE_HOME/confvisor (~/.local/state/confvisor) for
@@ -130,20 +197,32 @@ struct Settings {
 };
 
 struct Config {
-  std::string path;             // as given
-  boost::json::value document;  // the whole file, comments stripped: what workers see
+  std::string path;  // as given
+  // The whole file with its fragments merged in, comments stripped: what workers see. Its
+  // ${VAR} references stay as written; only the daemon's reading of them is expanded.
+  boost::json::value document;
   Settings settings;
+  Origins origins;  // its files (the main one, then the fragments merged) and their values
 };
+
+// What a generation published from `config` names as its source: the main file, then
+// " + FRAGMENT" for each fragment merged, in merge order.
+[[nodiscard]] std::string source_of(const Config& config);
 
 struct LoadResult {
   std::optional<Config> config;  // set iff errors is empty
   Errors errors;                 // every error found, each one line naming its place
+  // The main file's /confvisor/include patterns, whenever the file could be parsed (also
+  // when the load failed after that): what ConfigOnDisk watches besides the file.
+  std::vector<std::string> include;
 };
 
-// Reads, parses and validates `path`, refusing files larger than `max_size` bytes (checked
-// before reading them). Never blocks: `path` must name a regular file, anything else (a FIFO,
-// a directory, a device) is refused unread. Never throws for a bad file: every problem is a
-// line in `errors`:
+// Reads, parses and validates `path` and the fragments its /confvisor/include names (merged
+// in as daemon/config/include.hpp says), refusing more than `max_size` bytes in all (each
+// file's size checked before reading it). Never blocks: every file must be a regular file,
+// anything else (a FIFO, a directory, a device) is refused unread. Never throws for a bad
+// file: every problem is a line in `errors`, naming the file it is in (the main file or a
+// fragment; a meaning error in a fragment gives the pointer inside the fragment):
 //   "FILE: message"                      the file itself ("unable to read: No such file or
 //                                        directory", "not a regular file (a FIFO)", "file is
 //                                        N bytes, larger than ...")
@@ -161,7 +240,9 @@ struct LoadResult {
 [[nodiscard]] std::string file_refusal(const RegularFile& file, std::size_t max_size);
 
 // The text half of load_config: `text` is the file's content and `file` names it in errors.
-// What the fuzz target drives. A leading UTF-8 byte order mark is skipped.
+// What the fuzz target drives. A leading UTF-8 byte order mark is skipped. It never reads a
+// file: /confvisor/include is checked but not followed (the text of a kept generation, which
+// this also loads, has its fragments merged in already).
 [[nodiscard]] LoadResult load_config_text(std::string_view text, const std::string& file);
 
 // The syntax half of load_config_text, for a JSON value of any kind (an etcd value, a file
@@ -178,17 +259,24 @@ struct ParsedText {
                                            std::size_t max_depth = kMaxConfigDepth);
 
 // Validates an already parsed document (used by load_config and by tests). `file` prefixes
-// each error.
-[[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document);
+// each error, or `origins` says which file and pointer an error names.
+[[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document,
+                                         const Origins* origins = nullptr);
+
+// The JSON of config files: comments and trailing commas allowed, nested at most
+// kMaxConfigDepth levels.
+[[nodiscard]] boost::json::parse_options config_parse_options();
 
 // The keys the validator knows, in the order config/confvisor.schema.json lists them (a test
-// holds the two equal): the "confvisor" section, a worker, a worker's "backoff", its
-// "restart_limit" and its "limits".
+// holds the two equal): the "confvisor" section, its "http", a worker, a worker's "backoff",
+// its "restart_limit", its "limits" and its "log".
 [[nodiscard]] std::vector<std::string_view> settings_keys();
+[[nodiscard]] std::vector<std::string_view> http_keys();
 [[nodiscard]] std::vector<std::string_view> worker_keys();
 [[nodiscard]] std::vector<std::string_view> backoff_keys();
 [[nodiscard]] std::vector<std::string_view> restart_limit_keys();
 [[nodiscard]] std::vector<std::string_view> limits_keys();
+[[nodiscard]] std::vector<std::string_view> log_keys();
 // /confvisor/source, /confvisor/source/etcd, its "tls" and its "auth".
 [[nodiscard]] std::vector<std::string_view> source_keys();
 [[nodiscard]] std::vector<std::string_view> etcd_keys();

@@ -37,7 +37,9 @@ constexpr std::array<ForeignKey, 29> kSupervisordKeys{{
     {"killasgroup", "", "SIGKILL always goes to the worker's whole process group"},
     {"autostart", "",
      "every worker starts with the daemon; `confvisorctl stop NAME` keeps one stopped"},
-    {"priority", "", "workers start in the order of the list and stop in reverse order"},
+    {"priority", "after",
+     "the names of the workers this one starts after, once they are ready; it stops "
+     "before them"},
     {"redirect_stderr", "", kOutputNote},
     {"stdout_logfile", "", kOutputNote},
     {"stdout_logfile_maxbytes", "", kOutputNote},

@@ -10,10 +10,13 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/ip/address.hpp>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "common/base/error.hpp"
 #include "common/base/log.hpp"
 #include "common/json/units.hpp"
 #include "common/os/accounts.hpp"
@@ -24,6 +27,9 @@
 #include "daemon/config/command_path.hpp"
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
+#include "daemon/config/origins.hpp"
+#include "daemon/config/suggest.hpp"
+#include "daemon/config/variables.hpp"
 #include "daemon/etcd/endpoint.hpp"
 
 namespace confvisor::config {
@@ -109,6 +115,10 @@ constexpr std::array kReadiness{
     Choice<Readiness>{"started", Readiness::started},
     Choice<Readiness>{"notify", Readiness::notify},
 };
+constexpr std::array kFatalActions{
+    Choice<FatalAction>{"stay", FatalAction::stay},
+    Choice<FatalAction>{"exit", FatalAction::exit},
+};
 
 // The variables the daemon gives every worker itself (DESIGN.md, "Supervision").
 constexpr std::array<std::string_view, 3> kReservedEnv{"CONFVISOR_SEGMENT", "CONFVISOR_WORKER",
@@ -145,6 +155,12 @@ std::string worker_name_of(const Value& v) {
       describe_value(v) + ": write " + argv + "]");
 }
 
+// A string of a worker's definition with its ${VAR} references expanded
+// (daemon/config/variables.hpp).
+std::string expanded_string(const Value& v) {
+  return expand_variables(os_string(v));
+}
+
 std::vector<std::string> command_of(const Value& v, const Place& at) {
   if (v.is_string()) command_string(v);
   const boost::json::array& argv = array_of(v);
@@ -152,8 +168,9 @@ std::vector<std::string> command_of(const Value& v, const Place& at) {
   std::vector<std::string> command;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     at.child(i).attempt([&] {
-      std::string argument = os_string(argv[i]);
-      if (argument.empty()) expected("a non-empty string", argv[i]);
+      std::string argument = expanded_string(argv[i]);
+      if (argv[i].get_string().empty()) expected("a non-empty string", argv[i]);
+      if (argument.empty()) throw Error(describe_value(argv[i]) + " expands to an empty string");
       command.push_back(std::move(argument));
     });
   }
@@ -175,10 +192,43 @@ std::map<std::string, std::string> env_of(const Value& v, const Place& at) {
   for (const auto& member : object_of(v)) {
     at.child(member.key()).attempt([&] {
       check_env_name(member.key());
-      env.emplace(member.key(), os_string(member.value()));
+      env.emplace(member.key(), expanded_string(member.value()));
     });
   }
   return env;
+}
+
+// The names only; their values are copied in by pass_environment once the worker is read.
+std::vector<std::string> pass_env_of(const Value& v, const Place& at) {
+  std::vector<std::string> names;
+  const boost::json::array& list = array_of(v);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string name = os_string(list[i]);
+      check_env_name(name);
+      names.push_back(std::move(name));
+    });
+  }
+  return names;
+}
+
+// Copies the variables named by pass_env from the daemon's environment into the worker's,
+// where its env does not set them: env wins. A variable the daemon does not have is skipped,
+// as systemd's PassEnvironment= does; a worker that cannot run without it says
+// "${NAME}" in its env or command instead, which is an error when NAME is not set.
+void pass_environment(WorkerSpec& worker) {
+  for (const std::string& name : worker.pass_env) {
+    if (const char* value = std::getenv(name.c_str())) worker.env.emplace(name, value);
+  }
+}
+
+std::string working_directory_of(const Value& v) {
+  std::string path = expanded_string(v);
+  if (!path.starts_with('/')) {
+    if (path == v.get_string()) expected("an absolute path", v);
+    throw Error(describe_value(v) + " expands to " + quote_text(path) + ", not an absolute path");
+  }
+  return path;
 }
 
 std::vector<int> exit_codes_of(const Value& v, const Place& at) {
@@ -218,6 +268,27 @@ Backoff backoff_of(const Value& v, const Place& at) {
   return backoff;
 }
 
+// The names of "after", one per entry of the array, so that the n-th name is at /after/n. An
+// entry that is not a name is reported here and kept as "", which the order checks skip.
+std::vector<std::string> after_of(const Value& v, const Place& at) {
+  const boost::json::array& list = array_of(v);
+  std::vector<std::string> names(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string name = worker_name_of(list[i]);
+      const auto first =
+          std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), name);
+      if (first != names.begin() + static_cast<std::ptrdiff_t>(i)) {
+        throw Error(quote_text(name) + " is listed twice: " +
+                    at.child(static_cast<std::size_t>(first - names.begin())).pointer +
+                    " has it too");
+      }
+      names[i] = std::move(name);
+    });
+  }
+  return names;
+}
+
 std::optional<Duration> watchdog_of(const Value& v) {
   return positive_duration_of(v);
 }
@@ -242,12 +313,79 @@ Limits limits_of(const Value& v, const Place& at) {
   return object_with<Limits, kLimitsFields>(v, at);
 }
 
-constexpr std::array<Field<WorkerSpec>, 21> kWorkerFields{{
+// ---- What a worker's output leaves behind ("log").
+
+std::size_t log_bytes_of(const Value& v) {
+  constexpr std::uint64_t kMaximum = 64u << 20;
+  const std::uint64_t size = size_of(v);
+  if (size > kMaximum) expected("a size of at most 64MiB", v);
+  return static_cast<std::size_t>(size);
+}
+
+std::optional<std::string> log_file_of(const Value& v) {
+  if (v.is_null()) return std::nullopt;
+  return absolute_path_of(v);
+}
+
+std::optional<std::uint64_t> max_size_of(const Value& v) {
+  if (v.is_null()) return std::nullopt;
+  const std::uint64_t size = size_of(v);
+  if (size < 4096) expected("a size of at least 4KiB, or null (never rotated by size)", v);
+  return size;
+}
+
+constexpr std::array<Field<LogSettings>, 5> kLogFields{{
+    {"lines", kOptional, set<&LogSettings::lines, count_in<0, 1'000'000>>},
+    {"bytes", kOptional, set<&LogSettings::bytes, log_bytes_of>},
+    {"file", kOptional, set<&LogSettings::file, log_file_of>},
+    {"max_size", kOptional, set<&LogSettings::max_size, max_size_of>},
+    {"keep", kOptional, set<&LogSettings::keep, count_in<0, 1000>>},
+}};
+
+LogSettings log_of(const Value& v, const Place& at) {
+  return object_with<LogSettings, kLogFields>(v, at);
+}
+
+// The log file can be written: it is a regular file or missing, in a directory that exists.
+// A FIFO, a device or a directory is refused here as the daemon refuses to open one (its
+// writes could block on whoever reads it); the daemon checks again at every open.
+void check_log_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) {
+      throw Error(quote_text(path) + " is " + std::string(file_type_name(st.st_mode)) +
+                  ", not a regular file");
+    }
+    return;
+  }
+  if (errno != ENOENT) throw_sys("stat the log file " + path);
+  const std::string dir = path.substr(0, std::max<std::size_t>(path.rfind('/'), 1));
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw Error("the directory of " + quote_text(path) + " (" + dir +
+                ") does not exist: create it, or log elsewhere");
+  }
+}
+
+// A check has the same form as a command, and is run with the worker's own argv rules.
+std::vector<std::string> check_of(const Value& v, const Place& at) {
+  return command_of(v, at);
+}
+
+// Long enough for a program that parses a large config, short enough that a hung check
+// never holds a reload for long.
+Duration check_timeout_of(const Value& v) {
+  const Duration timeout = positive_duration_of(v);
+  if (timeout > std::chrono::minutes(10)) expected("a duration of at most 10min", v);
+  return timeout;
+}
+
+constexpr std::array<Field<WorkerSpec>, 27> kWorkerFields{{
     {"name", kRequired, set<&WorkerSpec::name, worker_name_of>},
     {"command", kRequired, set_nested<&WorkerSpec::command, command_of>},
     {"instances", kOptional, set<&WorkerSpec::instances, count_in<1, 1000>>},
     {"env", kOptional, set_nested<&WorkerSpec::env, env_of>},
-    {"cwd", kOptional, set<&WorkerSpec::cwd, absolute_path_of>},
+    {"pass_env", kOptional, set_nested<&WorkerSpec::pass_env, pass_env_of>},
+    {"cwd", kOptional, set<&WorkerSpec::cwd, working_directory_of>},
     {"user", kOptional, set<&WorkerSpec::user, user_of>},
     {"group", kOptional, set<&WorkerSpec::group, group_of>},
     {"umask", kOptional, set<&WorkerSpec::umask, octal_mode_of>},
@@ -258,13 +396,18 @@ constexpr std::array<Field<WorkerSpec>, 21> kWorkerFields{{
     {"restart_limit", kOptional,
      set_nested<&WorkerSpec::restart_limit, object_with<RestartLimit, kRestartLimitFields>>},
     {"fatal_retry_after", kOptional, set<&WorkerSpec::fatal_retry_after, retry_after_of>},
+    {"on_fatal", kOptional, set<&WorkerSpec::on_fatal, one_of<kFatalActions>>},
     {"stop_signal", kOptional, set<&WorkerSpec::stop_signal, signal_of>},
     {"stop_timeout", kOptional, set<&WorkerSpec::stop_timeout, duration_of>},
     {"on_reload", kOptional, set<&WorkerSpec::on_reload, one_of<kReloadActions>>},
     {"reload_signal", kOptional, set<&WorkerSpec::reload_signal, signal_of>},
     {"ready", kOptional, set<&WorkerSpec::ready, one_of<kReadiness>>},
+    {"after", kOptional, set_nested<&WorkerSpec::after, after_of>},
     {"watchdog", kOptional, set<&WorkerSpec::watchdog, watchdog_of>},
     {"limits", kOptional, set_nested<&WorkerSpec::limits, limits_of>},
+    {"log", kOptional, set_nested<&WorkerSpec::log, log_of>},
+    {"check", kOptional, set_nested<&WorkerSpec::check, check_of>},
+    {"check_timeout", kOptional, set<&WorkerSpec::check_timeout, check_timeout_of>},
 }};
 
 // A worker that reads well but can never start is refused too: its program must be found
@@ -277,32 +420,163 @@ void check_can_start(const WorkerSpec& worker, const Place& at) {
     (void)resolve_program(worker, search_path_of(worker), as);
   });
   at.child("cwd").attempt([&] { check_working_directory(worker, as); });
+  if (worker.log.file)
+    at.child("log").child("file").attempt([&] { check_log_file(*worker.log.file); });
+  if (worker.check.empty()) return;
+  WorkerSpec check = worker;
+  check.command = worker.check;
+  at.child("check").child(std::size_t{0}).attempt([&] {
+    (void)resolve_program(check, search_path_of(check), as);
+  });
+}
+
+// ---- The start order: "after" names workers of the list, not the worker itself, and
+// makes no cycle. Each error is at the entry of "after" that is wrong.
+
+// The workers that were read, each with its index in /confvisor/workers.
+struct ReadWorker {
+  std::size_t index;
+  const WorkerSpec* spec;
+};
+
+std::string unknown_worker_message(const std::string& name, const std::vector<ReadWorker>& all) {
+  std::vector<std::string_view> names;
+  for (const ReadWorker& w : all) names.push_back(w.spec->name);
+  std::string message = "no worker named " + quote_text(name) + " in /confvisor/workers";
+  if (const auto near = nearest_word(name, names)) {
+    return message + " (did you mean " + quote_text(*near) + "?)";
+  }
+  std::string list;
+  for (std::string_view n : names) list += (list.empty() ? "" : ", ") + std::string(n);
+  return message + " (workers: " + list + ")";
+}
+
+// Refuses a cycle once, at the entry that closes it, naming every worker on it. An iterative
+// depth-first walk: a list of thousands of workers must not exhaust the stack.
+void check_order_cycles(const std::vector<ReadWorker>& all,
+                        const std::map<std::string, std::size_t>& position, const Place& at) {
+  enum class Mark { unseen, on_path, done };
+  std::vector<Mark> mark(all.size(), Mark::unseen);
+  struct Step {
+    std::size_t worker;
+    std::size_t next_entry;
+  };
+  for (std::size_t root = 0; root < all.size(); ++root) {
+    if (mark[root] != Mark::unseen) continue;
+    std::vector<Step> path{{root, 0}};
+    mark[root] = Mark::on_path;
+    while (!path.empty()) {
+      Step& step = path.back();
+      const std::vector<std::string>& after = all[step.worker].spec->after;
+      if (step.next_entry == after.size()) {
+        mark[step.worker] = Mark::done;
+        path.pop_back();
+        continue;
+      }
+      const std::size_t entry = step.next_entry++;
+      const auto target = position.find(after[entry]);
+      if (target == position.end() || target->second == step.worker) continue;  // reported
+      const std::size_t next = target->second;
+      if (mark[next] == Mark::unseen) {
+        mark[next] = Mark::on_path;
+        path.push_back({next, 0});
+      } else if (mark[next] == Mark::on_path) {
+        std::string cycle;
+        bool on = false;
+        for (const Step& s : path) {
+          on = on || s.worker == next;
+          if (on) cycle += all[s.worker].spec->name + " -> ";
+        }
+        at.child(all[step.worker].index)
+            .child("after")
+            .child(entry)
+            .error("the start order makes a cycle: " + cycle + all[next].spec->name +
+                   " (each starts after the next): no worker of it could ever start");
+      }
+    }
+  }
+}
+
+void check_start_order(const std::vector<ReadWorker>& all, const Place& at) {
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < all.size(); ++i) position.emplace(all[i].spec->name, i);
+  for (const ReadWorker& w : all) {
+    for (std::size_t entry = 0; entry < w.spec->after.size(); ++entry) {
+      const std::string& name = w.spec->after[entry];
+      if (name.empty()) continue;  // not a name: reported
+      const Place place = at.child(w.index).child("after").child(entry);
+      if (name == w.spec->name) {
+        place.error(quote_text(name) +
+                    " is this worker itself: a worker cannot start after itself");
+      } else if (!position.contains(name)) {
+        place.error(unknown_worker_message(name, all));
+      }
+    }
+  }
+  check_order_cycles(all, position, at);
 }
 
 // ---- The section.
 
+// How the error at `here`, the name of a worker, names `other`, the same name earlier: by
+// its pointer, and when it is in another file (a fragment merged from conf.d) by that file
+// too, with the FILE:LINE:COL of both names.
+std::string other_place(const Place& here, const Place& other) {
+  if (here.origins == nullptr) return other.pointer + " has it too";
+  const Origins::Place mine = here.origins->locate(here.pointer);
+  const Origins::Place theirs = here.origins->locate(other.pointer);
+  if (mine.file == theirs.file) return theirs.pointer + " has it too";
+  std::string text = other.where() + " has it too";
+  const auto at_theirs = here.origins->position(other.pointer + "/name");
+  const auto at_mine = here.origins->position(here.pointer + "/name");
+  if (at_theirs && at_mine) text += " (at " + *at_theirs + "; this one at " + *at_mine + ")";
+  return text;
+}
+
 std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
   const boost::json::array& list = array_of(v);
   std::vector<WorkerSpec> workers;
+  std::vector<std::size_t> indexes;  // of each one read, in /confvisor/workers
   std::map<std::string, std::size_t> first_with_name;
+  std::map<std::string, std::size_t> first_with_log_file;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Place place = at.child(i);
     WorkerSpec worker;
     const std::size_t errors_before = at.errors.size();
     place.attempt([&] { worker = object_with<WorkerSpec, kWorkerFields>(list[i], place); });
     if (worker.name.empty()) continue;  // missing or invalid: already reported
+    pass_environment(worker);
     if (at.errors.size() == errors_before) check_can_start(worker, place);
     if (worker.watchdog && worker.ready != Readiness::notify) {
       place.child("watchdog")
           .error("needs \"ready\": \"notify\": pings come over the notify socket");
     }
+    if (worker.on_fatal == FatalAction::exit && worker.fatal_retry_after) {
+      place.child("on_fatal")
+          .error(
+              "\"exit\" ends the daemon once the worker is FATAL, so its fatal_retry_after "
+              "would never come: set one or the other");
+    }
     const auto [first, inserted] = first_with_name.emplace(worker.name, i);
     if (!inserted) {
+      // Named by file and pointer when the other one is in another file (a fragment).
       place.child("name").error("duplicate worker name " + quote_text(worker.name) + ": " +
-                                at.child(first->second).pointer + " has it too");
+                                other_place(place, at.child(first->second)));
+    }
+    if (worker.log.file) {
+      const auto [other, fresh] = first_with_log_file.emplace(*worker.log.file, i);
+      if (!fresh) {
+        place.child("log").child("file").error(
+            quote_text(*worker.log.file) + " is the log file of " +
+            at.child(other->second).pointer + " too: give each worker a file of its own");
+      }
     }
     workers.push_back(std::move(worker));
+    indexes.push_back(i);
   }
+  std::vector<ReadWorker> read;
+  for (std::size_t n = 0; n < workers.size(); ++n) read.push_back({indexes[n], &workers[n]});
+  check_start_order(read, at);
   return workers;
 }
 
@@ -490,7 +764,67 @@ std::optional<EtcdSettings> source_of(const Value& v, const Place& at) {
   return object_with<SourceSection, kSourceFields>(v, at).etcd;
 }
 
-constexpr std::array<Field<Settings>, 11> kSettingsFields{{
+// The files to merge into the document: what they name is read by load_config
+// (daemon/config/include.hpp); here the list is only checked.
+std::vector<std::string> include_of(const Value& v, const Place& at) {
+  std::vector<std::string> patterns;
+  const boost::json::array& list = array_of(v);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string pattern = os_string(list[i]);
+      if (pattern.empty()) expected("a non-empty path or glob pattern", list[i]);
+      patterns.push_back(std::move(pattern));
+    });
+  }
+  return patterns;
+}
+
+// ---- The HTTP endpoint.
+
+// "ADDRESS:PORT", the address a literal (IPv6 in brackets), so that what it listens on is
+// exactly what the file says: no name to resolve, no "every interface" by omission.
+HttpSettings http_listen_of(const Value& v) {
+  constexpr std::string_view kForm =
+      R"(an address and a port like "127.0.0.1:9187" or "[::1]:9187")";
+  HttpSettings http;
+  http.listen = os_string(v);
+  const std::string_view text = http.listen;
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) expected(kForm, v);
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port = text.substr(colon + 1);
+  if (host.empty()) {
+    throw Error("no address in " + quote_text(text) +
+                R"(: write "0.0.0.0:PORT" or "[::]:PORT" to listen on every interface)");
+  }
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec || address.is_v6() != bracketed) {
+    expected(std::string(kForm) + ", the address a literal (IPv6 in brackets)", v);
+  }
+  unsigned number = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (port.empty() || error != std::errc{} || end != port.data() + port.size() || number > 65535) {
+    throw Error("port " + quote_text(port) + " in " + quote_text(text) +
+                ": expected a number from 0 to 65535");
+  }
+  http.address = address.to_string();
+  http.port = static_cast<std::uint16_t>(number);
+  return http;
+}
+
+constexpr std::array<Field<HttpSettings>, 1> kHttpFields{{
+    {"listen", kRequired,
+     [](const Value& v, const Place&, HttpSettings& out) { out = http_listen_of(v); }},
+}};
+
+std::optional<HttpSettings> http_of(const Value& v, const Place& at) {
+  return object_with<HttpSettings, kHttpFields>(v, at);
+}
+
+constexpr std::array<Field<Settings>, 14> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
@@ -499,7 +833,10 @@ constexpr std::array<Field<Settings>, 11> kSettingsFields{{
     {"history", kOptional, set<&Settings::history, count_in<1, 64>>},
     {"max_config_size", kOptional, set<&Settings::max_config_size, size_of>},
     {"max_instances", kOptional, set<&Settings::max_instances, count_in<1, 65536>>},
+    {"http", kOptional, set_nested<&Settings::http, http_of>},
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
+    {"schema", kOptional, set<&Settings::schema, absolute_path_of>},
+    {"include", kOptional, set_nested<&Settings::include, include_of>},
     {"source", kOptional, set_nested<&Settings::etcd, source_of>},
     {"state_dir", kOptional, set<&Settings::state_dir, absolute_path_of>},
 }};
@@ -538,26 +875,33 @@ Settings settings_of(const Value& v, const Place& at) {
 
 }  // namespace
 
-LoadResult validate_config(const std::string& file, boost::json::value document) {
+LoadResult validate_config(const std::string& file, boost::json::value document,
+                           const Origins* origins) {
   if (!document.is_object()) {
-    return {std::nullopt,
-            {file + ": the top level must be a JSON object, found " +
-             std::string(kind_name(document))}};
+    return {
+        std::nullopt,
+        {file + ": the top level must be a JSON object, found " + std::string(kind_name(document))},
+        {}};
   }
   Errors errors;
-  const Place at{errors, file, "/confvisor"};
+  const Place at{errors, file, "/confvisor", origins};
   Settings settings;
   if (const Value* section = document.get_object().if_contains("confvisor")) {
     at.attempt([&] { settings = settings_of(*section, at); });
   } else {
     at.error("missing: the daemon's settings live under this key");
   }
-  if (!errors.empty()) return {std::nullopt, std::move(errors)};
-  return {Config{file, std::move(document), std::move(settings)}, {}};
+  if (!errors.empty()) return {std::nullopt, std::move(errors), {}};
+  Origins kept = origins != nullptr ? *origins : Origins(file);
+  kept.attach_texts(nullptr);  // they live as long as the load
+  return {Config{file, std::move(document), std::move(settings), std::move(kept)}, {}, {}};
 }
 
 std::vector<std::string_view> settings_keys() {
   return keys_of<Settings>(kSettingsFields);
+}
+std::vector<std::string_view> http_keys() {
+  return keys_of<HttpSettings>(kHttpFields);
 }
 std::vector<std::string_view> worker_keys() {
   return keys_of<WorkerSpec>(kWorkerFields);
@@ -592,6 +936,10 @@ std::string default_state_dir() {
     if (home != nullptr && home[0] == '/') return std::string(home) + "/.local/state/confvisor";
   }
   return "/var/lib/confvisor";
+}
+
+std::vector<std::string_view> log_keys() {
+  return keys_of<LogSettings>(kLogFields);
 }
 
 }  // namespace confvisor::config

@@ -41,7 +41,14 @@ Client::Client(std::string path) : path_(std::move(path)) {
 
 json::object Client::call(const json::object& request, std::chrono::milliseconds timeout) {
   send_all(json::serialize(request) + "\n");
-  const std::string line = read_line(std::chrono::steady_clock::now() + timeout);
+  return parse_reply(read_line(std::chrono::steady_clock::now() + timeout));
+}
+
+json::object Client::next_reply() {
+  return parse_reply(read_line(std::nullopt));
+}
+
+json::object Client::parse_reply(const std::string& line) const {
   json::error_code ec;
   json::value reply = json::parse(line, ec);
   if (ec || !reply.is_object() || !reply.get_object().contains("ok")) {
@@ -64,19 +71,23 @@ void Client::send_all(const std::string& line) {
   }
 }
 
-std::string Client::read_line(std::chrono::steady_clock::time_point deadline) {
+std::string Client::read_line(std::optional<std::chrono::steady_clock::time_point> deadline) {
   for (;;) {
     if (auto nl = pending_.find('\n'); nl != std::string::npos) {
       std::string line = pending_.substr(0, nl);
       pending_.erase(0, nl + 1);
       return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      throw ClientError(Kind::timeout, "no reply from confvisord on " + path_ + " in time");
+    int wait_ms = -1;
+    if (deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        throw ClientError(Kind::timeout, "no reply from confvisord on " + path_ + " in time");
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), 1 << 30));
+    }
     pollfd p{fd_.get(), POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
+    const int ready = ::poll(&p, 1, wait_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) throw_sys("wait for confvisord's reply");
     if (ready == 0) continue;  // the deadline check above ends it

@@ -3,6 +3,7 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/os/unique_fd.hpp"
@@ -31,10 +32,16 @@ class Client {
   // "error"); throws ClientError if none comes within `timeout`.
   [[nodiscard]] boost::json::object call(const boost::json::object& request,
                                          std::chrono::milliseconds timeout);
+  // The next reply line of a stream (control/protocol.hpp), however long it takes; throws
+  // ClientError when the daemon hangs up.
+  [[nodiscard]] boost::json::object next_reply();
 
  private:
   void send_all(const std::string& line);
-  [[nodiscard]] std::string read_line(std::chrono::steady_clock::time_point deadline);
+  [[nodiscard]] boost::json::object parse_reply(const std::string& line) const;
+  // Without a deadline it waits as long as it takes.
+  [[nodiscard]] std::string read_line(
+      std::optional<std::chrono::steady_clock::time_point> deadline);
 
   std::string path_;
   UniqueFd fd_;

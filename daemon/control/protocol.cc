@@ -104,6 +104,13 @@ std::uint64_t Request::count(std::string_view key) const {
   bad_request(command + ": " + quoted(key) + " is missing");
 }
 
+std::optional<bool> Request::optional_bool(std::string_view key) const {
+  const json::value* v = fields.if_contains(key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (v->is_bool()) return v->get_bool();
+  bad_request(command + ": " + quoted(key) + " must be true or false");
+}
+
 Request parse_request(std::string_view line) {
   check_syntax(line);
   json::error_code ec;
@@ -141,6 +148,22 @@ std::string ok_reply(json::value result) {
 std::string error_reply(std::string_view code, std::string_view message) {
   json::object reply{
       {"version", kProtocolVersion}, {"ok", false}, {"code", code}, {"error", message}};
+  return json::serialize(reply) + "\n";
+}
+
+}  // namespace confvisor::control
+
+namespace confvisor::control {
+
+std::string stream_reply(json::value result) {
+  json::object reply{
+      {"version", kProtocolVersion}, {"ok", true}, {"more", true}, {"result", std::move(result)}};
+  return json::serialize(reply) + "\n";
+}
+
+std::string dropped_notice(std::uint64_t dropped) {
+  json::object reply{
+      {"version", kProtocolVersion}, {"ok", true}, {"more", true}, {"dropped", dropped}};
   return json::serialize(reply) + "\n";
 }
 

@@ -10,6 +10,18 @@
 // with code "bad-request" (its error names the versions), and so is one with an unknown
 // command, a field its command does not take, or a key given twice. The README documents
 // each command.
+//
+// A streamed reply (`logs` with "follow": true) is several reply lines for one request. Each
+// but the last has "more": true; a client that does not want more closes the connection,
+// which is the usual end of a stream (the daemon reads nothing else on it). Its items are
+// bounded per stream: when the client does not keep up, items are dropped, and a notice with
+// how many comes before the next item that fits:
+//
+//   request:  {"version": 1, "command": "logs", "worker": "api", "lines": 10, "follow": true}
+//   replies:  {"version": 1, "ok": true, "more": true, "result": {"lines": [...]}}
+//             {"version": 1, "ok": true, "more": true, "result": {"lines": [{...}]}}
+//             {"version": 1, "ok": true, "more": true, "dropped": 1200}
+//             ...
 #pragma once
 
 #include <array>
@@ -51,7 +63,7 @@ class Failure : public Error {
 };
 
 // Every command a daemon answers; the README documents each.
-enum class Command { status, reload, history, get, rollback, start, stop, restart };
+enum class Command { status, reload, history, get, rollback, start, stop, restart, logs };
 
 // What a command does to the daemon. One that changes the config it serves or the workers it
 // runs is refused while the daemon stops; one that only reads is answered to the end.
@@ -63,7 +75,7 @@ enum class Effect { reads, changes };
 struct CommandSpec {
   Command command;
   std::string_view name;
-  std::array<std::string_view, 2> fields;
+  std::array<std::string_view, 4> fields;
   Effect effect;
 };
 
@@ -71,7 +83,7 @@ struct CommandSpec {
 // daemon's dispatcher (daemon/core/command_handlers.cc) switches on the row a request names,
 // so a command is added here, once; the compiler then asks for its handler. The order is the
 // order of the "commands: ..." list an unknown command is answered with.
-inline constexpr std::array<CommandSpec, 8> kCommands{{
+inline constexpr std::array<CommandSpec, 9> kCommands{{
     {Command::status, "status", {}, Effect::reads},
     {Command::reload, "reload", {}, Effect::changes},
     {Command::history, "history", {}, Effect::reads},
@@ -80,6 +92,7 @@ inline constexpr std::array<CommandSpec, 8> kCommands{{
     {Command::start, "start", {"worker", "instance"}, Effect::changes},
     {Command::stop, "stop", {"worker", "instance"}, Effect::changes},
     {Command::restart, "restart", {"worker", "instance"}, Effect::changes},
+    {Command::logs, "logs", {"worker", "instance", "lines", "follow"}, Effect::reads},
 }};
 
 // The row of `command` in kCommands.
@@ -94,6 +107,7 @@ struct Request {
   [[nodiscard]] std::string string_field(std::string_view key) const;
   [[nodiscard]] std::optional<std::uint64_t> optional_count(std::string_view key) const;
   [[nodiscard]] std::uint64_t count(std::string_view key) const;
+  [[nodiscard]] std::optional<bool> optional_bool(std::string_view key) const;
 };
 
 // One request line (without its newline), checked against the command table. Throws
@@ -106,5 +120,9 @@ struct Request {
 // Reply lines, newline included.
 [[nodiscard]] std::string ok_reply(boost::json::value result);
 [[nodiscard]] std::string error_reply(std::string_view code, std::string_view message);
+// A reply line of a stream that goes on ("more": true).
+[[nodiscard]] std::string stream_reply(boost::json::value result);
+// The notice that `dropped` items of a stream were dropped just before it.
+[[nodiscard]] std::string dropped_notice(std::uint64_t dropped);
 
 }  // namespace confvisor::control

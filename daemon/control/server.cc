@@ -5,10 +5,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <deque>
 #include <filesystem>
 #include <istream>
 
@@ -122,6 +124,15 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
     boost::system::error_code ignored;
     deadline_.cancel();
     socket_.close(ignored);
+    end_stream();
+  }
+
+  // What fed the stream is let go (its subscriptions end), and what waited is freed.
+  void end_stream() {
+    streaming_ = false;
+    kept_.clear();
+    queue_.clear();
+    queued_bytes_ = 0;
   }
 
  private:
@@ -170,11 +181,10 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
       write_reply(control::error_reply(f.code, f.what()));
       return;
     }
-    server_->handler_(request, peer_, [weak = weak_from_this()](const std::string& reply) {
-      if (auto self = weak.lock()) self->write_reply(reply);
-    });
+    server_->handler_(request, peer_, Reply(weak_from_this()));
   }
 
+ public:
   void write_reply(const std::string& line) {
     if (server_ == nullptr) return;
     const auto next = [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -188,6 +198,109 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
     }
     write(line, next);
   }
+
+  // The first line of a stream, written whole as a reply is; the stream's items queue behind
+  // it. The client's hang-up (or anything it sends) ends the stream.
+  bool begin_stream(const std::string& first) {
+    if (server_ == nullptr) return false;
+    if (server_->refusal_of_output(*this, first.size())) {
+      write_reply(first);  // refused there, with the reason, as any reply would be
+      return false;
+    }
+    streaming_ = true;
+    watch_hangup();
+    queue_.push_back(first);
+    queued_bytes_ += first.size();
+    update_pending_output();
+    write_stream();
+    return true;
+  }
+
+  void push_item(std::string item) {
+    if (!streaming_ || server_ == nullptr) return;
+    std::string notice = dropped_ > 0 ? control::dropped_notice(dropped_) : std::string();
+    if (!stream_has_room(notice.size() + item.size())) {
+      ++dropped_;
+      return;
+    }
+    if (!notice.empty()) enqueue(std::move(notice));
+    dropped_ = 0;
+    enqueue(std::move(item));
+    // Posted, not written here: push() may be called from inside the handler that produced
+    // the item, and the write's failure closes the connection.
+    if (!writing_ && !write_posted_) {
+      write_posted_ = true;
+      asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->write_posted_ = false;
+        self->write_stream();
+      });
+    }
+  }
+
+  void keep(std::shared_ptr<void> resource) {
+    if (streaming_ && server_ != nullptr) kept_.push_back(std::move(resource));
+  }
+
+  [[nodiscard]] bool streaming() const { return streaming_ && server_ != nullptr; }
+
+ private:
+  // The queue is bounded by the stream's own limit and, for a uid that is limited, by what
+  // is left of its unread bytes.
+  [[nodiscard]] bool stream_has_room(std::size_t bytes) const {
+    return queued_bytes_ + bytes <= server_->limits_.stream_queue &&
+           server_->uid_has_room(*this, bytes);
+  }
+
+  void enqueue(std::string item) {
+    queued_bytes_ += item.size();
+    queue_.push_back(std::move(item));
+    update_pending_output();
+  }
+
+  // Writes what is queued in chunks of about 64 KiB; each chunk must be taken within the
+  // write timeout. Once the queue is empty, items dropped meanwhile are told at once.
+  void write_stream() {
+    if (!streaming() || writing_) return;
+    if (queue_.empty() && dropped_ > 0) {
+      enqueue(control::dropped_notice(dropped_));
+      dropped_ = 0;
+    }
+    if (queue_.empty()) return;
+    constexpr std::size_t kChunk = 64u << 10;
+    auto chunk = std::make_shared<std::string>(std::move(queue_.front()));
+    queue_.pop_front();
+    while (!queue_.empty() && chunk->size() + queue_.front().size() <= kChunk) {
+      *chunk += queue_.front();
+      queue_.pop_front();
+    }
+    queued_bytes_ -= chunk->size();
+    in_flight_ = chunk->size();
+    writing_ = true;
+    update_pending_output();
+    arm_deadline(server_->limits_.write_timeout, "did not read its stream");
+    asio::async_write(
+        socket_, asio::buffer(*chunk),
+        [self = shared_from_this(), chunk](const boost::system::error_code& ec, std::size_t) {
+          if (self->server_ == nullptr) return;
+          self->cancel_deadline();
+          self->writing_ = false;
+          self->in_flight_ = 0;
+          self->update_pending_output();
+          if (ec) return self->close();
+          self->write_stream();
+        });
+  }
+
+  // A stream's client sends nothing: readability is its hang-up (or a protocol error), and
+  // ends the stream either way.
+  void watch_hangup() {
+    socket_.async_wait(stream::socket::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code&) {
+                         if (self->server_ != nullptr) self->close();
+                       });
+  }
+
+  void update_pending_output() { set_pending_output(in_flight_ + queued_bytes_); }
 
   // Writes `line` whole within the write timeout, its bytes counted against the peer's
   // output until then; `done` runs unless the connection was closed meanwhile.
@@ -215,6 +328,7 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
     boost::system::error_code ignored;
     cancel_deadline();
     socket_.close(ignored);
+    end_stream();
     if (server_ == nullptr) return;
     set_pending_output(0);
     server_->release(shared_from_this());
@@ -229,7 +343,40 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   asio::streambuf in_;
   asio::steady_timer deadline_;
   std::uint64_t deadline_epoch_ = 0;
+  // A streamed reply: the items waiting, the bytes being written, the items dropped since
+  // the last notice, and what feeds it.
+  bool streaming_ = false;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::size_t in_flight_ = 0;
+  bool writing_ = false;
+  bool write_posted_ = false;
+  std::uint64_t dropped_ = 0;
+  std::vector<std::shared_ptr<void>> kept_;
 };
+
+void ControlServer::Reply::operator()(const std::string& line) const {
+  if (auto c = connection_.lock()) c->write_reply(line);
+}
+
+ControlServer::ReplyStream ControlServer::Reply::stream(const std::string& first) const {
+  auto c = connection_.lock();
+  if (!c || !c->begin_stream(first)) return ReplyStream();
+  return ReplyStream(c);
+}
+
+void ControlServer::ReplyStream::push(std::string item) const {
+  if (auto c = connection_.lock()) c->push_item(std::move(item));
+}
+
+void ControlServer::ReplyStream::keep(std::shared_ptr<void> resource) const {
+  if (auto c = connection_.lock()) c->keep(std::move(resource));
+}
+
+bool ControlServer::ReplyStream::open() const {
+  const auto c = connection_.lock();
+  return c && c->streaming();
+}
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, ControlAccess access,
                              Handler handler, ControlLimits limits)
@@ -347,6 +494,13 @@ std::optional<std::string> ControlServer::refusal_of_output(const Connection& c,
          " bytes of replies unread; a reply of " + std::to_string(bytes) +
          " bytes would pass the limit of " + std::to_string(limits_.per_uid_output) +
          ": read the replies you asked for";
+}
+
+bool ControlServer::uid_has_room(const Connection& c, std::size_t bytes) const {
+  if (!c.admitted() || privileged(c.peer())) return true;
+  const auto use = uids_.find(c.peer().uid);
+  const std::size_t pending = use == uids_.end() ? 0 : use->second.pending_output;
+  return pending + bytes <= limits_.per_uid_output;
 }
 
 void ControlServer::account_output(const Connection& c, std::size_t before, std::size_t after) {

@@ -8,6 +8,14 @@
 // closed; one uid other than root and the daemon's own holds a bounded number of
 // connections and of unread reply bytes; and the last slots are kept for root and the
 // daemon's user, so an operator always gets in while others exhaust the rest.
+//
+// A streamed reply (control/protocol.hpp) is the last reply of its connection. It holds the
+// connection's slot while it runs, and its items wait in a queue of at most stream_queue
+// bytes (and, for a uid other than root and the daemon's, within what is left of its unread
+// reply bytes); an item that does not fit is dropped and counted, never waited for, so a
+// slow or stopped client costs the daemon nothing but that queue. The write timeout holds
+// for each write of a stream: a client that takes nothing for that long is disconnected. The
+// read timeout does not: the client sends nothing more, and its hang-up ends the stream.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -41,13 +49,50 @@ struct ControlLimits {
   std::chrono::milliseconds read_timeout{10'000};
   // From the moment a reply is ready until the client has taken all of it.
   std::chrono::milliseconds write_timeout{10'000};
+  // Bytes of a stream's items waiting behind the one being written.
+  std::size_t stream_queue = 256u << 10;
 };
 
 class ControlServer {
+  class Connection;  // below, private
+
  public:
-  // Sends one reply line; callable once, from the loop, at any later time (a reply to a
-  // connection that has gone is dropped).
-  using Reply = std::function<void(const std::string& line)>;
+  // A streamed reply under way: pushes its items, and keeps what feeds it alive until it
+  // ends. A handle: copies name the same stream; one whose connection has gone does nothing.
+  class ReplyStream {
+   public:
+    ReplyStream() = default;
+    // Queues one item (a control::stream_reply line), or drops and counts it if the queue is
+    // full. Never blocks and never writes at once: it may be called from any handler.
+    void push(std::string item) const;
+    // Holds `resource` until the stream ends (a subscription that feeds it).
+    void keep(std::shared_ptr<void> resource) const;
+    [[nodiscard]] bool open() const;
+
+   private:
+    friend class ControlServer;
+    explicit ReplyStream(std::weak_ptr<Connection> connection)
+        : connection_(std::move(connection)) {}
+    std::weak_ptr<Connection> connection_;
+  };
+
+  // How a handler answers its request: once, by a reply line or by the first line of a
+  // stream, from the loop, at any later time (an answer to a connection that has gone is
+  // dropped).
+  class Reply {
+   public:
+    void operator()(const std::string& line) const;
+    // Sends `first` (a control::stream_reply line, written whole however long) and returns
+    // the stream its items follow in. If `first` is refused by the output limits, the client
+    // gets that error instead and the stream is closed from the start.
+    [[nodiscard]] ReplyStream stream(const std::string& first) const;
+
+   private:
+    friend class ControlServer;
+    explicit Reply(std::weak_ptr<Connection> connection) : connection_(std::move(connection)) {}
+    std::weak_ptr<Connection> connection_;
+  };
+
   using Handler = std::function<void(const control::Request&, const PeerCredentials&, Reply)>;
 
   // Binds `path` (mode 0660, group access.group), creating its directory if missing and
@@ -64,7 +109,6 @@ class ControlServer {
   [[nodiscard]] const std::string& path() const { return path_; }
 
  private:
-  class Connection;
   friend class Connection;
 
   // What one uid other than root and the daemon's holds.
@@ -86,6 +130,8 @@ class ControlServer {
   // Why `c` may not have a reply of `bytes` pending; nullopt if it may.
   [[nodiscard]] std::optional<std::string> refusal_of_output(const Connection& c,
                                                              std::size_t bytes) const;
+  // Whether `c`'s uid may have `bytes` more of stream items pending.
+  [[nodiscard]] bool uid_has_room(const Connection& c, std::size_t bytes) const;
   void account_output(const Connection& c, std::size_t before, std::size_t after);
   void release(const std::shared_ptr<Connection>& c);
   // Refusals and timeouts: at most one line a second of each `kind`, with how many were

@@ -28,6 +28,8 @@ const char* outcome_name(Outcome outcome) {
       return "failed";
     case Outcome::waiting:
       return "waiting";
+    case Outcome::checking:
+      return "checking";
   }
   return "?";
 }

@@ -16,8 +16,9 @@ enum class ChangeKind { start, reload, rollback, etcd };
 
 // How it ended: none (no change yet), ok (published), unchanged (readers already see that
 // config), failed (refused or not published; the error says why), waiting (for another
-// process's writer lock; it is published once the lock is free).
-enum class Outcome { none, ok, unchanged, failed, waiting };
+// process's writer lock; it is published once the lock is free), checking (the workers'
+// check commands run on it; it is published once they all pass).
+enum class Outcome { none, ok, unchanged, failed, waiting, checking };
 [[nodiscard]] const char* outcome_name(Outcome outcome);  // "none", "ok", ...
 
 struct Change {

@@ -2,6 +2,7 @@
 // from the loop. Commands that change something are refused while the daemon stops.
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
@@ -22,6 +23,12 @@ json::value text_or_null(const std::string& s) {
   return s.empty() ? json::value(nullptr) : json::value(s);
 }
 
+json::array waiting_for_json(const supervise::InstanceStatus& s) {
+  json::array names;
+  for (const std::string& name : s.waiting_for) names.push_back(json::value(name));
+  return names;
+}
+
 json::object instance_json(const supervise::InstanceStatus& s) {
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
@@ -36,13 +43,29 @@ json::object instance_json(const supervise::InstanceStatus& s) {
       {"status", text_or_null(s.status_text)},
       {"program", text_or_null(s.program)},
       {"cgroup", text_or_null(s.cgroup)},
-      {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)}};
+      {"memory_current", s.memory_current ? json::value(*s.memory_current) : json::value(nullptr)},
+      {"waiting_for", waiting_for_json(s)}};
 }
 
 json::array instances_json(const std::vector<supervise::InstanceStatus>& statuses) {
   json::array out;
   for (const auto& s : statuses) out.push_back(instance_json(s));
   return out;
+}
+
+// The instances a request names: every instance of the worker, or the one numbered. An
+// unknown worker or instance is the reply code unknown-worker.
+std::vector<std::shared_ptr<supervise::WorkerInstance>> instances_named(
+    supervise::Supervisor& supervisor, const std::string& name,
+    std::optional<std::uint64_t> instance) {
+  try {
+    return supervisor.instances_of(
+        name, instance ? std::optional<unsigned>(
+                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
+                       : std::nullopt);
+  } catch (const Error& e) {
+    throw Failure(control::kUnknownWorker, e.what());
+  }
 }
 
 }  // namespace
@@ -67,16 +90,27 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
         return reply(control::ok_reply(history_json()));
       case Command::get:
         return reply(control::ok_reply(get_json(request.string_field("pointer"))));
-      case Command::reload:
-        return reply(change_reply(request, reload("confvisorctl, " + peer.describe())));
-      case Command::rollback:
-        return reply(change_reply(request, rollback_command(request, peer)));
+      case Command::reload: {
+        std::vector<Caller> callers;
+        callers.push_back(Caller{request.command, std::move(reply)});
+        return request_reload("confvisorctl, " + peer.describe(), std::move(callers));
+      }
+      case Command::rollback: {
+        const Change change = rollback_command(request, peer);
+        if (change.result == Outcome::checking) {
+          checking_->callers.push_back(Caller{request.command, std::move(reply)});
+          return;
+        }
+        return reply(change_reply(request.command, change));
+      }
       case Command::start:
         return run_worker_command(supervise::WorkerAction::start, request, reply);
       case Command::stop:
         return run_worker_command(supervise::WorkerAction::stop, request, reply);
       case Command::restart:
         return run_worker_command(supervise::WorkerAction::restart, request, reply);
+      case Command::logs:
+        return logs_command(request, reply);
     }
   } catch (const Failure& f) {
     reply(control::error_reply(f.code, f.what()));
@@ -89,6 +123,11 @@ void Daemon::on_control(const control::Request& request, const PeerCredentials& 
 
 Change Daemon::rollback_command(const control::Request& request, const PeerCredentials& peer) {
   const std::uint64_t generation = request.count("generation");
+  if (checking_) {
+    throw Failure(control::kBusy, "the checks of the " +
+                                      std::string(change_kind_name(checking_->what)) + " from " +
+                                      checking_->source + " run: try the rollback once they end");
+  }
   bool kept = false;
   for (const auto& info : publisher_.history()) kept = kept || info.generation == generation;
   if (!kept) {
@@ -99,13 +138,13 @@ Change Daemon::rollback_command(const control::Request& request, const PeerCrede
 }
 
 // A reload's or rollback's reply: its Change, or the Failure that says why it did not go live.
-std::string Daemon::change_reply(const control::Request& request, const Change& change) {
+std::string Daemon::change_reply(const std::string& command, const Change& change) {
   if (change.result == Outcome::failed) {
     throw Failure(control::kFailed, "generation " + std::to_string(generation_) +
                                         " stays published: " + change.error);
   }
   if (change.result == Outcome::waiting) {
-    throw Failure(control::kBusy, request.command + " waits: " + change.error + "; generation " +
+    throw Failure(control::kBusy, command + " waits: " + change.error + "; generation " +
                                       std::to_string(generation_) +
                                       " stays published until the lock is free");
   }
@@ -123,15 +162,7 @@ void Daemon::run_worker_command(supervise::WorkerAction action, const control::R
                                 ControlServer::Reply& reply) {
   const std::string name = request.string_field("worker");
   const auto instance = request.optional_count("instance");
-  std::vector<std::shared_ptr<supervise::WorkerInstance>> targets;
-  try {
-    targets = supervisor_.instances_of(
-        name, instance ? std::optional<unsigned>(
-                             static_cast<unsigned>(std::min<std::uint64_t>(*instance, UINT32_MAX)))
-                       : std::nullopt);
-  } catch (const Error& e) {
-    throw Failure(control::kUnknownWorker, e.what());
-  }
+  auto targets = instances_named(supervisor_, name, instance);
   const std::string what = request.command;
   supervisor_.run(std::make_unique<supervise::WorkerCommand>(
       action, std::move(targets),
@@ -142,10 +173,69 @@ void Daemon::run_worker_command(supervise::WorkerAction action, const control::R
         for (const auto& s : done) {
           why += (why.empty() ? "" : "\n") + s.name + ":" + std::to_string(s.instance) + " is " +
                  supervise::state_name(s.state);
+          for (std::size_t n = 0; n < s.waiting_for.size(); ++n)
+            why += (n == 0 ? " for " : ", ") + s.waiting_for[n];
           if (!s.last_exit.empty()) why += " (last exit: " + s.last_exit + ")";
         }
         reply(control::error_reply(control::kFailed, what + " did not complete: " + why));
       }));
+}
+
+namespace {
+
+json::object line_json(const supervise::InstanceOutput& output, const supervise::OutputLine& line) {
+  return json::object{{"worker", output.worker()},
+                      {"instance", output.instance()},
+                      {"seq", line.seq},
+                      {"time", format_utc(line.time)},
+                      {"stream", supervise::stream_name(line.stream)},
+                      {"text", line.text},
+                      {"cut", line.cut}};
+}
+
+// The last `count` lines (all without a count) of the instances' outputs, merged in the order
+// they came.
+json::array recent_lines(const std::vector<std::shared_ptr<supervise::WorkerInstance>>& targets,
+                         std::optional<std::uint64_t> count) {
+  std::vector<std::pair<const supervise::InstanceOutput*, const supervise::OutputLine*>> lines;
+  for (const auto& target : targets) {
+    for (const supervise::OutputLine& line : target->output()->recent()) {
+      lines.emplace_back(target->output().get(), &line);
+    }
+  }
+  std::sort(lines.begin(), lines.end(),
+            [](const auto& a, const auto& b) { return a.second->seq < b.second->seq; });
+  const std::size_t skip =
+      count && *count < lines.size() ? lines.size() - static_cast<std::size_t>(*count) : 0;
+  json::array out;
+  for (std::size_t i = skip; i < lines.size(); ++i) {
+    out.push_back(line_json(*lines[i].first, *lines[i].second));
+  }
+  return out;
+}
+
+}  // namespace
+
+// The recent lines of a worker's instances, then with "follow" every new one as it comes,
+// until the client hangs up. A follower follows the instances there are when it begins,
+// through their restarts (each start and exit is a line of stream "event").
+void Daemon::logs_command(const control::Request& request, ControlServer::Reply& reply) {
+  const std::string name = request.string_field("worker");
+  const auto instance = request.optional_count("instance");
+  const auto count = request.optional_count("lines");
+  const bool follow = request.optional_bool("follow").value_or(false);
+  auto targets = instances_named(supervisor_, name, instance);
+  json::object result{{"lines", recent_lines(targets, count)}};
+  if (!follow) return reply(control::ok_reply(std::move(result)));
+  const ControlServer::ReplyStream stream = reply.stream(control::stream_reply(std::move(result)));
+  if (!stream.open()) return;
+  for (const auto& target : targets) {
+    const std::shared_ptr<supervise::InstanceOutput>& output = target->output();
+    stream.keep(output->follow([stream, source = output.get()](const supervise::OutputLine& line) {
+      stream.push(
+          control::stream_reply(json::object{{"lines", json::array{line_json(*source, line)}}}));
+    }));
+  }
 }
 
 json::value Daemon::change_json(const Change& change) {
@@ -183,9 +273,11 @@ json::value Daemon::status_json() {
                    {"stopping", stopping_},
                    {"last_reload", change_json(last_change_)},
                    {"process_tracking", supervisor_.tracking()},
+                   {"http", http_ ? json::value(http_->address()) : json::value(nullptr)},
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
                    {"etcd", etcd_json()},
+                   {"checking", checking_json()},
                    {"workers", instances_json(supervisor_.status())}};
   return out;
 }
@@ -199,6 +291,20 @@ json::value Daemon::pending_json() const {
                                          std::chrono::steady_clock::now() - pending_->since)
                                          .count()},
                       {"reason", lock_wait_reason_}};
+}
+
+// The candidate whose workers' checks run, or null.
+json::value Daemon::checking_json() const {
+  if (!checking_) return nullptr;
+  json::array running;
+  for (const std::string& name : checking_->run->running()) running.push_back(json::value(name));
+  return json::object{{"what", change_kind_name(checking_->what)},
+                      {"source", checking_->source},
+                      {"trigger", checking_->trigger},
+                      {"checking_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now() - checking_->since)
+                                          .count()},
+                      {"running", std::move(running)}};
 }
 
 json::value Daemon::history_json() {

@@ -13,6 +13,7 @@
 #include "common/json/units.hpp"
 #include "common/os/accounts.hpp"
 #include "common/os/signal_names.hpp"
+#include "daemon/config/document_schema.hpp"
 
 namespace confvisor::daemon {
 
@@ -22,15 +23,19 @@ std::string absolute(const std::string& path) {
   return std::filesystem::absolute(path).string();
 }
 
-// A config file as the daemon applies it: valid, and with limits this host can apply.
+// A config file as the daemon applies it: valid, with limits this host can apply, and, when
+// it names a schema, the whole document valid against it (the schema read now).
 config::LoadResult load_file(const std::string& path, std::size_t max_size) {
-  return supervise::refuse_unavailable_limits(config::load_config(path, max_size), path);
+  return config::refuse_schema_violations(
+      supervise::refuse_unavailable_limits(config::load_config(path, max_size), path));
 }
 
-// A kept generation's text, checked as a file is.
+// A kept generation's text, checked as a file is. Its schema is the file its own section
+// names, as that file is now: a rollback does not bring back an old schema.
 config::LoadResult load_generation(const std::string& text, std::uint64_t generation) {
   const std::string name = "generation " + std::to_string(generation);
-  return supervise::refuse_unavailable_limits(config::load_config_text(text, name), name);
+  return config::refuse_schema_violations(
+      supervise::refuse_unavailable_limits(config::load_config_text(text, name), name));
 }
 
 config::Config load_or_throw(const std::string& path, std::size_t max_size) {
@@ -77,7 +82,7 @@ ConfigRejected::ConfigRejected(Errors e)
     : Error(e.empty() ? "config rejected" : e.front()), errors(std::move(e)) {}
 
 Daemon::Daemon(const std::string& config_path)
-    : signals_{SIGHUP, SIGTERM, SIGINT, SIGCHLD},
+    : signals_{SIGHUP, SIGTERM, SIGINT, SIGCHLD, SIGUSR1},
       config_path_(absolute(config_path)),
       config_(load_or_throw(config_path_, config::Settings{}.max_config_size)),
       lock_(config_->settings.segment),
@@ -86,6 +91,7 @@ Daemon::Daemon(const std::string& config_path)
           ControlAccess{::geteuid(), resolve_group(config_->settings.group).value_or(::getegid())},
           [this](const control::Request& request, const PeerCredentials& peer,
                  ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
+      http_(make_http_server()),
       publisher_(publisher_options(config_->settings)),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
@@ -127,7 +133,7 @@ void Daemon::publish_initial() {
   pending_.emplace(PendingPublish{.what = ChangeKind::start,
                                   .trigger = "start",
                                   .text = text,
-                                  .source = config_path_,
+                                  .source = config::source_of(*config_),
                                   .config = std::nullopt,
                                   .since = std::chrono::steady_clock::now(),
                                   .etcd_revision = std::nullopt});
@@ -148,7 +154,7 @@ void Daemon::publish_initial() {
     return;
   }
   log_info("publish ok: generation " + std::to_string(generation_) + ", " +
-           human_size(text.size()) + ", from " + config_path_);
+           human_size(text.size()) + ", from " + config::source_of(*config_));
 }
 
 int Daemon::run() {
@@ -176,6 +182,7 @@ int Daemon::run() {
 void Daemon::start_workers() {
   workers_started_ = true;
   supervisor_.apply(config_->settings.workers, false);
+  supervisor_.when_fatal_exits([this](const std::string& instance) { exit_for_fatal(instance); });
   // READY=1 once every worker's first start has come to an end (ready, or failed for good).
   supervisor_.when_settled([this] {
     workers_ready_ = true;
@@ -198,9 +205,13 @@ void Daemon::on_signals(const std::vector<int>& signals) {
     if (sig == SIGCHLD) supervisor_.reap();
     if (sig == SIGHUP) reload_requested = true;
     if (sig == SIGTERM || sig == SIGINT) shut_down(sig);
+    if (sig == SIGUSR1) {
+      log_info("SIGUSR1: opening every worker's log file again");
+      supervisor_.reopen_log_files();
+    }
   }
   // However many SIGHUPs arrived, one reload reads the file as it is now.
-  if (reload_requested && !stopping_) reload("SIGHUP");
+  if (reload_requested && !stopping_) request_reload("SIGHUP", {});
   wait_for_signals();
 }
 
@@ -213,24 +224,81 @@ void Daemon::shut_down(int sig) {
   }
   stopping_ = true;
   abandon_pending("stopping on " + signal_name(sig));
+  abandon_checks("stopping on " + signal_name(sig));
   notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
   log_info("stopping on " + signal_name(sig) + ": stopping the workers; generation " +
            std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
            config_->settings.segment);
+  stop_workers_and_exit();
+}
+
+// As shut_down, with the exit code that tells a container runtime or systemd's Restart= that
+// the service failed. The service manager hears STOPPING=1 and why before the workers stop.
+void Daemon::exit_for_fatal(const std::string& instance) {
+  if (stopping_) return;
+  stopping_ = true;
+  exit_code_ = kExitWorkerFatal;
+  abandon_pending("worker " + instance + " is FATAL");
+  const std::string why = "worker " + instance + " (generation " + std::to_string(generation_) +
+                          ") is FATAL and its on_fatal is exit: stopping every worker, then " +
+                          "exiting with code " + std::to_string(kExitWorkerFatal);
+  notifier_.stopping(why);
+  log_error(why);
+  stop_workers_and_exit();
+}
+
+void Daemon::stop_workers_and_exit() {
   supervisor_.stop_all([this] {
     log_info("stopped: every worker has exited");
     control_->close();
+    if (http_) http_->close();
     io_.stop();
   });
 }
 
 Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
-  config::LoadResult file = load_file(config_path_, config_->settings.max_config_size);
-  Change change = etcd_ ? reload_with_etcd(std::move(file), trigger)
-                        : adopt(std::move(file), true, config_path_, ChangeKind::reload, trigger);
-  finish_change(change, ChangeKind::reload, trigger);
+  config::LoadResult loaded = load_file(config_path_, config_->settings.max_config_size);
+  Change change;
+  if (etcd_) {
+    change = reload_with_etcd(std::move(loaded), trigger);
+  } else {
+    // The generation names every file it was merged from.
+    const std::string source = loaded.config ? config::source_of(*loaded.config) : config_path_;
+    change = adopt(std::move(loaded), true, source, ChangeKind::reload, trigger);
+  }
+  if (change.result != Outcome::checking) finish_change(change, ChangeKind::reload, trigger);
   return change;
+}
+
+// While checks run, one more reload is remembered (with everyone who asked for it) and runs
+// when they end: it reads the file as it is then, so no request is lost and none runs twice.
+void Daemon::request_reload(const std::string& trigger, std::vector<Caller> callers) {
+  if (checking_) {
+    log_info("reload requested (" + trigger + ") while the checks of the " +
+             change_kind_name(checking_->what) + " from " + checking_->source +
+             " run: it follows once they end");
+    reload_after_checks_ = trigger;
+    for (Caller& caller : callers) callers_after_checks_.push_back(std::move(caller));
+    return;
+  }
+  const Change change = reload(trigger);
+  if (change.result == Outcome::checking) {
+    for (Caller& caller : callers) checking_->callers.push_back(std::move(caller));
+    return;
+  }
+  answer(callers, change);
+}
+
+void Daemon::answer(std::vector<Caller>& callers, const Change& change) {
+  for (Caller& caller : callers) {
+    try {
+      caller.reply(change_reply(caller.command, change));
+    } catch (const control::Failure& f) {
+      caller.reply(control::error_reply(f.code, f.what()));
+    }
+  }
+  callers.clear();
 }
 
 // Republishes a kept generation as a new one. It goes through the same checks as a reload:
@@ -242,7 +310,7 @@ Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
       kept.info.source + " (rollback to generation " + std::to_string(generation) + ")";
   Change change =
       adopt(load_generation(kept.text, generation), false, source, ChangeKind::rollback, trigger);
-  finish_change(change, ChangeKind::rollback, trigger);
+  if (change.result != Outcome::checking) finish_change(change, ChangeKind::rollback, trigger);
   return change;
 }
 
@@ -274,27 +342,133 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
                     change_kind_name(what));
     config_.emplace(std::move(*loaded.config));
     change.result = Outcome::unchanged;
-    if (etcd_revision) {
-      etcd_->applied_revision = *etcd_revision;
-      etcd_->from_cache = false;
-      if (!etcd_->last_good_written) keep_last_good();
-    }
-    if (!workers_started_) start_workers();
+    note_unchanged(etcd_revision);
     return change;
   }
+  if (supervise::CheckRun::needed(*loaded.config)) {
+    return begin_checks(std::move(*loaded.config), std::move(text), source, what, trigger,
+                        etcd_revision);
+  }
+  return publish_candidate(what, trigger, std::move(text), source, std::move(*loaded.config),
+                           etcd_revision);
+}
+
+// Readers already see the candidate: a document merged from etcd is then current at its
+// revision all the same, and a first one lets the workers start.
+void Daemon::note_unchanged(std::optional<std::int64_t> etcd_revision) {
+  if (etcd_revision) {
+    etcd_->applied_revision = *etcd_revision;
+    etcd_->from_cache = false;
+    if (!etcd_->last_good_written) keep_last_good();
+  }
+  if (!workers_started_) start_workers();
+}
+
+// The last step of every change: the candidate replaces any publish still waiting for the
+// writer lock, and is published now or once the lock is free.
+Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
+                                 const std::string& source, config::Config candidate,
+                                 std::optional<std::int64_t> etcd_revision) {
   const auto since = pending_ ? pending_->since : std::chrono::steady_clock::now();
   pending_.reset();
   pending_.emplace(PendingPublish{.what = what,
                                   .trigger = trigger,
                                   .text = std::move(text),
                                   .source = source,
-                                  .config = std::move(loaded.config),
+                                  .config = std::move(candidate),
                                   .since = since,
                                   .etcd_revision = etcd_revision});
-  change = publish_pending();
+  Change change = publish_pending();
   if (change.result == Outcome::ok) went_live();
   if (change.result == Outcome::failed && !workers_started_) fail_start(change.error);
   return change;
+}
+
+// The checks stage: the candidate waits, on the loop, for its workers' checks; the outcome
+// comes to on_checks_done. What readers see does not change meanwhile.
+Change Daemon::begin_checks(config::Config candidate, std::string text, const std::string& source,
+                            ChangeKind what, const std::string& trigger,
+                            std::optional<std::int64_t> etcd_revision) {
+  Change change;
+  change.source = source;
+  checking_.emplace(Checking{.what = what,
+                             .trigger = trigger,
+                             .text = std::move(text),
+                             .source = source,
+                             .config = std::move(candidate),
+                             .since = std::chrono::steady_clock::now(),
+                             .callers = {},
+                             .run = nullptr,
+                             .etcd_revision = etcd_revision});
+  try {
+    checking_->run = std::make_unique<supervise::CheckRun>(
+        supervisor_, checking_->config, checking_->text,
+        [this](supervise::CheckReport report) { on_checks_done(std::move(report)); });
+  } catch (const Error& e) {
+    checking_.reset();
+    change.result = Outcome::failed;
+    change.error = std::string("unable to run the workers' checks: ") + e.what();
+    return change;
+  }
+  change.result = Outcome::checking;
+  std::string names;
+  for (const std::string& name : checking_->run->running()) names += " " + name;
+  change.error = "the checks of" + names + " run";
+  log_info(std::string(change_kind_name(what)) + " checking: generation " +
+           std::to_string(generation_) + " stays published while " + change.error);
+  notifier_.status(std::string(change_kind_name(what)) + " checking: " + change.error);
+  return change;
+}
+
+void Daemon::on_checks_done(supervise::CheckReport report) {
+  Checking done = std::move(*checking_);
+  checking_.reset();
+  done.run.reset();  // the candidate's copies go now
+  Change change;
+  change.source = done.source;
+  if (report.outcome == supervise::CheckOutcome::refused) {
+    change.result = Outcome::failed;
+    change.error = report.errors.joined("\n");
+  } else {
+    sync_live();
+    if (done.text == published_text_) {
+      config_.emplace(std::move(done.config));
+      change.result = Outcome::unchanged;
+      note_unchanged(done.etcd_revision);
+    } else {
+      change = publish_candidate(done.what, done.trigger, std::move(done.text), done.source,
+                                 std::move(done.config), done.etcd_revision);
+    }
+  }
+  finish_change(change, done.what, done.trigger);
+  answer(done.callers, change);
+  if (etcd_) after_etcd_checks(done.what, change);
+  if (stopping_) return;
+  if (reload_after_checks_) {
+    // The reload merges etcd's latest snapshot too: one waiting snapshot is covered by it.
+    if (etcd_) etcd_->snapshot_after_checks = false;
+    const std::string trigger = *std::exchange(reload_after_checks_, std::nullopt);
+    request_reload(trigger, std::exchange(callers_after_checks_, {}));
+  } else if (etcd_ && std::exchange(etcd_->snapshot_after_checks, false) && etcd_->snapshot) {
+    on_etcd_snapshot(*etcd_->snapshot);
+  }
+}
+
+// SIGTERM: the checks are killed, and whoever waits for them is told.
+void Daemon::abandon_checks(const std::string& why) {
+  if (!checking_) return;
+  log_info(std::string("the ") + change_kind_name(checking_->what) + " from " + checking_->source +
+           " is dropped while its checks run (" + why + "): generation " +
+           std::to_string(generation_) + " stays published");
+  Checking dropped = std::move(*checking_);
+  checking_.reset();
+  dropped.run.reset();
+  Change change;
+  change.result = Outcome::failed;
+  change.error = "dropped while its checks ran: " + why;
+  answer(dropped.callers, change);
+  reload_after_checks_.reset();
+  answer(callers_after_checks_, change);
 }
 
 // Makes one attempt on the loop, never waiting. The outcome is ok when it published (the
@@ -374,6 +548,7 @@ void Daemon::fail_start(const std::string& why) {
   exit_code_ = 1;
   stopping_ = true;
   control_->close();
+  if (http_) http_->close();
   io_.stop();
 }
 
@@ -438,12 +613,14 @@ void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& t
     case Outcome::unchanged:
       log_info(head + " stays published, " + change.source + " holds the same config");
       break;
+    case Outcome::checking:  // not finished yet: on_checks_done finishes it
     case Outcome::ok:
     case Outcome::none:  // adopt always decides; kept for the switch to be whole
       log_info(head + ", " + human_size(published_text_.size()) + ", from " + change.source);
       break;
   }
   last_change_ = change;
+  reload_counts_.record(change);
   // READY=1 answers the RELOADING=1 of a reload or rollback; a publish from etcd only says it
   // once the workers' first start is done (start_workers).
   if (kind == ChangeKind::reload || kind == ChangeKind::rollback || workers_ready_) {
@@ -478,6 +655,12 @@ void Daemon::refuse_setting_changes(const config::Settings& next) const {
         "password_file): restart confvisord to apply it");
   }
   if (next.state_dir != cur.state_dir) refuse("state_dir", cur.state_dir, next.state_dir);
+  if (next.http != cur.http) {
+    auto listen = [](const std::optional<config::HttpSettings>& http) {
+      return http ? "\"" + http->listen + "\"" : std::string("(none)");
+    };
+    refuse("http", listen(cur.http), listen(next.http));
+  }
 }
 
 void Daemon::apply_settings(const config::Settings& next) {

@@ -23,11 +23,19 @@
 #include "daemon/core/change.hpp"
 #include "daemon/core/last_good.hpp"
 #include "daemon/core/live_generation.hpp"
+#include "daemon/core/reload_counts.hpp"
 #include "daemon/core/service_notifier.hpp"
 #include "daemon/etcd/source.hpp"
+#include "daemon/http/endpoints.hpp"
+#include "daemon/http/server.hpp"
+#include "daemon/supervise/check_run.hpp"
 #include "daemon/supervise/supervisor.hpp"
 
 namespace confvisor::daemon {
+
+// confvisord's exit code when a worker whose on_fatal is "exit" became FATAL and the daemon
+// stopped every worker and exited for it (main.cc lists every exit code).
+constexpr int kExitWorkerFatal = 3;
 
 // The config could not be loaded at startup; `errors` has every problem, one per line.
 class ConfigRejected : public Error {
@@ -80,16 +88,56 @@ class Daemon {
     std::string last_good_error;             // why the last good file could not be written
     bool last_good_written = false;          // the file holds the live generation's text
     bool fell_back = false;                  // the start has tried the last good file
+    // A snapshot came while a candidate's checks ran: `snapshot` goes on once they end.
+    bool snapshot_after_checks = false;
+    bool first_in_checks = false;  // the candidate whose checks run is the first snapshot
+  };
+
+  // A control request that changes the config, answered once its change has ended.
+  struct Caller {
+    std::string command;  // "reload", "rollback"
+    ControlServer::Reply reply;
+  };
+
+  // A candidate whose workers' check commands run (daemon/supervise/check_run.hpp) before it
+  // may be published. The loop goes on meanwhile; reloads asked for during the checks
+  // coalesce into one that runs once they end; a rollback is refused; SIGTERM kills them.
+  struct Checking {
+    ChangeKind what;
+    std::string trigger;
+    std::string text;  // minified JSON
+    std::string source;
+    config::Config config;
+    std::chrono::steady_clock::time_point since;
+    std::vector<Caller> callers;
+    std::unique_ptr<supervise::CheckRun> run;
+    std::optional<std::int64_t> etcd_revision;  // as in PendingPublish
   };
 
   void wait_for_signals();
   void on_signals(const std::vector<int>& signals);
   void shut_down(int sig);
+  // A worker with on_fatal "exit" is FATAL: stop every worker, then exit kExitWorkerFatal.
+  void exit_for_fatal(const std::string& instance);
+  // Stops every worker, then leaves the loop.
+  void stop_workers_and_exit();
   Change reload(const std::string& trigger);
   Change rollback(std::uint64_t generation, const std::string& trigger);
   Change adopt(config::LoadResult loaded, bool from_file, const std::string& source,
                ChangeKind what, const std::string& trigger,
                std::optional<std::int64_t> etcd_revision = std::nullopt);
+  void note_unchanged(std::optional<std::int64_t> etcd_revision);
+  // A reload now, or once the checks that run end; each caller is answered when it is done.
+  void request_reload(const std::string& trigger, std::vector<Caller> callers);
+  void answer(std::vector<Caller>& callers, const Change& change);
+  Change begin_checks(config::Config candidate, std::string text, const std::string& source,
+                      ChangeKind what, const std::string& trigger,
+                      std::optional<std::int64_t> etcd_revision);
+  void on_checks_done(supervise::CheckReport report);
+  void abandon_checks(const std::string& why);
+  Change publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
+                           const std::string& source, config::Config candidate,
+                           std::optional<std::int64_t> etcd_revision);
   void finish_change(Change& change, ChangeKind what, const std::string& trigger);
   void wait_for_watchdog();
   void publish_initial();
@@ -114,6 +162,9 @@ class Daemon {
   void fall_back_to_last_good(const std::string& why);
   Change reload_with_etcd(config::LoadResult file, const std::string& trigger);
   void keep_last_good();
+  // The etcd bookkeeping of the last good file's publish, and of a change whose checks ended.
+  void note_cache_adopted(const Change& change);
+  void after_etcd_checks(ChangeKind what, const Change& change);
   [[nodiscard]] boost::json::value etcd_json() const;
   // Throws Error naming the first setting `next` changes that needs a restart.
   void refuse_setting_changes(const config::Settings& next) const;
@@ -125,12 +176,19 @@ class Daemon {
   void run_worker_command(supervise::WorkerAction action, const control::Request& request,
                           ControlServer::Reply& reply);
   Change rollback_command(const control::Request& request, const PeerCredentials& peer);
-  [[nodiscard]] std::string change_reply(const control::Request& request, const Change& change);
+  void logs_command(const control::Request& request, ControlServer::Reply& reply);
+  [[nodiscard]] std::string change_reply(const std::string& command, const Change& change);
   [[nodiscard]] boost::json::value status_json();
   [[nodiscard]] boost::json::value pending_json() const;
+  [[nodiscard]] boost::json::value checking_json() const;
   [[nodiscard]] boost::json::value history_json();
   [[nodiscard]] boost::json::value get_json(const std::string& pointer) const;
   [[nodiscard]] static boost::json::value change_json(const Change& change);
+
+  // The HTTP endpoint's view of the daemon (daemon/core/http_handlers.cc).
+  [[nodiscard]] std::unique_ptr<http::Server> make_http_server();
+  [[nodiscard]] http::MetricsInput metrics_input();
+  [[nodiscard]] std::vector<std::string> health_problems() const;
 
   SignalFd signals_;  // first: the mask must be in place before anything else starts
   std::string config_path_;
@@ -141,12 +199,15 @@ class Daemon {
   boost::asio::io_context io_;
   // Bound before anything is published: a daemon that cannot listen changes nothing.
   std::unique_ptr<ControlServer> control_;
+  // Bound there too, if /confvisor/http asks for it; null otherwise.
+  std::unique_ptr<http::Server> http_;
   Publisher publisher_;
   std::uint64_t generation_ = 0;
   std::string published_text_;           // minified JSON of generation_
   std::string file_text_;                // minified JSON last loaded from config_path_
   config::ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status
   Change last_change_;
+  ReloadCounts reload_counts_;
 
   ServiceNotifier notifier_;
   boost::asio::posix::stream_descriptor signal_events_;
@@ -163,6 +224,11 @@ class Daemon {
   std::string lock_wait_reason_;  // WriterLockBusy's message, while pending_ waits
   bool workers_started_ = false;  // the first publish is done and the workers were started
   bool workers_ready_ = false;    // and their first start has come to an end (READY=1)
+
+  std::optional<Checking> checking_;  // emplaced, never assigned (it holds a Config)
+  // A reload asked for while checks run: its trigger and callers.
+  std::optional<std::string> reload_after_checks_;
+  std::vector<Caller> callers_after_checks_;
   int exit_code_ = 0;
 };
 

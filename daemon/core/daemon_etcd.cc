@@ -45,7 +45,9 @@ void Daemon::start_etcd() {
                          .last_error = {},
                          .last_good_error = {},
                          .last_good_written = false,
-                         .fell_back = false});
+                         .fell_back = false,
+                         .snapshot_after_checks = false,
+                         .first_in_checks = false});
   etcd_->last_good.prepare();  // throws: the daemon does not start
   file_text_ = json::serialize(config_->document);
   if (const auto live = read_live_generation(s.segment)) {
@@ -86,6 +88,11 @@ void Daemon::on_etcd_snapshot(const etcd::Snapshot& snapshot) {
   if (stopping_) return;
   EtcdFeed& feed = *etcd_;
   feed.snapshot = snapshot;
+  // While a candidate's checks run, snapshots coalesce: the latest goes on once they end.
+  if (checking_) {
+    feed.snapshot_after_checks = true;
+    return;
+  }
   const std::string source =
       etcd_source_name(feed.state.endpoint, feed.settings.prefix, snapshot.revision);
   const std::string trigger = "etcd revision " + std::to_string(snapshot.revision);
@@ -95,6 +102,13 @@ void Daemon::on_etcd_snapshot(const etcd::Snapshot& snapshot) {
   const bool first = !feed.settled;
   Change change =
       adopt(std::move(merged), false, source, ChangeKind::etcd, trigger, snapshot.revision);
+  if (change.result == Outcome::checking) {
+    // Settled for now: after_etcd_checks falls back if the checks refuse a first snapshot.
+    feed.settled = true;
+    feed.first_in_checks = first;
+    etcd_start_.cancel();
+    return;
+  }
   finish_change(change, ChangeKind::etcd, trigger);
   if (change.result == Outcome::failed) {
     // The last good stays: at start, that is the file kept on disk.
@@ -141,12 +155,37 @@ void Daemon::fall_back_to_last_good(const std::string& why) {
   log_warning("etcd unreachable at start (" + why + "): publishing the last good document " +
               feed.last_good.path() + "; catching up once etcd answers");
   Change change = adopt(std::move(cached), false, source, ChangeKind::start, "start");
+  if (change.result == Outcome::checking) return;  // after_etcd_checks goes on
+  note_cache_adopted(change);
+  finish_change(change, ChangeKind::start, "start");
+}
+
+void Daemon::note_cache_adopted(const Change& change) {
+  EtcdFeed& feed = *etcd_;
   if (change.result != Outcome::failed) feed.from_cache = true;
   if (change.result == Outcome::ok || change.result == Outcome::unchanged) {
     // The file holds what is live now.
     feed.last_good_written = true;
   }
-  finish_change(change, ChangeKind::start, "start");
+}
+
+// The end of a change from etcd or from the last good file whose checks ran: the same
+// bookkeeping as when it needs none (on_etcd_snapshot, fall_back_to_last_good).
+void Daemon::after_etcd_checks(ChangeKind what, const Change& change) {
+  EtcdFeed& feed = *etcd_;
+  if (what == ChangeKind::start) {
+    note_cache_adopted(change);
+    return;
+  }
+  if (what != ChangeKind::etcd) return;
+  if (change.result == Outcome::failed) {
+    feed.last_error = change.source + ": " + change.error.substr(0, change.error.find('\n'));
+  }
+  if (std::exchange(feed.first_in_checks, false) && change.result == Outcome::failed &&
+      !stopping_) {
+    feed.settled = false;
+    fall_back_to_last_good("its first snapshot was refused");
+  }
 }
 
 // A reload re-reads the file and merges the latest snapshot over it at once (so an edit of

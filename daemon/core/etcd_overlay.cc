@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/base/error.hpp"
+#include "daemon/config/document_schema.hpp"
 #include "daemon/config/overlay.hpp"
 #include "daemon/supervise/process_tracking.hpp"
 
@@ -19,8 +20,8 @@ constexpr std::chrono::milliseconds kRequestTimeout{5000};
 constexpr std::chrono::milliseconds kRetryMax{2000};
 
 config::LoadResult validated(json::value document, const std::string& name) {
-  return supervise::refuse_unavailable_limits(config::validate_config(name, std::move(document)),
-                                              name);
+  return config::refuse_schema_violations(supervise::refuse_unavailable_limits(
+      config::validate_config(name, std::move(document)), name));
 }
 
 }  // namespace
@@ -61,16 +62,16 @@ config::LoadResult merge_snapshot(const json::value& base, const std::string& pr
     entries.push_back({kv.key, kv.value, kv.mod_revision});
   }
   config::OverlayResult merged = config::overlay(base, prefix, entries, max_size);
-  if (!merged.document) return {std::nullopt, std::move(merged.errors)};
+  if (!merged.document) return {std::nullopt, std::move(merged.errors), {}};
   return validated(std::move(*merged.document), name);
 }
 
 config::LoadResult merge_cached(const json::value& base, const std::string& text,
                                 const std::string& path) {
   config::ParsedText parsed = config::parse_config_text(text, path);
-  if (!parsed.errors.empty()) return {std::nullopt, std::move(parsed.errors)};
+  if (!parsed.errors.empty()) return {std::nullopt, std::move(parsed.errors), {}};
   if (!parsed.value->is_object()) {
-    return {std::nullopt, {path + ": the top level must be a JSON object"}};
+    return {std::nullopt, {path + ": the top level must be a JSON object"}, {}};
   }
   json::value document(*parsed.value, json::storage_ptr());
   if (const json::value* section = base.as_object().if_contains("confvisor")) {

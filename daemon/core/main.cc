@@ -1,13 +1,20 @@
 // confvisord: loads a JSON config, publishes it to shared memory, republishes on SIGHUP.
 //
-// Exit codes: 0 clean stop or valid --check; 1 the config or the environment is wrong
-// (every error is printed); 2 the command line is wrong.
+// Exit codes: 0 clean stop or valid --check; 1 the config or the environment is wrong, or a
+// worker's check refused it (every error is printed); 2 the command line is wrong; 3
+// (daemon::kExitWorkerFatal) a worker whose on_fatal is "exit" became FATAL, and every worker
+// was stopped.
+#include <boost/asio/io_context.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 #include <iostream>
 
 #include "common/base/log.hpp"
+#include "daemon/config/document_schema.hpp"
 #include "daemon/config/model.hpp"
 #include "daemon/core/daemon.hpp"
+#include "daemon/supervise/check_host.hpp"
+#include "daemon/supervise/check_run.hpp"
 
 namespace po = boost::program_options;
 using namespace confvisor;
@@ -20,18 +27,23 @@ constexpr int kExitUsage = 2;
 struct Options {
   std::string config;
   bool check = false;
+  bool run_checks = false;
   std::string log_level = "info";
 };
 
 po::options_description describe(Options& o) {
   po::options_description d(
-      "Usage: confvisord --config FILE [--check] [--log-level LEVEL]\nOptions");
+      "Usage: confvisord --config FILE [--check [--run-checks]] [--log-level LEVEL]\nOptions");
   d.add_options()("config,c", po::value(&o.config)->value_name("FILE"),
-                  "the JSON config file (required)")("check", po::bool_switch(&o.check),
-                                                     "validate FILE, print every error, and exit")(
-      "log-level", po::value(&o.log_level)->value_name("LEVEL"),
-      "debug, info (default), warning or error")("version", "print the version and exit")(
-      "help,h", "print this help and exit");
+                  "the JSON config file (required)");
+  d.add_options()("check", po::bool_switch(&o.check),
+                  "validate FILE (and its schema), print every error, and exit");
+  d.add_options()("run-checks", po::bool_switch(&o.run_checks),
+                  "with --check: also run the workers' check commands, as a reload does");
+  d.add_options()("log-level", po::value(&o.log_level)->value_name("LEVEL"),
+                  "debug, info (default), warning or error");
+  d.add_options()("version", "print the version and exit");
+  d.add_options()("help,h", "print this help and exit");
   return d;
 }
 
@@ -40,9 +52,32 @@ int usage_error(const std::string& message) {
   return kExitUsage;
 }
 
-int check(const std::string& path) {
-  config::LoadResult result = supervise::refuse_unavailable_limits(
-      config::load_config(path, config::Settings{}.max_config_size), path);
+// The workers' checks of a valid config, run as a reload runs them, on a loop of our own.
+Errors run_checks(const config::Config& config) {
+  if (!supervise::CheckRun::needed(config)) return {};
+  boost::asio::io_context io;
+  supervise::LoneCheckHost host(io);
+  Errors errors;
+  supervise::CheckRun run(host, config, boost::json::serialize(config.document),
+                          [&](supervise::CheckReport report) {
+                            errors = std::move(report.errors);
+                            io.stop();
+                          });
+  io.run();
+  return errors;
+}
+
+int check(const std::string& path, bool with_checks) {
+  config::LoadResult result = config::refuse_schema_violations(supervise::refuse_unavailable_limits(
+      config::load_config(path, config::Settings{}.max_config_size), path));
+  if (result.config && with_checks) {
+    try {
+      Errors errors = run_checks(*result.config);
+      if (!errors.empty()) result = {std::nullopt, std::move(errors), {}};
+    } catch (const Error& e) {
+      result = {std::nullopt, {path + ": unable to run the workers' checks: " + e.what()}, {}};
+    }
+  }
   if (!result.config) {
     for (const auto& e : result.errors) std::cerr << e << '\n';
     std::cerr << "confvisord: " << path << ": " << result.errors.size() << " error(s)\n";
@@ -92,5 +127,6 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     return usage_error(e.what());
   }
-  return o.check ? check(o.config) : serve(o.config);
+  if (o.run_checks && !o.check) return usage_error("--run-checks goes with --check");
+  return o.check ? check(o.config, o.run_checks) : serve(o.config);
 }

@@ -26,6 +26,9 @@ const char* const kUsage =
     "  history                         the kept generations\n"
     "  rollback GENERATION             republish a kept generation (the file is not touched)\n"
     "  get POINTER                     the live value at a JSON pointer, compact JSON\n"
+    "  logs NAME[:INSTANCE] [-n LINES] [-f]\n"
+    "                                  its recent output (10 lines), then with -f new lines\n"
+    "                                  until interrupted, across restarts\n"
     "commands on the segment itself (no daemon needed):\n"
     "  get POINTER --segment NAME      the value at a JSON pointer (also with $CONFVISOR_SEGMENT)\n"
     "  show --segment NAME             the current generation's metadata\n"
@@ -59,6 +62,7 @@ const std::map<std::string, Shape, std::less<>> kCommands = {
     {"restart", {1, "NAME[:INSTANCE]"}},
     {"rollback", {1, "GENERATION"}},
     {"get", {1, "POINTER"}},
+    {"logs", {1, "NAME[:INSTANCE]"}},
     {"show", {0, ""}},
     {"publish", {1, "FILE"}},
     {"remove", {0, ""}},
@@ -73,6 +77,17 @@ mode_t parse_mode(const std::string& text) {
     throw UsageError{"--mode: expected an octal file mode such as 0640, got \"" + text + "\""};
   }
   return static_cast<mode_t>(mode);
+}
+
+// A number of lines, or "all".
+std::optional<std::uint64_t> parse_lines(const std::string& text) {
+  if (text == "all") return std::nullopt;
+  std::uint64_t lines = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), lines);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    throw UsageError{"--lines: expected a number of lines or \"all\", got \"" + text + "\""};
+  }
+  return lines;
 }
 
 std::chrono::milliseconds parse_timeout(const std::string& text) {
@@ -99,6 +114,9 @@ po::options_description visible_options() {
       "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
       "mode", po::value<std::string>(), "publish: mode of a new segment (default 0640)")(
       "force", "publish: even into a segment a running confvisord serves")(
+      "lines,n", po::value<std::string>(),
+      "logs: how many recent lines (default 10; \"all\": every line kept)")(
+      "follow,f", "logs: then follow new lines until interrupted")(
       "etcd", po::value<std::string>(), "push: the etcd cluster's client URLs, comma-separated")(
       "key", po::value<std::string>(), "push: the etcd key to write")(
       "if-revision", po::value<std::int64_t>(),
@@ -147,6 +165,9 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
   }
   if ((vm.count("history") || vm.count("mode") || vm.count("force")) && cmd.name != "publish") {
     throw UsageError{"--history, --mode and --force apply to publish only"};
+  }
+  if ((vm.count("lines") || vm.count("follow")) && cmd.name != "logs") {
+    throw UsageError{"--lines and --follow apply to logs only"};
   }
   if (vm.count("segment") && !segment_only && cmd.name != "get") {
     throw UsageError{"--segment applies to get, show, publish and remove; " + cmd.name +
@@ -216,7 +237,12 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("etcd")) cmd.etcd = vm["etcd"].as<std::string>();
   if (vm.count("key")) cmd.key = vm["key"].as<std::string>();
   if (vm.count("if-revision")) cmd.if_revision = vm["if-revision"].as<std::int64_t>();
-  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart")
+  if (cmd.name == "logs") {
+    cmd.lines = vm.count("lines") ? parse_lines(vm["lines"].as<std::string>())
+                                  : std::optional<std::uint64_t>(10);
+    cmd.follow = vm.count("follow") != 0;
+  }
+  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart" || cmd.name == "logs")
     (void)parse_target(cmd.args[0]);
   return cmd;
 }

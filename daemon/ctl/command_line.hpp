@@ -46,7 +46,9 @@ struct Command {
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<unsigned> history;
   std::optional<mode_t> mode;
-  bool force = false;  // publish beside a live daemon
+  bool force = false;                  // publish beside a live daemon
+  std::optional<std::uint64_t> lines;  // logs: -n, how many recent lines
+  bool follow = false;                 // logs: -f
   // push: the etcd endpoints (URLs, comma-separated), the key, the mod_revision to compare.
   std::optional<std::string> etcd;
   std::optional<std::string> key;
@@ -60,7 +62,7 @@ struct Command {
 // UsageError.
 [[nodiscard]] Command parse_command_line(int argc, char** argv);
 
-// NAME or NAME:INSTANCE of start/stop/restart.
+// NAME or NAME:INSTANCE of start/stop/restart and logs.
 struct Target {
   std::string worker;
   std::optional<unsigned> instance;

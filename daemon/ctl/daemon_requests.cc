@@ -52,6 +52,17 @@ void print_etcd(const json::object& s) {
     std::cout << "  last error: " << text_of(e.at("last_error")) << '\n';
 }
 
+// "RUNNING", "WAITING for db, cache".
+std::string state_text(const json::object& i) {
+  std::string text = text_of(i.at("state"));
+  if (const json::value* names = i.if_contains("waiting_for"); names && names->is_array()) {
+    const json::array& list = names->get_array();
+    for (std::size_t n = 0; n < list.size(); ++n)
+      text += (n == 0 ? " for " : ", ") + text_of(list[n]);
+  }
+  return text;
+}
+
 // What an operator should know when the live config is not what the file holds now.
 void print_file_state(const json::object& s) {
   if (s.at("live_matches_file").as_bool()) return;
@@ -106,7 +117,7 @@ void print_status(const json::object& s) {
     const json::object& i = v.as_object();
     const bool up = !i.at("pid").is_null();
     table.add(
-        {instance_label(i), text_of(i.at("state")), text_of(i.at("pid")),
+        {instance_label(i), state_text(i), text_of(i.at("pid")),
          up ? format_uptime(std::chrono::milliseconds(i.at("uptime_ms").to_number<long long>()))
             : "-",
          text_of(i.at("restarts")), text_of(i.at("last_exit")), text_of(i.at("status")),
@@ -159,14 +170,34 @@ bool worker_down(const json::object& status) {
 void print_instances(const json::object& r) {
   for (const json::value& v : r.at("instances").as_array()) {
     const json::object& i = v.as_object();
-    std::cout << instance_label(i) << ": " << text_of(i.at("state"));
+    std::cout << instance_label(i) << ": " << state_text(i);
     if (!i.at("pid").is_null()) std::cout << " (pid " << text_of(i.at("pid")) << ")";
     std::cout << '\n';
   }
 }
 
+// "2026-12-02T01:02:03.456Z api[0] stdout: TEXT", as in the worker's log file.
+void print_log_lines(const Command& cmd, const json::value& result) {
+  for (const json::value& v : result.at("lines").as_array()) {
+    if (cmd.json) {
+      std::cout << json::serialize(v) << '\n';
+      continue;
+    }
+    const json::object& l = v.as_object();
+    std::cout << text_of(l.at("time")) << ' ' << text_of(l.at("worker")) << '['
+              << text_of(l.at("instance")) << "] " << text_of(l.at("stream")) << ": "
+              << text_of(l.at("text"));
+    if (const json::value* cut = l.if_contains("cut"); cut && *cut == true)
+      std::cout << " [line cut at 4 KiB]";
+    std::cout << '\n';
+  }
+  std::cout.flush();
+}
+
 void print_result(const Command& cmd, const json::value& result) {
-  if (cmd.name == "get") {
+  if (cmd.name == "logs") {
+    print_log_lines(cmd, result);
+  } else if (cmd.name == "get") {
     std::cout << json::serialize(result.at("value")) << '\n';
   } else if (cmd.json) {
     std::cout << json::serialize(result) << '\n';
@@ -193,12 +224,61 @@ json::object request_for(const Command& cmd) {
     }
     request["generation"] = generation;
   }
-  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart") {
+  if (cmd.name == "start" || cmd.name == "stop" || cmd.name == "restart" || cmd.name == "logs") {
     const Target target = parse_target(cmd.args[0]);
     request["worker"] = target.worker;
     if (target.instance) request["instance"] = *target.instance;
   }
+  if (cmd.name == "logs") {
+    if (cmd.lines) request["lines"] = *cmd.lines;
+    if (cmd.follow) request["follow"] = true;
+  }
   return request;
+}
+
+int print_failure(const Command& cmd, const json::object& reply) {
+  const std::string code = reply.contains("code") ? text_of(reply.at("code")) : "";
+  const std::string error =
+      reply.contains("error") ? text_of(reply.at("error")) : "no reason given";
+  if (cmd.json) std::cout << json::serialize(reply) << '\n';
+  std::cerr << "confvisorctl: " << cmd.name << " failed: " << error << '\n';
+  return code == control::kDenied ? kExitDenied : kExitFailed;
+}
+
+bool ok(const json::object& reply) {
+  const json::value* v = reply.if_contains("ok");
+  return v != nullptr && v->is_bool() && v->get_bool();
+}
+
+// `logs -f` after its first reply: every line as it comes, until interrupted (or the daemon
+// hangs up). Lines the daemon dropped because this client did not keep up are told where
+// they are missing.
+int follow_logs(const Command& cmd, control::Client& client) {
+  for (;;) {
+    json::object reply;
+    try {
+      reply = client.next_reply();
+    } catch (const ClientError& e) {
+      if (e.kind != ClientError::Kind::broken) throw;
+      std::cout.flush();
+      std::cerr << "confvisorctl: logs: confvisord ended the stream (it is stopping, or this "
+                   "client read nothing for longer than its write timeout)\n";
+      return kExitFailed;
+    }
+    if (!ok(reply)) return print_failure(cmd, reply);
+    if (const json::value* dropped = reply.if_contains("dropped")) {
+      if (cmd.json) {
+        std::cout << json::serialize(json::object{{"dropped", *dropped}}) << '\n';
+      } else {
+        std::cout << "confvisorctl: " << text_of(*dropped)
+                  << " lines dropped (this client did not keep up)\n";
+      }
+      std::cout.flush();
+    }
+    if (const json::value* result = reply.if_contains("result")) print_log_lines(cmd, *result);
+    const json::value* more = reply.if_contains("more");
+    if (more == nullptr || *more != true) return kExitOk;
+  }
 }
 
 }  // namespace
@@ -211,17 +291,11 @@ int daemon_command(const Command& cmd) {
           : std::chrono::duration_cast<std::chrono::milliseconds>(kDefaultTimeout));
   control::Client client(find_socket(cmd));
   const json::object reply = client.call(request, timeout);
-  if (reply.at("ok").is_bool() && reply.at("ok").get_bool() && reply.contains("result")) {
-    print_result(cmd, reply.at("result"));
-    if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
-    return kExitOk;
-  }
-  const std::string code = reply.contains("code") ? text_of(reply.at("code")) : "";
-  const std::string error =
-      reply.contains("error") ? text_of(reply.at("error")) : "no reason given";
-  if (cmd.json) std::cout << json::serialize(reply) << '\n';
-  std::cerr << "confvisorctl: " << cmd.name << " failed: " << error << '\n';
-  return code == control::kDenied ? kExitDenied : kExitFailed;
+  if (!ok(reply) || !reply.contains("result")) return print_failure(cmd, reply);
+  print_result(cmd, reply.at("result"));
+  if (cmd.name == "logs" && cmd.follow) return follow_logs(cmd, client);
+  if (cmd.name == "status" && worker_down(reply.at("result").as_object())) return kExitWorkerDown;
+  return kExitOk;
 }
 
 }  // namespace confvisor::ctl

@@ -86,12 +86,18 @@ class OutputLimit {
   std::uint64_t suppressed_ = 0;
 };
 
-void OutputRelay::start(boost::asio::io_context& io, UniqueFd fd, std::string prefix) {
-  std::make_shared<OutputRelay>(io, std::move(fd), std::move(prefix))->read_more();
+void OutputRelay::start(boost::asio::io_context& io, UniqueFd fd, std::shared_ptr<RunOutput> run,
+                        OutputStream stream) {
+  std::make_shared<OutputRelay>(io, std::move(fd), std::move(run), stream)->read_more();
 }
 
-OutputRelay::OutputRelay(boost::asio::io_context& io, UniqueFd fd, std::string prefix)
-    : pipe_(io, fd.release()), prefix_(std::move(prefix)), limit_(OutputLimit::of(io, prefix_)) {}
+OutputRelay::OutputRelay(boost::asio::io_context& io, UniqueFd fd, std::shared_ptr<RunOutput> run,
+                         OutputStream stream)
+    : pipe_(io, fd.release()),
+      run_(std::move(run)),
+      stream_(stream),
+      prefix_(run_->output().label()),
+      limit_(OutputLimit::of(io, prefix_)) {}
 
 void OutputRelay::read_more() {
   pipe_.async_read_some(
@@ -100,7 +106,7 @@ void OutputRelay::read_more() {
         if (n > 0) self->consume(std::string_view(self->buffer_.data(), n));
         if (!ec) return self->read_more();
         // EOF: every writer (the worker and anything it left behind) is gone.
-        if (!self->partial_.empty()) self->emit(self->partial_);
+        if (!self->partial_.empty()) self->emit(escape_output(self->partial_), false);
       });
 }
 
@@ -114,21 +120,22 @@ void OutputRelay::consume(std::string_view data) {
       const bool longer = partial_.size() + piece.size() > kMaxLine;
       partial_.append(piece.substr(0, kMaxLine - partial_.size()));
       if (partial_.size() >= kMaxLine && (nl == std::string_view::npos || longer)) {
-        emit(escape_output(partial_) + " [line cut at 4 KiB]");
+        emit(escape_output(partial_), true);
         partial_.clear();
         discarding_ = true;
       }
     }
     if (nl == std::string_view::npos) return;
-    if (!discarding_) emit(escape_output(partial_));
+    if (!discarding_) emit(escape_output(partial_), false);
     partial_.clear();
     discarding_ = false;
     data.remove_prefix(nl + 1);
   }
 }
 
-void OutputRelay::emit(std::string_view line) {
-  if (limit_->admit()) log_info(prefix_ + ": " + std::string(line));
+void OutputRelay::emit(std::string line, bool cut) {
+  if (limit_->admit()) log_info(prefix_ + ": " + line + (cut ? " [line cut at 4 KiB]" : ""));
+  run_->output().add(stream_, std::move(line), cut);
 }
 
 std::string escape_output(std::string_view line) {

@@ -1,6 +1,9 @@
 // Reads one of a worker's output pipes and logs it line by line as "name[instance]: line".
 // It keeps one partial line at most (4 KiB; longer lines are cut), so a worker writing
-// megabytes never blocks on a full pipe and never bloats the daemon.
+// megabytes never blocks on a full pipe and never bloats the daemon. Every line also goes to
+// the instance's output (daemon/supervise/instance_output.hpp): its buffer, its followers
+// and its log file, whatever the log's rate limit below lets through. A last line without a
+// newline is a line too, once the pipe is at EOF.
 //
 // The relays of one prefix (a worker instance's stdout and stderr, and those of an earlier
 // run of it still draining) share one limit: at most 1000 lines in each second, counted from
@@ -18,6 +21,7 @@
 #include <string_view>
 
 #include "common/os/unique_fd.hpp"
+#include "daemon/supervise/instance_output.hpp"
 
 namespace confvisor::supervise {
 
@@ -25,17 +29,22 @@ class OutputLimit;
 
 class OutputRelay : public std::enable_shared_from_this<OutputRelay> {
  public:
-  // Starts relaying `fd` until EOF; the relay keeps itself alive while it reads.
-  static void start(boost::asio::io_context& io, UniqueFd fd, std::string prefix);
+  // Starts relaying `fd`, the run's `stream`, until EOF; the relay keeps itself (and the run)
+  // alive while it reads.
+  static void start(boost::asio::io_context& io, UniqueFd fd, std::shared_ptr<RunOutput> run,
+                    OutputStream stream);
 
-  OutputRelay(boost::asio::io_context& io, UniqueFd fd, std::string prefix);
+  OutputRelay(boost::asio::io_context& io, UniqueFd fd, std::shared_ptr<RunOutput> run,
+              OutputStream stream);
 
  private:
   void read_more();
   void consume(std::string_view data);
-  void emit(std::string_view line);
+  void emit(std::string line, bool cut);
 
   boost::asio::posix::stream_descriptor pipe_;
+  std::shared_ptr<RunOutput> run_;
+  OutputStream stream_;
   std::string prefix_;
   std::shared_ptr<OutputLimit> limit_;
   std::array<char, 64 * 1024> buffer_{};

@@ -241,6 +241,10 @@ Cgroup ProcessTracking::instance_cgroup(const std::string& worker, unsigned inde
   return Cgroup(tree_->path() + "/" + worker + "." + std::to_string(index));
 }
 
+Cgroup ProcessTracking::check_cgroup(const std::string& worker) const {
+  return Cgroup(tree_->path() + "/" + worker + ".check");
+}
+
 // Every populated cgroup of the tree is a dead daemon's (the segment's owner lock, taken
 // before this, says no live daemon of this segment exists): its processes are logged,
 // killed at once, waited for, and the cgroups removed.
@@ -367,7 +371,9 @@ std::optional<std::string> missing_controller(std::string_view controller) {
          " does not have (cgroup.controllers: " + join(available) + ")";
 }
 
-config::LoadResult refuse_unavailable_limits(config::LoadResult loaded, const std::string& file) {
+// The config's origins name the file (or the fragment) of each limit, as validation does.
+config::LoadResult refuse_unavailable_limits(config::LoadResult loaded,
+                                             [[maybe_unused]] const std::string& file) {
   if (!loaded.config) return loaded;
   struct Need {
     std::string_view key;
@@ -384,8 +390,9 @@ config::LoadResult refuse_unavailable_limits(config::LoadResult loaded, const st
     for (const Need& need : kNeeds) {
       if (!need.set(workers[i].limits)) continue;
       if (const auto why = missing_controller(need.controller)) {
-        loaded.errors.add(file + ": /confvisor/workers/" + std::to_string(i) + "/limits/" +
-                          std::string(need.key) + ": " + *why);
+        loaded.errors.add(loaded.config->origins.where("/confvisor/workers/" + std::to_string(i) +
+                                                       "/limits/" + std::string(need.key)) +
+                          ": " + *why);
       }
     }
   }

@@ -52,6 +52,9 @@ class ProcessTracking {
   [[nodiscard]] std::string description() const;
   // cgroup mode: the cgroup of instance `index` of worker `worker` (not created here).
   [[nodiscard]] Cgroup instance_cgroup(const std::string& worker, unsigned index) const;
+  // cgroup mode: the cgroup the check commands of worker `worker` run in, TREE/NAME.check
+  // (no instance's: an index is a number).
+  [[nodiscard]] Cgroup check_cgroup(const std::string& worker) const;
   [[nodiscard]] CgroupWatch& watch() { return *watch_; }
 
  private:

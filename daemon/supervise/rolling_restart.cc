@@ -89,7 +89,8 @@ bool RollingRestart::stop_old(const Instances& instances,
       break;
     case State::backoff:
     case State::fatal:
-      instance.stop();  // its restart, or its retry, is called off
+    case State::waiting:
+      instance.stop();  // its restart, its retry or its wait is called off
       break;
   }
   instance.use_spec(spec);
@@ -102,6 +103,11 @@ bool RollingRestart::start_new(const WorkerInstance& instance) {
   switch (instance.state()) {
     case State::starting:
       return false;  // on once it is up, or has failed
+    case State::waiting:
+      if (!instance.start_order().stuck) return false;  // on once its order is met
+      phase_ = RollingPhase::stopping_old;              // it cannot come up until an operator acts
+      ++next_;
+      return true;
     case State::running:
     case State::backoff:
     case State::fatal:
@@ -120,10 +126,13 @@ void RollingRestart::finish(const Instances& instances, const config::WorkerSpec
   std::string failing;
   for (const auto& instance : instances) {
     const State state = instance->state();
-    if (state != State::backoff && state != State::fatal) continue;
+    if (state != State::backoff && state != State::fatal && state != State::waiting) continue;
     const InstanceStatus s = instance->status();
+    std::string waiting_for;
+    for (const std::string& name : s.waiting_for)
+      waiting_for += (waiting_for.empty() ? " for " : ", ") + name;
     failing += (failing.empty() ? "" : ", ") + instance->label() + " " + state_name(state) +
-               (s.last_exit.empty() ? "" : " (" + s.last_exit + ")");
+               waiting_for + (s.last_exit.empty() ? "" : " (" + s.last_exit + ")");
   }
   if (failing.empty()) {
     log_info("worker " + spec.name + ": every instance restarted");

@@ -11,10 +11,15 @@
 //                                    --> StoppingOld at i+1 (i takes the new spec, stays stopped)
 //     i Starting or Running          --> stop i, StoppingOld at i (until it has stopped)
 //     i Stopping                     --> StoppingOld at i
-//     i Stopped, Backoff or Fatal    --> stop i (calling off its restart), new spec, start i,
-//                                        StartingNew at i
+//     i Stopped, Backoff, Fatal or Waiting
+//                                    --> stop i (calling off its restart or wait), new spec,
+//                                        start i, StartingNew at i
 //   StartingNew at instance i, at each change:
 //     i Starting                     --> StartingNew at i (until it is up, or has failed)
+//     i Waiting for workers of its "after" that are on their way
+//                                    --> StartingNew at i (until they are ready)
+//     i Waiting for one that will not get ready by itself (FATAL, stopped)
+//                                    --> StoppingOld at i+1 (it did not come up)
 //     i in any other state           --> StoppingOld at i+1
 //
 //   begin(n) while one is under way  --> StoppingOld at instance 0: the newest spec reaches

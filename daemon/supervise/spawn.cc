@@ -68,6 +68,7 @@ Identity identity_for(const config::WorkerSpec& spec) {
 }
 
 std::string label(const SpawnRequest& r) {
+  if (r.check) return "the check of " + r.spec->name;
   return r.spec->name + "[" + std::to_string(r.instance) + "]";
 }
 
@@ -179,9 +180,11 @@ std::map<std::string, std::string> worker_environment(const SpawnRequest& r) {
     env["HOME"] = id.home;
     env["SHELL"] = id.shell;
   }
-  env["CONFVISOR_SEGMENT"] = r.segment;
   env["CONFVISOR_WORKER"] = r.spec->name;
-  env["CONFVISOR_INSTANCE"] = std::to_string(r.instance);
+  if (!r.check) {
+    env["CONFVISOR_SEGMENT"] = r.segment;
+    env["CONFVISOR_INSTANCE"] = std::to_string(r.instance);
+  }
   if (!r.notify_socket.empty()) env["NOTIFY_SOCKET"] = r.notify_socket;
   if (r.watchdog_usec != 0) env["WATCHDOG_USEC"] = std::to_string(r.watchdog_usec);
   for (const auto& [k, v] : r.spec->env) env[k] = v;
@@ -210,8 +213,9 @@ Spawned spawn_worker(const SpawnRequest& r) {
   const pid_t pid = ::fork();
   if (pid < 0) throw_sys("fork for " + who);
   if (pid == 0) {
-    run_child(r, id, parent, report.write.get(), out.write.get(), err.write.get(), program.c_str(),
-              argv.data(), envp.data());
+    run_child(r, id, parent, report.write.get(), out.write.get(),
+              r.check ? out.write.get() : err.write.get(), program.c_str(), argv.data(),
+              envp.data());
   }
   // Both sides call setpgid, so the group exists before the daemon ever signals it.
   ::setpgid(pid, pid);
@@ -228,6 +232,7 @@ Spawned spawn_worker(const SpawnRequest& r) {
     if (msg[0] == kCgroup) what += " " + r.cgroup;
     throw Error("unable to start " + who + ": " + what + ": " + std::strerror(msg[1]));
   }
+  if (r.check) err.read.reset();
   return Spawned{pid, std::move(out.read), std::move(err.read), std::move(program)};
 }
 

@@ -27,6 +27,10 @@ struct SpawnRequest {
   // anything else, so nothing it ever runs is outside it. -1: no cgroup (subreaper mode).
   int cgroup_procs = -1;
   std::string cgroup;  // its path, for the error when joining fails
+  // A worker's check command (daemon/supervise/check_run.hpp) instead of the worker: `spec`
+  // then holds the check's argv as its command; stdout and stderr share one pipe (`out`), and
+  // the environment names the worker (CONFVISOR_WORKER) but no segment or instance.
+  bool check = false;
 };
 
 struct Spawned {

@@ -15,11 +15,6 @@ namespace confvisor::supervise {
 
 namespace {
 
-bool same_but_instances(config::WorkerSpec a, config::WorkerSpec b) {
-  a.instances = b.instances = 0;
-  return a == b;
-}
-
 bool at_rest(const WorkerInstance& i) {
   return i.state() == State::stopped || i.state() == State::fatal;
 }
@@ -60,7 +55,10 @@ Supervisor::Supervisor(boost::asio::io_context& io, const std::string& segment,
             [this](const std::string& worker, unsigned instance) {
               sweep_leftovers(worker, instance);
             },
-            &tracking_},
+            &tracking_,
+            &log_files_,
+
+            [this](const config::WorkerSpec& spec) { return start_order(spec); }},
       notify_(io, segment,
               [this](pid_t sender, const std::string& message) { on_notify(sender, message); }),
       sweep_timer_(io),
@@ -77,63 +75,93 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
     current.emplace(name, std::move(g));
   }
   groups_.clear();
+  group_index_.clear();  // until the new list is in place: nothing to look up meanwhile
+  Instances added;
   for (const config::WorkerSpec& spec : specs) {
     auto node = current.extract(spec.name);
     if (node.empty()) {
       if (reloaded) log_info("worker " + spec.name + " is new in the config: starting it");
-      groups_.push_back(start_group(spec));
+      groups_.push_back(make_group(spec, added));
       continue;
     }
     Group& g = groups_.emplace_back(std::move(node.mapped()));
+    if (g.spec->log != spec.log) use_log(g, spec.log);
     if (*g.spec == spec) {
       if (reloaded && spec.on_reload == config::ReloadAction::signal) {
         for (auto& instance : g.instances) instance->send_reload_signal();
       } else if (reloaded && spec.on_reload == config::ReloadAction::restart) {
         log_info("worker " + spec.name + ": on_reload restart, one instance at a time");
-        begin_rolling(g, g.spec);
+        begin_rolling(g, g.spec, added);
       }
-    } else if (same_but_instances(*g.spec, spec)) {
-      log_info("worker " + spec.name + ": instances " + std::to_string(g.spec->instances) + " -> " +
-               std::to_string(spec.instances));
-      scale(g, std::make_shared<const config::WorkerSpec>(spec));
+    } else if (config::same_run(*g.spec, spec)) {
+      // The running instances go on: "after" and "on_fatal" apply from their next start
+      // (or FATAL), as systemd applies a changed ordering to the jobs it starts next.
+      if (g.spec->instances != spec.instances) {
+        log_info("worker " + spec.name + ": instances " + std::to_string(g.spec->instances) +
+                 " -> " + std::to_string(spec.instances));
+      } else {
+        log_info("worker " + spec.name +
+                 ": its after, on_fatal or check changed; its running instances keep running");
+      }
+      scale(g, std::make_shared<const config::WorkerSpec>(spec), added);
     } else {
       log_info("worker " + spec.name + " changed: restarting it one instance at a time");
-      begin_rolling(g, std::make_shared<const config::WorkerSpec>(spec));
+      begin_rolling(g, std::make_shared<const config::WorkerSpec>(spec), added);
     }
   }
+  group_index_.clear();
+  for (std::size_t i = 0; i < groups_.size(); ++i) group_index_.emplace(groups_[i].spec->name, i);
   for (auto& [name, g] : current) {
     log_info("worker " + name + " is no longer in the config: stopping it");
     for (auto& instance : g.instances) retire(instance);
   }
+  // New instances start in config order, each once the workers of its "after" are ready.
+  for (auto& instance : added) instance->start();
+  stop_in_order();
   schedule_review();
 }
 
-// New instances start in config order as soon as they exist.
-Supervisor::Group Supervisor::start_group(const config::WorkerSpec& spec) {
+// A change of "log" alone restarts nothing: the running instances keep and write their output
+// as it now says, from the next line on.
+void Supervisor::use_log(Group& g, const config::LogSettings& log) {
+  log_info("worker " + g.spec->name + ": its log settings changed; applied without a restart");
+  config::WorkerSpec updated = *g.spec;
+  updated.log = log;
+  g.spec = std::make_shared<const config::WorkerSpec>(std::move(updated));
+  for (auto& instance : g.instances) instance->use_log(log);
+}
+
+void Supervisor::reopen_log_files() {
+  log_files_.reopen_all();
+}
+
+Supervisor::Group Supervisor::make_group(const config::WorkerSpec& spec, Instances& added) {
   Group g{std::make_shared<const config::WorkerSpec>(spec), {}, {}};
-  for (unsigned i = 0; i < spec.instances; ++i) {
-    g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, i));
-    g.instances.back()->start();
-  }
+  add_instances(g, added);
   return g;
 }
 
-void Supervisor::scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec) {
+void Supervisor::add_instances(Group& g, Instances& added) {
+  while (g.instances.size() < g.spec->instances) {
+    const auto index = static_cast<unsigned>(g.instances.size());
+    g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, index));
+    added.push_back(g.instances.back());
+  }
+}
+
+void Supervisor::scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec, Instances& added) {
   g.spec = std::move(spec);
   while (g.instances.size() > g.spec->instances) {
     retire(g.instances.back());
     g.instances.pop_back();
   }
   for (auto& instance : g.instances) instance->use_spec(g.spec);
-  while (g.instances.size() < g.spec->instances) {
-    const auto index = static_cast<unsigned>(g.instances.size());
-    g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, index));
-    g.instances.back()->start();
-  }
+  add_instances(g, added);
 }
 
 // Instances that exist keep running until their turn; added ones start with the new spec.
-void Supervisor::begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec) {
+void Supervisor::begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec,
+                               Instances& added) {
   const auto existing =
       static_cast<unsigned>(std::min<std::size_t>(g.instances.size(), spec->instances));
   g.spec = spec;
@@ -141,17 +169,108 @@ void Supervisor::begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpe
     retire(g.instances.back());
     g.instances.pop_back();
   }
-  while (g.instances.size() < g.spec->instances) {
-    const auto index = static_cast<unsigned>(g.instances.size());
-    g.instances.push_back(std::make_shared<WorkerInstance>(host_, g.spec, index));
-    g.instances.back()->start();
-  }
+  add_instances(g, added);
   g.rolling.begin(existing);
 }
 
+// Stopped in order by stop_in_order(): after the instances removed with it that start after it.
 void Supervisor::retire(std::shared_ptr<WorkerInstance> instance) {
-  instance->retire();
+  instance->wind_down();
   retiring_.push_back(std::move(instance));
+}
+
+const Supervisor::Group* Supervisor::group_named(const std::string& name) const {
+  const auto it = group_index_.find(name);
+  return it == group_index_.end() ? nullptr : &groups_[it->second];
+}
+
+StartOrder Supervisor::start_order(const config::WorkerSpec& spec) const {
+  StartOrder order;
+  for (const std::string& name : spec.after) {
+    const Group* g = group_named(name);
+    if (g == nullptr) continue;  // validation refuses such a name; nothing to wait for
+    const bool ready = std::all_of(g->instances.begin(), g->instances.end(),
+                                   [](const auto& i) { return i->lets_dependents_start(); });
+    if (ready) continue;
+    order.unready.push_back(name);
+    order.stuck = order.stuck || will_not_get_ready(*g);
+  }
+  return order;
+}
+
+// Whether an instance of `g` stays unready until an operator or a reload acts. Validation
+// refuses cycles, so the walk through waiting instances ends.
+bool Supervisor::will_not_get_ready(const Group& g) const {
+  for (const auto& i : g.instances) {
+    switch (i->state()) {
+      case State::fatal:
+        return true;
+      case State::stopped:
+        if (!i->lets_dependents_start()) return true;
+        break;
+      case State::waiting:
+        if (i->start_order().stuck) return true;
+        break;
+      case State::starting:
+      case State::running:
+      case State::backoff:
+      case State::stopping:
+        break;  // on its way, or a restart will bring it back
+    }
+  }
+  return false;
+}
+
+// Its first start has come to an end, or cannot come until an operator acts.
+bool Supervisor::settled(const WorkerInstance& i) const {
+  return i.settled() || (i.state() == State::waiting && i.start_order().stuck);
+}
+
+void Supervisor::start_waiting() {
+  for (auto& g : groups_) {
+    for (auto& instance : g.instances) {
+      if (instance->state() == State::waiting && instance->start_order().unready.empty()) {
+        instance->order_met();
+      }
+    }
+  }
+}
+
+// Sends its stop to each instance to be stopped whose dependents have stopped: while the
+// daemon stops, every instance; otherwise those of retiring_ (removed by a reload, which
+// refuses an "after" that names a removed worker, so only removed ones can wait for it).
+// An instance to be stopped waits while one of them that starts after its worker has a run.
+void Supervisor::stop_in_order() {
+  std::set<std::string> awaited;
+  auto note = [&awaited](const std::shared_ptr<WorkerInstance>& i) {
+    if (i->has_run()) awaited.insert(i->spec().after.begin(), i->spec().after.end());
+  };
+  auto stop_if_free = [&awaited](WorkerInstance& i) {
+    if (i.has_run() && i.state() != State::stopping && !awaited.contains(i.spec().name)) i.stop();
+  };
+  std::for_each(retiring_.begin(), retiring_.end(), note);
+  if (stopping_all_) {
+    for (const Group& g : groups_) std::for_each(g.instances.begin(), g.instances.end(), note);
+    for (auto g = groups_.rbegin(); g != groups_.rend(); ++g) {
+      for (auto i = g->instances.rbegin(); i != g->instances.rend(); ++i) stop_if_free(**i);
+    }
+  }
+  for (auto& instance : retiring_) stop_if_free(*instance);
+}
+
+void Supervisor::check_fatal_exit() {
+  if (!on_fatal_exit_) return;
+  for (const auto& g : groups_) {
+    if (g.spec->on_fatal != config::FatalAction::exit) continue;
+    for (const auto& i : g.instances) {
+      if (i->state() == State::fatal) return std::exchange(on_fatal_exit_, nullptr)(i->label());
+    }
+  }
+}
+
+void Supervisor::when_fatal_exits(std::function<void(const std::string&)> fatal) {
+  on_fatal_exit_ = std::move(fatal);
+  schedule_review();
 }
 
 void Supervisor::schedule_review() {
@@ -166,17 +285,20 @@ void Supervisor::review() {
   review_pending_ = false;
   if (!stopping_all_) {
     for (auto& g : groups_) g.rolling.advance(g.instances, g.spec);
+    start_waiting();
   }
+  stop_in_order();
   std::erase_if(commands_,
                 [this](const auto& c) { return stopping_all_ ? c->abandon() : c->advance(); });
   std::erase_if(retiring_, [](const auto& i) { return at_rest(*i); });
   if (on_settled_) {
-    const bool settled = std::all_of(groups_.begin(), groups_.end(), [](const Group& g) {
+    const bool all_settled = std::all_of(groups_.begin(), groups_.end(), [this](const Group& g) {
       return std::all_of(g.instances.begin(), g.instances.end(),
-                         [](const auto& i) { return i->settled(); });
+                         [this](const auto& i) { return settled(*i); });
     });
-    if (settled) std::exchange(on_settled_, nullptr)();
+    if (all_settled) std::exchange(on_settled_, nullptr)();
   }
+  if (!stopping_all_) check_fatal_exit();
   if (stopping_all_ && all_stopped()) {
     // A leftover's own children become ours only once it has died. A sweep finding none
     // alive is not the end: it may have listed a dying leftover's children while they were
@@ -218,6 +340,10 @@ void Supervisor::reap() {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    if (auto watched = watched_.extract(pid)) {
+      watched.mapped()(status);
+      continue;
+    }
     auto it = by_pid_.find(pid);
     if (it == by_pid_.end()) {  // a leftover we adopted, or a child whose exec failed
       leftover_reaped(pid);
@@ -233,9 +359,9 @@ void Supervisor::stop_all(std::function<void()> done) {
   on_stopped_ = std::move(done);
   for (auto g = groups_.rbegin(); g != groups_.rend(); ++g) {
     g->rolling.cancel();
-    for (auto i = g->instances.rbegin(); i != g->instances.rend(); ++i) (*i)->stop();
+    for (auto i = g->instances.rbegin(); i != g->instances.rend(); ++i) (*i)->wind_down();
   }
-  for (auto& instance : retiring_) instance->stop();
+  stop_in_order();
   schedule_review();
 }
 
@@ -315,8 +441,7 @@ void Supervisor::arm_sweep_timer() {
 bool Supervisor::running_again(const InstanceKey& key) const {
   for (const auto& g : groups_) {
     if (g.spec->name != key.first || key.second >= g.instances.size()) continue;
-    const State state = g.instances[key.second]->state();
-    return state != State::stopped && state != State::backoff && state != State::fatal;
+    return g.instances[key.second]->has_run();
   }
   return false;
 }
@@ -326,6 +451,7 @@ std::size_t Supervisor::kill_leftovers(
   std::size_t killed = 0;
   std::set<pid_t> known;
   for (const auto& [pid, instance] : by_pid_) known.insert(pid);
+  for (const auto& [pid, exited] : watched_) known.insert(pid);
   for (const Adopted& a : adopted_children(known)) {
     if (!whose(a.owner)) continue;
     const std::string owner = a.owner
@@ -337,6 +463,19 @@ std::size_t Supervisor::kill_leftovers(
     ++killed;
   }
   return killed;
+}
+
+void Supervisor::watch_child(pid_t pid, std::function<void(int status)> exited) {
+  watched_[pid] = std::move(exited);
+}
+
+void Supervisor::forget_child(pid_t pid) {
+  watched_.erase(pid);
+}
+
+std::optional<Cgroup> Supervisor::check_cgroup(const std::string& worker) const {
+  if (tracking_.mode() != TrackingMode::cgroup) return std::nullopt;
+  return tracking_.check_cgroup(worker);
 }
 
 void Supervisor::on_notify(pid_t sender, const std::string& message) {
@@ -390,17 +529,19 @@ std::vector<std::string> Supervisor::restarting() const {
 }
 
 std::string Supervisor::summary() const {
-  std::size_t total = 0, running = 0, fatal = 0;
+  std::size_t total = 0, running = 0, fatal = 0, waiting = 0;
   for (const auto& g : groups_) {
     for (const auto& i : g.instances) {
       ++total;
       running += i->state() == State::running;
       fatal += i->state() == State::fatal;
+      waiting += i->state() == State::waiting;
     }
   }
   std::string s =
       std::to_string(running) + " of " + std::to_string(total) + " worker instances running";
   if (fatal > 0) s += ", " + std::to_string(fatal) + " FATAL";
+  if (waiting > 0) s += ", " + std::to_string(waiting) + " WAITING";
   return s;
 }
 

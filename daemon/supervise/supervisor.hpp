@@ -4,6 +4,12 @@
 // sd_notify messages, and stops everything, leftovers included, on shutdown. It owns the
 // process tracking (daemon/supervise/process_tracking.hpp): constructing it ends what a dead
 // predecessor of the segment left, before any worker starts.
+//
+// The start order ("after"): an instance on its way to a start waits (Waiting) until every
+// instance of each worker it names is ready (WorkerInstance::lets_dependents_start); the
+// review after every state change starts those whose order is met. Instances that stop
+// together (the daemon stops, a reload removes workers) stop in the reverse order: one is
+// sent its stop once no instance stopping with it that starts after it has a run left.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,7 +23,9 @@
 #include <vector>
 
 #include "daemon/config/model.hpp"
+#include "daemon/supervise/check_host.hpp"
 #include "daemon/supervise/leftovers.hpp"
+#include "daemon/supervise/log_file.hpp"
 #include "daemon/supervise/notify_socket.hpp"
 #include "daemon/supervise/process_tracking.hpp"
 #include "daemon/supervise/rolling_restart.hpp"
@@ -26,19 +34,24 @@
 
 namespace confvisor::supervise {
 
-class Supervisor {
+class Supervisor final : public CheckHost {
  public:
   Supervisor(boost::asio::io_context& io, const std::string& segment,
              std::function<std::uint64_t()> generation);
-  ~Supervisor();
+  ~Supervisor() override;
 
   // Makes the workers match `specs`. With `reloaded`, unchanged workers get their on_reload
   // action (the new generation is already published).
   void apply(const std::vector<config::WorkerSpec>& specs, bool reloaded);
   // SIGCHLD: reaps every exited child.
   void reap();
-  // Stops every worker (in reverse order of the list, all at once), then calls `done`.
+  // Stops every worker, then calls `done`: nothing is started any more, and each instance is
+  // stopped once the instances that start after it have stopped (with no "after", all at
+  // once, in reverse order of the list).
   void stop_all(std::function<void()> done);
+  // Calls `fatal` with the instance's label ("api[0]") when an instance of a worker whose
+  // on_fatal is "exit" becomes FATAL; once.
+  void when_fatal_exits(std::function<void(const std::string&)> fatal);
   // Calls `ready` once every instance's first start has come to an end (at once if none).
   void when_settled(std::function<void()> ready);
 
@@ -49,12 +62,24 @@ class Supervisor {
   // Begins an operator's command; it reports its end through its own callback.
   void run(std::unique_ptr<WorkerCommand> command);
 
+  // SIGUSR1: every worker's log file is opened again by its name (logrotate has moved it).
+  void reopen_log_files();
+
   [[nodiscard]] std::vector<InstanceStatus> status() const;
   [[nodiscard]] std::string summary() const;  // "4 of 4 worker instances running"
   // The workers whose rolling restart is still under way, in config order.
   [[nodiscard]] std::vector<std::string> restarting() const;
   // "cgroup /sys/fs/cgroup/unified/confvisor.demo", "subreaper (fallback): ..."
   [[nodiscard]] std::string tracking() const { return tracking_.description(); }
+
+  // A child of the daemon that is no worker (a check command): reap() hands its wait status
+  // to `exited` instead of taking it for a leftover, and leftover sweeps leave it alone.
+  // forget_child drops the call; the child is then reaped as any unknown child is.
+  void watch_child(pid_t pid, std::function<void(int status)> exited) override;
+  void forget_child(pid_t pid) override;
+  // The cgroup a check of worker `worker` runs in, in cgroup mode; nullopt in subreaper mode.
+  [[nodiscard]] std::optional<Cgroup> check_cgroup(const std::string& worker) const override;
+  [[nodiscard]] boost::asio::io_context& io() override { return io_; }
 
  private:
   struct Group {
@@ -63,12 +88,25 @@ class Supervisor {
     RollingRestart rolling;  // idle unless a change or on_reload restarts it
   };
 
-  [[nodiscard]] Group start_group(const config::WorkerSpec& spec);
-  void scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
-  void begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec);
+  using Instances = std::vector<std::shared_ptr<WorkerInstance>>;
+  // Each adds the instances it makes to `added`, which apply() starts once every group of the
+  // new list is in place (so that the start order can look them all up).
+  [[nodiscard]] Group make_group(const config::WorkerSpec& spec, Instances& added);
+  void scale(Group& g, std::shared_ptr<const config::WorkerSpec> spec, Instances& added);
+  void begin_rolling(Group& g, std::shared_ptr<const config::WorkerSpec> spec, Instances& added);
+  void add_instances(Group& g, Instances& added);
+  void use_log(Group& g, const config::LogSettings& log);
   void retire(std::shared_ptr<WorkerInstance> instance);
   void review();  // posted after state changes: drives rolling restarts, readiness, shutdown
   void schedule_review();
+  // The start order (see above).
+  [[nodiscard]] const Group* group_named(const std::string& name) const;
+  [[nodiscard]] StartOrder start_order(const config::WorkerSpec& spec) const;
+  [[nodiscard]] bool will_not_get_ready(const Group& g) const;
+  [[nodiscard]] bool settled(const WorkerInstance& i) const;
+  void start_waiting();
+  void stop_in_order();
+  void check_fatal_exit();
   // An instance by its worker's name and index: what leftovers are attributed to.
   using InstanceKey = std::pair<std::string, unsigned>;
   void sweep_leftovers(const std::string& worker, unsigned instance);
@@ -87,15 +125,19 @@ class Supervisor {
 
   boost::asio::io_context& io_;
   ProcessTracking tracking_;  // before the instances, which use its watch
+  LogFiles log_files_;        // before the instances, which write to them
   InstanceHost host_;
   NotifySocket notify_;
   std::vector<Group> groups_;                              // config order
+  std::map<std::string, std::size_t> group_index_;         // by name, into groups_
   std::vector<std::shared_ptr<WorkerInstance>> retiring_;  // stopping for good
   std::vector<std::unique_ptr<WorkerCommand>> commands_;   // operators' start/stop/restart
   std::map<pid_t, std::weak_ptr<WorkerInstance>> by_pid_;
+  std::map<pid_t, std::function<void(int)>> watched_;  // children that are no worker
   bool review_pending_ = false;
   std::function<void()> on_settled_;
   std::function<void()> on_stopped_;
+  std::function<void(const std::string&)> on_fatal_exit_;
   bool stopping_all_ = false;
   // Leftover sweeps: the owners to sweep once the loop turn that reaped them is over (one
   // /proc scan for every exit of the turn), and the re-sweeps by when they are due, all on

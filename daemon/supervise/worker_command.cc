@@ -4,12 +4,17 @@ namespace confvisor::supervise {
 
 namespace {
 
-bool at_rest(State s) {
-  return s == State::stopped || s == State::fatal;
+bool at_rest(const WorkerInstance& i) {
+  return i.state() == State::stopped || i.state() == State::fatal;
 }
-// Where a start ends: up, given up on, or exited with nothing to restart it.
-bool start_ended(State s) {
-  return s == State::running || at_rest(s);
+// Where a start ends: up, given up on, exited with nothing to restart it, or waiting for a
+// worker that only an operator can bring up.
+bool start_ended(const WorkerInstance& i) {
+  return i.state() == State::running || at_rest(i) ||
+         (i.state() == State::waiting && i.start_order().stuck);
+}
+bool is_running(const WorkerInstance& i) {
+  return i.state() == State::running;
 }
 
 }  // namespace
@@ -54,9 +59,9 @@ void WorkerCommand::start_all() {
   }
 }
 
-bool WorkerCommand::all(bool (*pred)(State)) const {
+bool WorkerCommand::all(bool (*pred)(const WorkerInstance&)) const {
   for (const auto& instance : targets_) {
-    if (!pred(instance->state())) return false;
+    if (!pred(*instance)) return false;
   }
   return true;
 }
@@ -73,7 +78,7 @@ bool WorkerCommand::advance() {
       [[fallthrough]];
     case CommandPhase::starting:
       if (!all(start_ended)) return false;  // on once each is up, or has failed for good
-      finish(all([](State s) { return s == State::running; }));
+      finish(all(is_running));
       return true;
     case CommandPhase::done:
       return true;  // ended already

@@ -3,7 +3,8 @@
 // failed for good, as supervisorctl does.
 //
 //   start:   Starting: each instance held no longer, and started; Done once each is
-//            RUNNING, FATAL or STOPPED (ok if all are RUNNING)
+//            RUNNING, FATAL or STOPPED, or WAITING for a worker that will not get ready by
+//            itself (ok if all are RUNNING); one WAITING for workers on their way is waited for
 //   stop:    Stopping: each instance held (it stays stopped through reloads and rolling
 //            restarts), and stopped; Done once each is STOPPED or FATAL (ok)
 //   restart: Stopping as stop; once each is STOPPED or FATAL, Starting as start
@@ -42,7 +43,7 @@ class WorkerCommand {
   [[nodiscard]] CommandPhase phase() const { return phase_; }
 
  private:
-  [[nodiscard]] bool all(bool (*pred)(State)) const;
+  [[nodiscard]] bool all(bool (*pred)(const WorkerInstance&)) const;
   void start_all();
   void finish(bool ok);
 

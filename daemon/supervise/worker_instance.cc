@@ -38,6 +38,8 @@ const char* state_name(State s) {
       return "STOPPING";
     case State::fatal:
       return "FATAL";
+    case State::waiting:
+      return "WAITING";
   }
   return "?";
 }
@@ -58,7 +60,10 @@ WorkerInstance::WorkerInstance(InstanceHost& host, std::shared_ptr<const config:
       index_(index),
       next_backoff_(spec_->backoff.initial),
       timer_(host.io),
-      watchdog_(host.io) {}
+      watchdog_(host.io),
+      output_(std::make_shared<InstanceOutput>(
+          spec_->name, index, spec_->log,
+          host.log_files != nullptr ? host.log_files->open(spec_->log) : nullptr)) {}
 
 WorkerInstance::~WorkerInstance() {
   // The supervisor stops instances before dropping them; this is the last resort that keeps
@@ -90,21 +95,43 @@ void WorkerInstance::set_state(State s) {
 }
 
 // Restarts, the restart limit's window and the last exit tell how this definition fares: a
-// changed definition starts over with none (a change of `instances` alone is no change).
+// changed definition starts over with none (a change of `instances`, `after` or `on_fatal`
+// alone is no change).
 void WorkerInstance::use_spec(std::shared_ptr<const config::WorkerSpec> spec) {
-  config::WorkerSpec before = *spec_;
-  before.instances = spec->instances;
-  if (!(before == *spec)) {
+  if (!config::same_run(*spec_, *spec)) {
     restarts_ = 0;
     recent_restarts_.clear();
     last_exit_.clear();
     next_backoff_ = spec->backoff.initial;
   }
+  if (spec->log != spec_->log) use_log(spec->log);
   spec_ = std::move(spec);
 }
 
-void WorkerInstance::retire() {
+void WorkerInstance::use_log(const config::LogSettings& log) {
+  output_->configure(log, host_.log_files != nullptr ? host_.log_files->open(log) : nullptr);
+}
+
+void WorkerInstance::wind_down() {
   retired_ = true;
+  switch (state_) {
+    case State::backoff:
+    case State::fatal:
+    case State::waiting:
+      ++timer_epoch_;  // its restart, retry or wait is called off
+      set_state(State::stopped);
+      return;
+    case State::starting:
+    case State::running:
+    case State::stopping:
+      return;  // the run goes on until its stop; an exit now is not restarted
+    case State::stopped:
+      return;  // nothing to call off
+  }
+}
+
+void WorkerInstance::retire() {
+  wind_down();
   stop();
 }
 
@@ -113,18 +140,69 @@ void WorkerInstance::start() {
   switch (state_) {
     case State::stopped:
     case State::backoff:  // now, without waiting for the backoff to elapse
-      spawn();
+      begin();
       return;
     case State::fatal:
       recent_restarts_.clear();  // leaving FATAL, it has the whole restart limit again
-      spawn();
+      begin();
       return;
     case State::starting:
     case State::running:
       return;  // up already, or on its way
+    case State::waiting:
+      return;  // it starts once its order is met
     case State::stopping:
       return;  // the stop runs to its end; a restart starts it once it is Stopped
   }
+}
+
+void WorkerInstance::order_met() {
+  switch (state_) {
+    case State::waiting:
+      begin();  // which looks again: the order may have changed since the supervisor looked
+      return;
+    case State::stopped:
+    case State::starting:
+    case State::running:
+    case State::backoff:
+    case State::stopping:
+    case State::fatal:
+      return;  // not waiting: a start, a backoff or a retry will look at the order itself
+  }
+}
+
+bool WorkerInstance::lets_dependents_start() const {
+  return state_ == State::running || (state_ == State::stopped && completed_ && !held_);
+}
+
+bool WorkerInstance::has_run() const {
+  return state_ == State::starting || state_ == State::running || state_ == State::stopping;
+}
+
+StartOrder WorkerInstance::start_order() const {
+  if (!host_.start_order || spec_->after.empty()) return {};
+  return host_.start_order(*spec_);
+}
+
+// The way to every start: it waits for the workers of its "after", unless it was retired.
+void WorkerInstance::begin() {
+  if (retired_) {
+    ++timer_epoch_;
+    set_state(State::stopped);
+    return;
+  }
+  const StartOrder order = start_order();
+  if (order.unready.empty()) {
+    spawn();
+    return;
+  }
+  ++timer_epoch_;
+  std::string names;
+  for (const std::string& name : order.unready) names += (names.empty() ? "" : ", ") + name;
+  if (state_ != State::waiting) {
+    log_info(tag() + " waiting for " + names + " to be ready before it starts");
+  }
+  set_state(State::waiting);
 }
 
 void WorkerInstance::stop() {
@@ -140,6 +218,11 @@ void WorkerInstance::stop() {
     case State::backoff:
     case State::fatal:
       ++timer_epoch_;  // its restart is called off
+      set_state(State::stopped);
+      return;
+    case State::waiting:
+      ++timer_epoch_;
+      log_info(tag() + " no longer waiting to start: stopped");
       set_state(State::stopped);
       return;
     case State::stopping:
@@ -159,6 +242,7 @@ void WorkerInstance::exited(int status) {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no main process here, and exits are routed by pid
   }
 }
@@ -175,6 +259,7 @@ void WorkerInstance::on_cgroup_event() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the watch ends with the run's cgroup
   }
 }
@@ -195,6 +280,7 @@ void WorkerInstance::run_ended() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no run here
   }
 }
@@ -210,6 +296,7 @@ void WorkerInstance::on_start_window() {
     case State::backoff:
     case State::stopping:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Starting
   }
 }
@@ -226,6 +313,7 @@ void WorkerInstance::on_ready() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no process here to send it
   }
 }
@@ -233,13 +321,14 @@ void WorkerInstance::on_ready() {
 void WorkerInstance::on_backoff_elapsed() {
   switch (state_) {
     case State::backoff:
-      spawn();
+      begin();
       return;
     case State::stopped:
     case State::starting:
     case State::running:
     case State::stopping:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Backoff
   }
 }
@@ -262,6 +351,7 @@ void WorkerInstance::on_stop_timeout() {
     case State::running:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Stopping
   }
 }
@@ -273,13 +363,14 @@ void WorkerInstance::on_fatal_retry() {
                ": starting it again");
       next_backoff_ = spec_->backoff.initial;
       recent_restarts_.clear();
-      spawn();
+      begin();
       return;
     case State::stopped:
     case State::starting:
     case State::running:
     case State::backoff:
     case State::stopping:
+    case State::waiting:
       return;  // cannot happen: the epoch voids the timer once it leaves Fatal
   }
 }
@@ -298,6 +389,7 @@ void WorkerInstance::on_watchdog_timeout() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: the watchdog is cancelled with the exit
   }
 }
@@ -313,6 +405,7 @@ void WorkerInstance::on_watchdog() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // cannot happen: no process here to send it
   }
 }
@@ -331,6 +424,7 @@ void WorkerInstance::send_reload_signal() {
     case State::stopped:
     case State::backoff:
     case State::fatal:
+    case State::waiting:
       return;  // no process: its next start reads the new generation
   }
 }
@@ -355,10 +449,11 @@ void WorkerInstance::notified(const std::string& message) {
   }
 }
 
-// Starts a run: from Stopped, Backoff or Fatal to Starting, or on to Backoff or Fatal when
-// the spawn fails.
+// Starts a run: from Stopped, Backoff, Fatal or Waiting to Starting, or on to Backoff or
+// Fatal when the spawn fails.
 void WorkerInstance::spawn() {
   ++timer_epoch_;
+  completed_ = false;
   watchdog_.cancel();
   SpawnRequest request{
       spec_.get(),
@@ -380,6 +475,7 @@ void WorkerInstance::spawn() {
     // "failed to start: execve /usr/bin/api: No such file or directory".
     const std::string why = e.what(), prefix = "unable to start " + label() + ": ";
     last_exit_ = "failed to start: " + (why.starts_with(prefix) ? why.substr(prefix.size()) : why);
+    output_->event(last_exit_);
     leave_cgroup();
     after_failure(e.what(), false);
     return;
@@ -388,8 +484,9 @@ void WorkerInstance::spawn() {
   program_ = std::move(spawned.program);
   started_at_ = Clock::now();
   host_.track_pid(pid_, this);
-  OutputRelay::start(host_.io, std::move(spawned.out), label());
-  OutputRelay::start(host_.io, std::move(spawned.err), label());
+  run_ = output_->begin_run("started: pid " + std::to_string(pid_) + " (" + program_ + ")");
+  OutputRelay::start(host_.io, std::move(spawned.out), run_, OutputStream::out);
+  OutputRelay::start(host_.io, std::move(spawned.err), run_, OutputStream::err);
   log_info(tag() + " started: pid " + std::to_string(pid_) + " (" + program_ + ")");
   set_state(State::starting);
   if (spec_->ready == config::Readiness::started) {
@@ -431,6 +528,8 @@ int WorkerInstance::close_run() {
   exit_status_.reset();
   leave_cgroup();
   last_exit_ = describe_wait_status(status);
+  if (run_) run_->ended("exited: " + last_exit_);
+  run_.reset();
   return status;
 }
 
@@ -445,10 +544,17 @@ void WorkerInstance::after_exit(int status, bool was_ready) {
   const bool wanted =
       spec_->restart == config::RestartPolicy::always ||
       (spec_->restart == config::RestartPolicy::on_failure && !counts_as_success(status));
+  if (retired_) {
+    log_info(tag() + " exited (" + last_exit_ + "); not restarted: it is being stopped for good");
+    settled_ = true;
+    set_state(State::stopped);
+    return;
+  }
   if (!wanted) {
     log_info(tag() + " exited (" + last_exit_ + "); not restarted (restart: " +
              (spec_->restart == config::RestartPolicy::never ? "never" : "on-failure") + ")");
     settled_ = true;
+    completed_ = counts_as_success(status);
     set_state(State::stopped);
     return;
   }
@@ -574,6 +680,7 @@ InstanceStatus WorkerInstance::status() const {
   s.last_exit = last_exit_;
   s.status_text = status_text_;
   s.program = program_;
+  if (state_ == State::waiting) s.waiting_for = start_order().unready;
   if (cgroup_) {
     s.cgroup = cgroup_->path();
     if (const auto current = cgroup_->read("memory.current")) {

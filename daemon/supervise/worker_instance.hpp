@@ -2,40 +2,53 @@
 // the state, so the whole table below can be checked against the code.
 //
 //   Stopped --start--> Starting --ready (start_window, or READY=1)--> Running
+//   Stopped --start, a worker of its "after" not ready--> Waiting --order met--> Starting
 //   Starting/Running --run ended--> Backoff --backoff elapsed--> Starting  (policy says restart)
 //                                \-> Fatal (restart limit reached)
 //                                \-> Stopped (policy says no)
 //   Starting/Running --stop--> Stopping --run ended, or SIGKILL after stop_timeout--> Stopped
-//   Backoff/Fatal --stop--> Stopped
+//   Backoff/Fatal/Waiting --stop--> Stopped
 //   Backoff/Fatal --start--> Starting
 //   Fatal --fatal_retry_after--> Starting
 //   A start whose spawn fails goes on to Backoff or Fatal, as a run that failed at once.
+//   Every way to Starting (start, backoff elapsed, fatal retry) goes to Waiting instead
+//   while a worker of its "after" is not ready; an instance retired meanwhile goes to Stopped.
 //
 // Every event in every state. "-" is an event that is ignored in that state, with the reason
 // in its handler; "x" one that cannot reach that state: no process there to reap or hear
 // from, or a timer voided by the epoch (every start, stop, exit and schedule() moves it on).
 //
-//                   Stopped  Starting  Running   Backoff   Stopping  Fatal
-//   start           spawn    -         -         spawn     -         spawn
-//   stop            -        Stopping  Stopping  Stopped   -         Stopped
-//   reaped          x        end run   end run   x         end run   x
-//   cgroup empty    x        end run   end run   x         end run   x
-//   run ended       x        policy    policy    x         Stopped   x
-//   start window    x        Running   -         x         x         x
-//   READY=1         x        Running   -         x         -         x
-//   backoff elapsed x        x         x         spawn     x         x
-//   stop timeout    x        x         x         x         SIGKILL   x
-//   fatal retry     x        x         x         x         x         spawn
-//   watchdog        x        SIGKILL   SIGKILL   x         -         x
-//   WATCHDOG=1      x        re-arm    re-arm    x         -         x
-//   reload          -        signal    signal    -         -         -
+//                   Stopped  Starting  Running   Backoff   Stopping  Fatal     Waiting
+//   start           begin    -         -         begin     -         begin     -
+//   stop            -        Stopping  Stopping  Stopped   -         Stopped   Stopped
+//   wind down       -        -         -         Stopped   -         Stopped   Stopped
+//   order met       -        -         -         -         -         -         begin
+//   reaped          x        end run   end run   x         end run   x         x
+//   cgroup empty    x        end run   end run   x         end run   x         x
+//   run ended       x        policy    policy    x         Stopped   x         x
+//   start window    x        Running   -         x         x         x         x
+//   READY=1         x        Running   -         x         -         x         x
+//   backoff elapsed x        x         x         begin     x         x         x
+//   stop timeout    x        x         x         x         SIGKILL   x         x
+//   fatal retry     x        x         x         x         x         begin     x
+//   watchdog        x        SIGKILL   SIGKILL   x         -         x         x
+//   WATCHDOG=1      x        re-arm    re-arm    x         -         x         x
+//   reload          -        signal    signal    -         -         -         -
 //
+//   begin:   Waiting while a worker of its "after" is not ready, Stopped once retired, else
+//            spawn.
 //   spawn:   Starting, or Backoff or Fatal when the spawn fails.
 //   end run: what is left of the run is killed; the run has ended once the main process has
 //            been reaped and (with cgroup tracking) its cgroup is empty, in either order.
 //   policy:  Backoff, Fatal once the restart limit is reached, or Stopped when the restart
-//            policy does not restart it.
+//            policy does not restart it (or it was retired).
+//   wind down: it is never started again (retired); a run goes on until its stop, which the
+//            supervisor sends once the instances that start after it have stopped.
 //   STATUS= and STOPPING=1 are recorded and logged in any state; they change none.
+//
+// Waiting is only ever entered on the way to a start: a running instance keeps running
+// whatever happens to the workers it starts after (as systemd's After=, which orders starts
+// and stops only). The supervisor sends "order met" from its review of every state change.
 //
 // With cgroup tracking, what the main process left in the cgroup is killed when it exits,
 // and the next state is entered only once all of it has gone, so a restart never runs beside
@@ -54,14 +67,17 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon/config/model.hpp"
 #include "daemon/supervise/cgroup.hpp"
 #include "daemon/supervise/cgroup_watch.hpp"
+#include "daemon/supervise/instance_output.hpp"
+#include "daemon/supervise/log_file.hpp"
 
 namespace confvisor::supervise {
 
-enum class State { stopped, starting, running, backoff, stopping, fatal };
+enum class State { stopped, starting, running, backoff, stopping, fatal, waiting };
 [[nodiscard]] const char* state_name(State s);
 
 struct InstanceStatus {
@@ -76,6 +92,15 @@ struct InstanceStatus {
   std::string program;      // the file its last start ran (command[0] resolved), "" if none
   std::string cgroup;       // its cgroup while it has one ("" in subreaper mode)
   std::optional<std::uint64_t> memory_current;  // memory.current, where the controller is
+  std::vector<std::string> waiting_for;         // Waiting: the workers of its "after" not ready
+};
+
+// Where an instance's start order stands: the workers of its "after" that are not ready, and
+// whether one of them will not get ready by itself (FATAL, stopped, or waiting for such a
+// one), so that only an operator's start or a reload can let the instance start.
+struct StartOrder {
+  std::vector<std::string> unready;
+  bool stuck = false;
 };
 
 class ProcessTracking;
@@ -93,6 +118,9 @@ struct InstanceHost {
   std::function<void()> changed;  // state changed: readiness, rolling restarts
   std::function<void(const std::string&, unsigned)> sweep_leftovers;  // kill what it left
   ProcessTracking* tracking = nullptr;  // the cgroup tree, in cgroup mode
+  LogFiles* log_files = nullptr;        // where "log": {"file": ...} is opened; none: no files
+  // Where the start order of a spec stands; unset: no worker waits for another.
+  std::function<StartOrder(const config::WorkerSpec&)> start_order{};
 };
 
 class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
@@ -103,15 +131,22 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
 
   // The events from outside, one handler each.
   void start();                               // from Stopped, Fatal or Backoff: start now
+  void order_met();                           // Waiting: every worker of its "after" is ready
   void stop();                                // stop and stay stopped
   void exited(int wait_status);               // its main process was reaped
   void notified(const std::string& message);  // a datagram from its NOTIFY_SOCKET
   void send_reload_signal();                  // a reload with on_reload "signal"
   void use_spec(std::shared_ptr<const config::WorkerSpec> spec);  // takes effect at the next start
+  // New "log" settings, in effect at once (the spec's own take effect at the next start).
+  void use_log(const config::LogSettings& log);
   // Held by an operator's stop: rolling restarts and on_reload leave it stopped until an
   // operator's start.
   void hold(bool held) { held_ = held; }
-  // Removed from the config: stopped, and never started again.
+  // Removed from the config, or the daemon is stopping: never started again. One with no
+  // process is Stopped at once; a run goes on until stop(), which the supervisor sends in
+  // the start order's reverse.
+  void wind_down();
+  // wind_down(), then stop() at once.
   void retire();
 
   [[nodiscard]] State state() const { return state_; }
@@ -121,8 +156,17 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   // Its first start has come to an end: it got ready, or failed for good.
   [[nodiscard]] bool settled() const { return settled_; }
   [[nodiscard]] bool held() const { return held_; }
+  // Lets the instances that start after it start: Running, or Stopped after a run that
+  // counted as a success and that its policy does not restart (a one-shot that is done),
+  // unless an operator holds it stopped.
+  [[nodiscard]] bool lets_dependents_start() const;
+  // Has a run, or is starting one: what an instance to stop after it waits for.
+  [[nodiscard]] bool has_run() const;
+  [[nodiscard]] StartOrder start_order() const;
   [[nodiscard]] InstanceStatus status() const;
   [[nodiscard]] std::string label() const;
+  // What it has written, from every run: `confvisorctl logs`.
+  [[nodiscard]] const std::shared_ptr<InstanceOutput>& output() const { return output_; }
 
  private:
   // The events from within: timers, the cgroup's watch, and the messages of notified().
@@ -137,6 +181,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   void run_ended();    // every process of the run has gone: on to the next state
 
   // The transitions' work.
+  void begin();
   void spawn();
   void end_run(int wait_status);
   int close_run();  // the run's wait status; its cgroup removed and last_exit_ set
@@ -161,6 +206,7 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   bool settled_ = false;
   bool held_ = false;
   bool retired_ = false;
+  bool completed_ = false;  // its last run succeeded and is not restarted
   std::chrono::steady_clock::time_point started_at_{};
   std::chrono::milliseconds next_backoff_;
   std::deque<std::chrono::steady_clock::time_point> recent_restarts_;
@@ -176,6 +222,8 @@ class WorkerInstance : public std::enable_shared_from_this<WorkerInstance> {
   std::optional<int> exit_status_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer watchdog_;
+  std::shared_ptr<InstanceOutput> output_;
+  std::shared_ptr<RunOutput> run_;  // the current run's, from its spawn to its end
 };
 
 // "exit code 3", "killed by SIGSEGV (core dumped)".

@@ -1,5 +1,5 @@
 # bash completion for confvisorctl: commands, options, and from the running daemon the worker
-# names (start, stop, restart NAME or NAME:INSTANCE) and the kept generations (rollback).
+# names (start, stop, restart, logs NAME or NAME:INSTANCE) and the kept generations (rollback).
 # Installed as share/bash-completion/completions/confvisorctl, which bash-completion loads
 # on first use; it needs none of bash-completion's helpers, so `source` works as well.
 #
@@ -47,9 +47,9 @@ _confvisorctl_segments() {
 }
 
 _confvisorctl() {
-  local commands="status reload start stop restart history rollback get show publish remove push"
-  local options="--socket --config --segment --json --timeout --history --mode --force --etcd --key
-                 --if-revision --help --version"
+  local commands="status reload start stop restart logs history rollback get show publish remove push"
+  local options="--socket --config --segment --json --timeout --history --mode --force --lines --follow
+                 --etcd --key --if-revision --help --version"
   # Words split at blanks only: COMP_WORDS also splits at ':' and '=' (COMP_WORDBREAKS),
   # which would cut NAME:INSTANCE in two.
   local line=${COMP_LINE:0:COMP_POINT} words=() cur=""
@@ -69,7 +69,7 @@ _confvisorctl() {
         _confvisorctl_daemon_args+=("$word" "${words[i + 1]:-}")
         ((i += 1))
         ;;
-      --segment | -s | --timeout | --history | --mode | --etcd | --key | --if-revision) ((i += 1)) ;;
+      --segment | -s | --timeout | --history | --mode | --lines | -n | --etcd | --key | --if-revision) ((i += 1)) ;;
       --socket=* | --config=*) _confvisorctl_daemon_args+=("$word") ;;
       -*) ;;
       *) if [[ -z "$command" ]]; then command=$word; else ((arguments += 1)); fi ;;
@@ -84,14 +84,15 @@ _confvisorctl() {
       ;;
     --segment | -s) mapfile -t replies < <(_confvisorctl_segments "$cur") ;;
     --timeout | --history | --mode | --etcd | --key | --if-revision) ;;
+    --lines | -n) mapfile -t replies < <(compgen -W "10 100 1000 all" -- "$cur") ;;
     *)
       if [[ "$cur" == -* ]]; then
-        mapfile -t replies < <(compgen -W "$options -c -s -h" -- "$cur")
+        mapfile -t replies < <(compgen -W "$options -c -s -h -n -f" -- "$cur")
       elif [[ -z "$command" ]]; then
         mapfile -t replies < <(compgen -W "$commands" -- "$cur")
       elif ((arguments == 0)); then
         case "$command" in
-          start | stop | restart) mapfile -t replies < <(_confvisorctl_workers "$cur") ;;
+          start | stop | restart | logs) mapfile -t replies < <(_confvisorctl_workers "$cur") ;;
           rollback) mapfile -t replies < <(_confvisorctl_generations "$cur") ;;
           publish | push)
             compopt -o filenames 2>/dev/null
