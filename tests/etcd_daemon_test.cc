@@ -3,8 +3,8 @@
 // document follows puts, changes and deletes, one generation per revision; bad values and keys
 // under /confvisor are refused and named while the last good stays and the workers run on; the
 // watch survives the loss of its member and a compaction while it was away; a start while etcd
-// is down publishes the last good file; `push` is a compare-and-swap; a SIGKILLed daemon's
-// successor converges.
+// is down publishes the last good file; `push` is a compare-and-swap, and signs in to a cluster
+// with TLS and authentication; a SIGKILLed daemon's successor converges.
 #define BOOST_TEST_MODULE etcd_daemon
 #include <signal.h>
 #include <sys/stat.h>
@@ -340,6 +340,54 @@ BOOST_AUTO_TEST_CASE(push_is_a_compare_and_swap_one_of_two_concurrent_pushes_win
   BOOST_TEST(section.exit_code() == 1);
   BOOST_TEST(contains(section.output, "would land in /confvisor"), section.output);
   BOOST_TEST(etcd.etcdctl({"get", "/t/x/confvisor/workers"}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(push_to_a_cluster_with_tls_and_auth_uses_the_ca_and_the_password_file) {
+  EtcdCluster etcd({.tls = true, .root_password = "s3cret"});
+  TempDir dir;
+  const std::string key = "/t/push-auth" + std::to_string(::getpid()) + "/limits";
+  const std::string file = dir.write("a.json", R"({"qps": 3})");
+  const std::string password = dir.write("pass", "s3cret\n");
+  const std::string wrong = dir.write("wrong", "guess\n");
+  ::chmod(password.c_str(), 0600);
+  ::chmod(wrong.c_str(), 0600);
+  auto push_with = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> argv{bin("confvisorctl"), "push",  file, "--etcd",
+                                  etcd.client_url(0),  "--key", key};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv);
+  };
+  const std::vector<std::string> ca{"--cacert", etcd.ca_file()};
+
+  // The members' certificates are signed by the fixture's CA, which the system does not trust.
+  const RunResult untrusted = push_with({"--user", "root", "--password-file", password});
+  BOOST_TEST(untrusted.exit_code() == 1, untrusted.output);
+  BOOST_TEST(contains(untrusted.output, "certificate verify failed"), untrusted.output);
+  // Trusted, but not signed in, or with the wrong password: etcd refuses.
+  const RunResult anonymous = push_with(ca);
+  BOOST_TEST(anonymous.exit_code() == 1, anonymous.output);
+  std::vector<std::string> guess = ca;
+  guess.insert(guess.end(), {"--user", "root", "--password-file", wrong});
+  const RunResult refused = push_with(guess);
+  BOOST_TEST(refused.exit_code() == 1, refused.output);
+  BOOST_TEST(contains(refused.output, "invalid user ID or password"), refused.output);
+  BOOST_TEST(etcd.etcdctl({"get", key}).empty());
+
+  std::vector<std::string> signed_in = ca;
+  signed_in.insert(signed_in.end(), {"--user", "root", "--password-file", password});
+  const RunResult ok = push_with(signed_in);
+  BOOST_TEST_REQUIRE(ok.exit_code() == 0, ok.output);
+  BOOST_TEST(json::parse(etcd.etcdctl({"get", key, "--print-value-only"})) ==
+             json::parse(R"({"qps": 3})"));
+
+  // Half a client certificate, or TLS files for plain http, are usage errors (exit 2).
+  const RunResult half = push_with({"--cert", etcd.ca_file()});
+  BOOST_TEST(half.exit_code() == 2, half.output);
+  BOOST_TEST(contains(half.output, "needs both --cert and --key-file"), half.output);
+  const RunResult plain = run({bin("confvisorctl"), "push", file, "--etcd", "http://127.0.0.1:1",
+                               "--key", key, "--cacert", etcd.ca_file()});
+  BOOST_TEST(plain.exit_code() == 2, plain.output);
+  BOOST_TEST(contains(plain.output, "apply to https:// endpoints"), plain.output);
 }
 
 BOOST_AUTO_TEST_CASE(a_daemon_sigkilled_while_etcd_changes_is_followed_by_one_that_converges) {

@@ -12,12 +12,9 @@
 #include <array>
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 
 #include "common/base/error.hpp"
-#include "common/base/log.hpp"
 #include "common/json/units.hpp"
 #include "common/os/accounts.hpp"
 #include "common/os/regular_file.hpp"
@@ -25,6 +22,7 @@
 #include "common/segment/name.hpp"
 #include "common/segment/socket_dir.hpp"
 #include "daemon/config/command_path.hpp"
+#include "daemon/config/credentials.hpp"
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
 #include "daemon/config/origins.hpp"
@@ -607,49 +605,10 @@ std::string socket_of(const Value& v) {
 
 // ---- /confvisor/source/etcd.
 
-// A file the daemon reads for etcd (a CA, a certificate, a key, a password) must be there and
-// readable now: a reload that names a missing one is refused rather than failing later.
-constexpr std::size_t kMaxCredentialFile = 1u << 20;
-
-RegularFile credential_file(const std::string& path) {
-  RegularFile file = read_regular_file(path, kMaxCredentialFile);
-  switch (file.refusal) {
-    case FileRefusal::none:
-      break;
-    case FileRefusal::unreadable:
-      throw Error(quote_text(path) + ": unable to read: " + std::strerror(file.error));
-    case FileRefusal::not_regular:
-      throw Error(quote_text(path) + ": not a regular file (" +
-                  std::string(file_type_name(file.status.st_mode)) + ")");
-    case FileRefusal::too_large:
-      throw Error(quote_text(path) + ": larger than " + human_size(kMaxCredentialFile));
-  }
-  return file;
-}
-
 std::string credential_path_of(const Value& v) {
   std::string path = absolute_path_of(v);
-  (void)credential_file(path);
+  check_credential_file(path);
   return path;
-}
-
-// The password is the file's first line (a trailing newline is not part of it). A file that
-// others may read gives the password away: said in a warning, as ssh says of a key.
-std::string password_of(const std::string& path) {
-  const RegularFile file = credential_file(path);
-  std::string password = file.text.substr(0, file.text.find('\n'));
-  if (password.ends_with('\r')) password.pop_back();
-  if (password.empty()) throw Error(quote_text(path) + ": the password file's first line is empty");
-  if (password.find('\0') != std::string::npos) {
-    throw Error(quote_text(path) + ": the password holds a NUL byte");
-  }
-  if ((file.status.st_mode & S_IROTH) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(file.status.st_mode & 07777));
-    log_warning("etcd password file " + path + " is readable by every user (mode " + mode +
-                "): chmod o-r it");
-  }
-  return password;
 }
 
 void tls_file(const Value& v, const Place&, EtcdTls& out, std::string EtcdTls::*member) {
@@ -685,7 +644,7 @@ constexpr std::array<Field<EtcdAuth>, 2> kEtcdAuthFields{{
     {"password_file", kRequired,
      [](const Value& v, const Place&, EtcdAuth& out) {
        out.password_file = absolute_path_of(v);
-       out.password = password_of(out.password_file);
+       out.password = read_password_file(out.password_file);
      }},
 }};
 

@@ -36,6 +36,7 @@ const char* const kUsage =
     "  remove --segment NAME           delete a segment no daemon owns (refused while one does)\n"
     "commands on etcd (no daemon needed):\n"
     "  push FILE --etcd URL[,URL...] --key KEY [--if-revision R]\n"
+    "       [--cacert FILE] [--cert FILE --key-file FILE] [--user USER --password-file FILE]\n"
     "                                  write FILE's JSON to KEY if its mod_revision is still\n"
     "                                  the one just read (or R); exit 1 if it changed\n"
     "The daemon is found by --socket, else by the socket --config FILE names (read leniently:\n"
@@ -120,7 +121,15 @@ po::options_description visible_options() {
       "etcd", po::value<std::string>(), "push: the etcd cluster's client URLs, comma-separated")(
       "key", po::value<std::string>(), "push: the etcd key to write")(
       "if-revision", po::value<std::int64_t>(),
-      "push: write only if the key's mod_revision is R (0: only if it does not exist)");
+      "push: write only if the key's mod_revision is R (0: only if it does not exist)")(
+      "cacert", po::value<std::string>(),
+      "push: PEM FILE of the CAs that sign the members' certificates (https; default the "
+      "system's)")("cert", po::value<std::string>(),
+                   "push: PEM FILE of a client certificate (with --key-file)")(
+      "key-file", po::value<std::string>(), "push: PEM FILE of the client certificate's key")(
+      "user", po::value<std::string>(), "push: sign in to etcd as USER (with --password-file)")(
+      "password-file", po::value<std::string>(),
+      "push: FILE whose first line is the etcd user's password");
   return options;
 }
 
@@ -145,8 +154,19 @@ po::variables_map parse_options(int argc, char** argv) {
 
 void check_applies(const po::variables_map& vm, const Command& cmd) {
   const bool push = cmd.name == "push";
-  if ((vm.count("etcd") || vm.count("key") || vm.count("if-revision")) && !push) {
-    throw UsageError{"--etcd, --key and --if-revision apply to push only"};
+  const bool etcd_option = vm.count("etcd") || vm.count("key") || vm.count("if-revision") ||
+                           vm.count("cacert") || vm.count("cert") || vm.count("key-file") ||
+                           vm.count("user") || vm.count("password-file");
+  if (etcd_option && !push) {
+    throw UsageError{
+        "--etcd, --key, --if-revision, --cacert, --cert, --key-file, --user and "
+        "--password-file apply to push only"};
+  }
+  if (vm.count("cert") != vm.count("key-file")) {
+    throw UsageError{"push: a client certificate needs both --cert and --key-file"};
+  }
+  if (vm.count("user") != vm.count("password-file")) {
+    throw UsageError{"push: --user and --password-file go together"};
   }
   if (push && (!vm.count("etcd") || !vm.count("key"))) {
     throw UsageError{"push: pass --etcd URL and --key KEY"};
@@ -237,6 +257,11 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("etcd")) cmd.etcd = vm["etcd"].as<std::string>();
   if (vm.count("key")) cmd.key = vm["key"].as<std::string>();
   if (vm.count("if-revision")) cmd.if_revision = vm["if-revision"].as<std::int64_t>();
+  if (vm.count("cacert")) cmd.cacert = vm["cacert"].as<std::string>();
+  if (vm.count("cert")) cmd.cert = vm["cert"].as<std::string>();
+  if (vm.count("key-file")) cmd.key_file = vm["key-file"].as<std::string>();
+  if (vm.count("user")) cmd.user = vm["user"].as<std::string>();
+  if (vm.count("password-file")) cmd.password_file = vm["password-file"].as<std::string>();
   if (cmd.name == "logs") {
     cmd.lines = vm.count("lines") ? parse_lines(vm["lines"].as<std::string>())
                                   : std::optional<std::uint64_t>(10);

@@ -5,6 +5,7 @@
 
 #include "common/base/error.hpp"
 #include "common/os/regular_file.hpp"
+#include "daemon/config/credentials.hpp"
 #include "daemon/config/model.hpp"
 #include "daemon/config/overlay.hpp"
 #include "daemon/etcd/kv_client.hpp"
@@ -47,6 +48,11 @@ std::string checked_value(const std::string& file) {
   return boost::json::serialize(*parsed.value);
 }
 
+std::string checked_file(const std::string& path) {
+  config::check_credential_file(path);
+  return path;
+}
+
 etcd::SourceOptions where(const Command& cmd) {
   etcd::SourceOptions options;
   const std::string& list = *cmd.etcd;
@@ -60,6 +66,27 @@ etcd::SourceOptions where(const Command& cmd) {
     begin = comma + 1;
   }
   if (cmd.timeout) options.request_timeout = *cmd.timeout;
+  // The daemon's rules for /confvisor/source/etcd's tls and auth: files readable now, TLS for
+  // https endpoints only, the password the file's first line.
+  if (cmd.cacert || cmd.cert) {
+    for (const etcd::Endpoint& e : options.endpoints) {
+      if (!e.tls()) {
+        throw UsageError{
+            "--cacert, --cert and --key-file apply to https:// endpoints; --etcd "
+            "names " +
+            e.text()};
+      }
+    }
+    etcd::Tls tls;
+    if (cmd.cacert) tls.ca = checked_file(*cmd.cacert);
+    if (cmd.cert) tls.cert = checked_file(*cmd.cert);
+    if (cmd.key_file) tls.key = checked_file(*cmd.key_file);
+    options.tls = std::move(tls);
+  }
+  if (cmd.user) {
+    if (cmd.user->empty()) throw UsageError{"--user: expected a non-empty user name"};
+    options.auth = etcd::Auth{*cmd.user, config::read_password_file(*cmd.password_file)};
+  }
   return options;
 }
 
