@@ -374,7 +374,12 @@ BOOST_AUTO_TEST_CASE(the_etcd_source_and_state_dir_are_read) {
   BOOST_TEST(s.etcd->tls.value().ca == ca);
   BOOST_TEST(s.etcd->tls.value().key == ca);
   BOOST_TEST(s.etcd->auth.value().user == "shop-ro");
-  BOOST_TEST(s.etcd->auth.value().password == "s3cret");  // the first line, without its newline
+  BOOST_TEST(s.etcd->auth.value().password == "s3cret");      // the first line, without its newline
+  BOOST_TEST(s.etcd->watch_liveness.count() == 11 * 60'000);  // etcd's 10 min notifications pass
+
+  const Settings quick = settings_of(
+      etcd_section(R"({"endpoints": ["http://a:1"], "prefix": "/p/", "watch_liveness": "30s"})"));
+  BOOST_TEST(quick.etcd.value().watch_liveness.count() == 30'000);
 }
 
 BOOST_AUTO_TEST_CASE(without_a_source_there_is_no_etcd_and_state_dir_has_its_default) {
@@ -413,6 +418,9 @@ BOOST_AUTO_TEST_CASE(etcd_mistakes_are_named_at_their_pointer) {
        "t.json: /confvisor/source/etcd/auth/password_file: missing (required)"},
       {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "auth": {"user": "u", "password_file": "pass"}})",
        "t.json: /confvisor/source/etcd/auth/password_file: expected an absolute path"},
+      {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "watch_liveness": "500ms"})",
+       "t.json: /confvisor/source/etcd/watch_liveness: expected a duration of at least 1s, got "
+       "\"500ms\""},
       {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "prefx": 1})",
        "t.json: /confvisor/source/etcd/prefx: unknown key \"prefx\" (did you mean \"prefix\"?)"},
   };

@@ -143,6 +143,10 @@ struct EtcdSettings {
   std::string prefix;                  // ends with '/'
   std::optional<EtcdTls> tls;
   std::optional<EtcdAuth> auth;
+  // A watch with no event and no progress notification for this long is replaced on the next
+  // endpoint. Longer than the cluster's --experimental-watch-progress-notify-interval (10 min
+  // by default in etcd 3.4).
+  Duration watch_liveness{std::chrono::minutes(11)};
 
   bool operator==(const EtcdSettings&) const = default;
 };

@@ -678,11 +678,20 @@ std::string prefix_of(const Value& v) {
   return prefix;
 }
 
-constexpr std::array<Field<EtcdSettings>, 4> kEtcdFields{{
+// Shorter than a second would replace every watch between two progress notifications of any
+// cluster that sends them at all, and call it a liveness check.
+Duration watch_liveness_of(const Value& v) {
+  const Duration liveness = duration_of(v);
+  if (liveness < std::chrono::seconds(1)) expected("a duration of at least 1s", v);
+  return liveness;
+}
+
+constexpr std::array<Field<EtcdSettings>, 5> kEtcdFields{{
     {"endpoints", kRequired, set_nested<&EtcdSettings::endpoints, endpoints_of>},
     {"prefix", kRequired, set<&EtcdSettings::prefix, prefix_of>},
     {"tls", kOptional, set_nested<&EtcdSettings::tls, tls_of>},
     {"auth", kOptional, set_nested<&EtcdSettings::auth, auth_of>},
+    {"watch_liveness", kOptional, set<&EtcdSettings::watch_liveness, watch_liveness_of>},
 }};
 
 // One scheme for all endpoints: TLS is a property of the cluster, not of one member.

@@ -35,6 +35,7 @@ etcd::SourceOptions source_options(const config::EtcdSettings& settings) {
   if (settings.tls)
     options.tls = etcd::Tls{settings.tls->ca, settings.tls->cert, settings.tls->key};
   if (settings.auth) options.auth = etcd::Auth{settings.auth->user, settings.auth->password};
+  options.watch_liveness = settings.watch_liveness;
   options.request_timeout = kRequestTimeout;
   options.retry_max = kRetryMax;
   return options;
