@@ -181,9 +181,9 @@ BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
   std::ifstream f(CONFVISOR_CONFIG_DIR "/../README.md");
   const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST_REQUIRE(!readme.empty());
-  for (const auto& keys : {settings_keys(), http_keys(), worker_keys(), backoff_keys(),
-                           restart_limit_keys(), log_keys(), etcd_keys(), etcd_tls_keys(),
-                           etcd_auth_keys()}) {
+  for (const auto& keys :
+       {settings_keys(), http_keys(), worker_keys(), backoff_keys(), restart_limit_keys(),
+        log_keys(), etcd_keys(), etcd_tls_keys(), etcd_auth_keys()}) {
     for (std::string_view key : keys) {
       BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
     }
