@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE etcd_source_test
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -521,4 +522,37 @@ BOOST_AUTO_TEST_CASE(every_revision_of_a_long_run_of_puts_arrives_in_order_on_on
   }
   BOOST_TEST(w.snapshots.back().revision == last);
   BOOST_TEST((w.snapshots.back().kvs == etcd_kvs(cluster, prefix)));
+}
+
+BOOST_AUTO_TEST_CASE(once_etcd_answers_again_the_source_catches_up_within_a_second_or_two) {
+  EtcdCluster cluster;
+  const std::int64_t r = cluster.put("/back/a", "1");
+  cluster.kill(0);
+  // The default cap of the backoff (the daemon's too): 1 s. From 16 ms, uncapped, the
+  // attempts would come at 16 ms x (2^k - 1): at 4.08 s, just before etcd is back, and then
+  // only at 8.18 s.
+  etcd::SourceOptions options;
+  options.retry_initial = 16ms;
+  options.endpoints.push_back(etcd::parse_endpoint(cluster.client_url(0)));
+  options.prefix = "/back/";
+  boost::asio::io_context io;
+  std::atomic<std::int64_t> revision{0};
+  std::atomic<bool> connected{false};
+  etcd::Source source(
+      io, options, [&](const etcd::Snapshot& s) { revision = s.revision; },
+      [&](const etcd::SourceState& s) { connected = s.connection == etcd::Connection::connected; });
+  source.start();
+  // The loop runs on its own thread, as the daemon's does while etcd is away and comes back.
+  std::thread loop([&] { io.run(); });
+  std::this_thread::sleep_for(4200ms);
+  cluster.restart(0);
+  const auto back = std::chrono::steady_clock::now();
+  while (!(connected && revision == r) && std::chrono::steady_clock::now() - back < 10s) {
+    std::this_thread::sleep_for(10ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - back;
+  boost::asio::post(io, [&] { source.stop(); });
+  loop.join();
+  BOOST_TEST(revision == r);
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 2000);
 }
