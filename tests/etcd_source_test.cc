@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "common/base/error.hpp"
@@ -484,13 +485,27 @@ BOOST_AUTO_TEST_CASE(every_revision_of_a_long_run_of_puts_arrives_in_order_on_on
   const auto where = options_for({cluster.client_url(0)}, "");
   std::atomic<int> done{0};
   std::vector<Put> a, b;
-  std::thread writer_a([&] { a = write_puts(where, prefix + "a", 300, 180, done); });
-  std::thread writer_b([&] { b = write_puts(where, prefix + "b", 200, -1, done); });
+  std::string failures;  // a writer's Error, reported once both have ended
+  std::mutex failures_mutex;
+  auto writer = [&](std::vector<Put>& out, const std::string& stem, int count, int big_at) {
+    return std::thread([&, into = &out, stem, count, big_at] {
+      try {
+        *into = write_puts(where, prefix + stem, count, big_at, done);
+      } catch (const confvisor::Error& e) {
+        std::lock_guard lock(failures_mutex);
+        failures += std::string(e.what()) + "; ";
+        done += count;  // the loop below stops waiting for this writer
+      }
+    });
+  };
+  std::thread writer_a = writer(a, "a", 300, 180);
+  std::thread writer_b = writer(b, "b", 200, -1);
   (void)w.run_until([&] { return done >= 200; }, 15s);
   // The loop does not read for a while: the messages meanwhile arrive together.
   std::this_thread::sleep_for(300ms);
   writer_a.join();
   writer_b.join();
+  BOOST_TEST_REQUIRE(failures.empty(), failures);
   std::vector<Put> puts = a;
   puts.insert(puts.end(), b.begin(), b.end());
   std::sort(puts.begin(), puts.end(),
