@@ -3,12 +3,16 @@
 // the watched member is killed or stopped, compaction while disconnected, liveness, errors that
 // name their endpoint, bounded responses, and the single-key client confvisorctl uses.
 #define BOOST_TEST_MODULE etcd_source_test
+#include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "common/base/error.hpp"
 #include "daemon/etcd/gateway_json.hpp"
@@ -120,6 +124,36 @@ std::vector<std::string> urls_from(const EtcdCluster& cluster, int first) {
 
 bool any_state(const Watcher& w, const std::function<bool(const etcd::SourceState&)>& p) {
   return std::any_of(w.states.begin(), w.states.end(), p);
+}
+
+// One put a writer made: its revision (each put is its own), key and value.
+struct Put {
+  std::int64_t revision = 0;
+  std::string key, value;
+};
+
+// `count` puts through the gateway to keys `stem`0..9 in turn, in a rhythm of single puts a
+// millisecond apart and bursts of 25 back to back; value sizes vary from a few bytes to 20 KiB,
+// and put number `big_at` is 100 KiB (a watch message far longer than one read).
+std::vector<Put> write_puts(const etcd::SourceOptions& where, const std::string& stem, int count,
+                            int big_at, std::atomic<int>& done) {
+  std::vector<Put> puts;
+  std::map<std::string, std::int64_t> mod_revisions;
+  for (int i = 0; i < count; ++i) {
+    const std::string key = stem + std::to_string(i % 10);
+    std::size_t size = 1 + static_cast<std::size_t>(i * 37 % 200);
+    if (i % 50 == 7) size = 4096 + static_cast<std::size_t>(i) * 32;
+    if (i == big_at) size = 100 * 1024;
+    std::string value =
+        std::to_string(i) + ":" + std::string(size, static_cast<char>('a' + i % 26));
+    const auto out = etcd::put_if_mod_revision(where, key, value, mod_revisions[key]);
+    if (!out.succeeded) throw confvisor::Error("put " + key + " refused");
+    mod_revisions[key] = out.current_mod_revision;
+    puts.push_back({out.revision, key, std::move(value)});
+    ++done;
+    if (i % 50 >= 25) std::this_thread::sleep_for(1ms);
+  }
+  return puts;
 }
 
 }  // namespace
@@ -435,4 +469,105 @@ BOOST_AUTO_TEST_CASE(put_if_mod_revision_refuses_a_stale_revision_and_names_the_
   };
   BOOST_CHECK_EXCEPTION((void)etcd::get_key(where, "/cfg/app"), confvisor::Error,
                         names_every_endpoint);
+}
+
+BOOST_AUTO_TEST_CASE(every_revision_of_a_long_run_of_puts_arrives_in_order_on_one_watch) {
+  EtcdCluster cluster;
+  const std::string prefix = "/many/";
+  Watcher w(options_for({cluster.client_url(0)}, prefix));
+  w.source.start();
+  w.require_connected();
+  const auto since = w.source.state().connected_since;
+  const std::int64_t start = w.revision();
+
+  // Two writers at once, so that etcd commits puts close together and their watch messages
+  // share TCP segments.
+  const auto where = options_for({cluster.client_url(0)}, "");
+  std::atomic<int> done{0};
+  std::vector<Put> a, b;
+  std::string failures;  // a writer's Error, reported once both have ended
+  std::mutex failures_mutex;
+  auto writer = [&](std::vector<Put>& out, const std::string& stem, int count, int big_at) {
+    return std::thread([&, into = &out, stem, count, big_at] {
+      try {
+        *into = write_puts(where, prefix + stem, count, big_at, done);
+      } catch (const confvisor::Error& e) {
+        std::lock_guard lock(failures_mutex);
+        failures += std::string(e.what()) + "; ";
+        done += count;  // the loop below stops waiting for this writer
+      }
+    });
+  };
+  std::thread writer_a = writer(a, "a", 300, 180);
+  std::thread writer_b = writer(b, "b", 200, -1);
+  (void)w.run_until([&] { return done >= 200; }, 15s);
+  // The loop does not read for a while: the messages meanwhile arrive together.
+  std::this_thread::sleep_for(300ms);
+  writer_a.join();
+  writer_b.join();
+  BOOST_TEST_REQUIRE(failures.empty(), failures);
+  std::vector<Put> puts = a;
+  puts.insert(puts.end(), b.begin(), b.end());
+  std::sort(puts.begin(), puts.end(),
+            [](const Put& x, const Put& y) { return x.revision < y.revision; });
+  BOOST_TEST_REQUIRE(puts.size() == 500u);
+  const std::int64_t last = puts.back().revision;
+  BOOST_TEST(puts.front().revision == start + 1);
+  BOOST_TEST(last == start + 500);
+  BOOST_TEST_REQUIRE(w.run_until([&] { return w.revision() == last; }, 10s), w.describe());
+
+  // One watch throughout: never disconnected, never read again.
+  BOOST_TEST(
+      !any_state(w, [](const auto& s) { return s.connection == etcd::Connection::disconnected; }));
+  BOOST_TEST((w.source.state().connected_since == since));
+  // Each snapshot is the puts up to its revision, in order: no event lost or reordered.
+  std::map<std::string, etcd::KeyValue> model;
+  std::size_t next = 0;
+  std::int64_t previous = start;
+  for (std::size_t i = 1; i < w.snapshots.size(); ++i) {
+    const etcd::Snapshot& s = w.snapshots[i];
+    BOOST_TEST_REQUIRE(s.revision > previous);
+    previous = s.revision;
+    for (; next < puts.size() && puts[next].revision <= s.revision; ++next) {
+      model[puts[next].key] = {puts[next].key, puts[next].value, puts[next].revision};
+    }
+    std::vector<etcd::KeyValue> expected;
+    for (const auto& [key, kv] : model) expected.push_back(kv);
+    BOOST_TEST_REQUIRE((s.kvs == expected), "snapshot at revision " << s.revision);
+  }
+  BOOST_TEST(w.snapshots.back().revision == last);
+  BOOST_TEST((w.snapshots.back().kvs == etcd_kvs(cluster, prefix)));
+}
+
+BOOST_AUTO_TEST_CASE(once_etcd_answers_again_the_source_catches_up_within_a_second_or_two) {
+  EtcdCluster cluster;
+  const std::int64_t r = cluster.put("/back/a", "1");
+  cluster.kill(0);
+  // The default cap of the backoff (the daemon's too): 1 s. From 16 ms, uncapped, the
+  // attempts would come at 16 ms x (2^k - 1): at 4.08 s, just before etcd is back, and then
+  // only at 8.18 s.
+  etcd::SourceOptions options;
+  options.retry_initial = 16ms;
+  options.endpoints.push_back(etcd::parse_endpoint(cluster.client_url(0)));
+  options.prefix = "/back/";
+  boost::asio::io_context io;
+  std::atomic<std::int64_t> revision{0};
+  std::atomic<bool> connected{false};
+  etcd::Source source(
+      io, options, [&](const etcd::Snapshot& s) { revision = s.revision; },
+      [&](const etcd::SourceState& s) { connected = s.connection == etcd::Connection::connected; });
+  source.start();
+  // The loop runs on its own thread, as the daemon's does while etcd is away and comes back.
+  std::thread loop([&] { io.run(); });
+  std::this_thread::sleep_for(4200ms);
+  cluster.restart(0);
+  const auto back = std::chrono::steady_clock::now();
+  while (!(connected && revision == r) && std::chrono::steady_clock::now() - back < 10s) {
+    std::this_thread::sleep_for(10ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - back;
+  boost::asio::post(io, [&] { source.stop(); });
+  loop.join();
+  BOOST_TEST(revision == r);
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 2000);
 }

@@ -14,10 +14,10 @@ namespace json = boost::json;
 namespace {
 
 // The writer lock aside, nothing the Source does may stall the loop long: a member that does
-// not answer is left after 5 s, and a cluster that is away is tried again at most every 2 s
-// (backoff from 100 ms), so the daemon catches up within about 2 s of etcd's return.
+// not answer is left after 5 s, and a cluster that is away is tried again at most every 1 s
+// (backoff from 100 ms), so the daemon catches up within about 1 s of etcd's return.
 constexpr std::chrono::milliseconds kRequestTimeout{5000};
-constexpr std::chrono::milliseconds kRetryMax{2000};
+constexpr std::chrono::milliseconds kRetryMax{1000};
 
 config::LoadResult validated(json::value document, const std::string& name) {
   return config::refuse_schema_violations(supervise::refuse_unavailable_limits(

@@ -25,6 +25,9 @@ namespace {
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 // etcd's response headers are a few hundred bytes.
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// Beast reads at most what the buffer has room for (and at least 512 bytes): room for this
+// much lets one read take a large watch message or page whole instead of in 512-byte pieces.
+constexpr std::size_t kReadRoom = 64 * 1024;
 
 std::string ssl_error_text(const boost::system::error_code& ec) {
   std::string text = ec.message();
@@ -71,6 +74,7 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const std::optional<Tls>& t
 
 Channel::Channel(asio::any_io_executor executor, Endpoint endpoint, asio::ssl::context* tls)
     : endpoint_(std::move(endpoint)), executor_(std::move(executor)), tls_context_(tls) {
+  buffer_.reserve(kReadRoom);
   if (endpoint_.tls()) {
     if (tls_context_ == nullptr)
       throw Error("etcd " + endpoint_.text() + ": https needs TLS settings");

@@ -59,9 +59,11 @@ struct SourceOptions {
   // be longer than that interval, or the etcd cluster must be run with a shorter one.
   std::chrono::milliseconds watch_liveness{std::chrono::minutes(11)};
   // Backoff between attempts after a failure: doubles from retry_initial up to retry_max, back
-  // to retry_initial once a watch is running.
+  // to retry_initial once a watch is running. The cap bounds how late an etcd that answers
+  // again is noticed (etcd's own clients retry about as often); an attempt costs etcd one
+  // refused connection or one small request.
   std::chrono::milliseconds retry_initial{100};
-  std::chrono::milliseconds retry_max{std::chrono::seconds(10)};
+  std::chrono::milliseconds retry_max{std::chrono::seconds(1)};
   // Keys per Range page, and the largest response body (or one watch message) accepted.
   std::int64_t page_keys = 1000;
   std::size_t response_limit = std::size_t{64} << 20;
