@@ -9,6 +9,10 @@ packages=(
   libboost-program-options1.81-dev
   libboost-test1.81-dev
   libsystemd-dev
+  libssl-dev  # the etcd client's TLS (Boost.Asio's OpenSSL streams) and base64
+  etcd-server  # etcd and etcdctl: the etcd tests run a real etcd on loopback ports
+  etcd-client
+  openssl  # the etcd tests make a CA and certificates for etcd's https endpoints
   pkg-config  # CMake finds libsystemd through it
   libbenchmark-dev
   systemd  # systemd-analyze, for the test that verifies the unit files

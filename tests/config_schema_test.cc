@@ -117,6 +117,15 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
              boost::test_tools::per_element());
   BOOST_TEST(property_names(s, "/$defs/worker/properties/log/properties") == log_keys(),
              boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/settings/properties/source/properties") == source_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/etcd/properties") == etcd_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/etcd/properties/tls/properties") == etcd_tls_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(property_names(s, "/$defs/etcd/properties/auth/properties") == etcd_auth_keys(),
+             boost::test_tools::per_element());
+  BOOST_TEST(s.at_pointer("/$defs/etcd/required") == json::parse(R"(["endpoints", "prefix"])"));
   BOOST_TEST(s.at_pointer("/$defs/settings/required") == json::parse(R"(["segment"])"));
   BOOST_TEST(s.at_pointer("/$defs/worker/required") == json::parse(R"(["name", "command"])"));
   BOOST_TEST(s.at_pointer("/$defs/settings/additionalProperties") == json::value(false));
@@ -130,7 +139,8 @@ BOOST_AUTO_TEST_CASE(schema_describes_every_key) {
         "/$defs/settings/properties/rollout/properties", "/$defs/worker/properties",
         "/$defs/worker/properties/backoff/properties",
         "/$defs/worker/properties/restart_limit/properties",
-        "/$defs/worker/properties/log/properties"}) {
+        "/$defs/worker/properties/log/properties", "/$defs/etcd/properties",
+        "/$defs/etcd/properties/tls/properties", "/$defs/etcd/properties/auth/properties"}) {
     for (const auto& member : s.at_pointer(pointer).as_object()) {
       BOOST_TEST_INFO(pointer << "/" << member.key());
       BOOST_TEST(member.value().as_object().contains("description"));
@@ -179,8 +189,9 @@ BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
   std::ifstream f(CONFVISOR_CONFIG_DIR "/../README.md");
   const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST_REQUIRE(!readme.empty());
-  for (const auto& keys : {settings_keys(), http_keys(), worker_keys(), backoff_keys(),
-                           restart_limit_keys(), log_keys(), rollout_keys()}) {
+  for (const auto& keys :
+       {settings_keys(), http_keys(), worker_keys(), backoff_keys(), restart_limit_keys(),
+        log_keys(), rollout_keys(), etcd_keys(), etcd_tls_keys(), etcd_auth_keys()}) {
     for (std::string_view key : keys) {
       BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
     }

@@ -3,6 +3,8 @@
 // of the bad value: a missing section, unknown keys (with the nearest known key), wrong types
 // shown with the value found, the rules of each setting, and every error of a file at once.
 #define BOOST_TEST_MODULE config_settings
+#include <sys/stat.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 #include <map>
@@ -12,6 +14,7 @@
 #include "common/json/units.hpp"
 #include "daemon/config/model.hpp"
 #include "tests/support/config_documents.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace confvisor;
 using namespace confvisor::config;
@@ -204,14 +207,14 @@ BOOST_AUTO_TEST_CASE(unknown_keys_far_from_any_list_the_known_keys) {
   BOOST_TEST(error_of(section(R"("colour": "blue")")) ==
              "t.json: /confvisor/colour: unknown key \"colour\"; known keys: segment segment_size "
              "mode group socket history max_config_size max_instances http rollout workers schema "
-             "include");
+             "include source state_dir");
   BOOST_TEST(error_of(one_worker(R"("backoff": {"x": 1})")) ==
              "t.json: /confvisor/workers/0/backoff/x: unknown key \"x\"; known keys: initial max");
   // A control character in a key stays an escape: one error, one line.
   BOOST_TEST(error_of(section(R"("a\nb\u0001": 1)")) ==
              R"(t.json: /confvisor/a\nb\u0001: unknown key "a\nb\u0001"; known keys: segment )"
              "segment_size mode group socket history max_config_size max_instances http rollout "
-             "workers schema include");
+             "workers schema include source state_dir");
   BOOST_TEST(error_of("{\"confvisor\": {\"segment\": \"t\"}, \"x\\ty\": {\"k\": 1, \"k\": 2}}") ==
              R"(t.json:1:50: duplicate key "k" in /x\ty)");
   // A key with '/' or '~' is escaped in the pointer.
@@ -365,4 +368,110 @@ BOOST_AUTO_TEST_CASE(every_error_of_a_file_is_reported_at_once) {
   const LoadResult result = load(text);
   BOOST_TEST(result.errors == expected, boost::test_tools::per_element());
   BOOST_TEST(!result.config.has_value());
+}
+
+// ---------------------------------------------------------------- /confvisor/source/etcd
+
+namespace {
+
+std::string etcd_section(const std::string& etcd) {
+  return section(R"("state_dir": "/var/tmp/confvisor-state", "source": {"etcd": )" + etcd + "}");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_etcd_source_and_state_dir_are_read) {
+  TempDir dir;
+  const std::string pass = dir.write("etcd.pass", "s3cret\n");
+  ::chmod(pass.c_str(), 0600);
+  const std::string ca = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  const Settings s = settings_of(etcd_section(
+      R"({"endpoints": ["https://10.0.0.1:2379", "https://[::1]"], "prefix": "/config/shop/",
+          "tls": {"ca": ")" +
+      ca + R"(", "cert": ")" + ca + R"(", "key": ")" + ca + R"("},
+          "auth": {"user": "shop-ro", "password_file": ")" +
+      pass + R"("}})"));
+  BOOST_TEST(s.state_dir == "/var/tmp/confvisor-state");
+  BOOST_TEST_REQUIRE(s.etcd.has_value());
+  BOOST_TEST(s.etcd->endpoints ==
+             (std::vector<std::string>{"https://10.0.0.1:2379", "https://[::1]"}));
+  BOOST_TEST(s.etcd->prefix == "/config/shop/");
+  BOOST_TEST(s.etcd->tls.value().ca == ca);
+  BOOST_TEST(s.etcd->tls.value().key == ca);
+  BOOST_TEST(s.etcd->auth.value().user == "shop-ro");
+  BOOST_TEST(s.etcd->auth.value().password == "s3cret");      // the first line, without its newline
+  BOOST_TEST(s.etcd->watch_liveness.count() == 11 * 60'000);  // etcd's 10 min notifications pass
+
+  const Settings quick = settings_of(
+      etcd_section(R"({"endpoints": ["http://a:1"], "prefix": "/p/", "watch_liveness": "30s"})"));
+  BOOST_TEST(quick.etcd.value().watch_liveness.count() == 30'000);
+}
+
+BOOST_AUTO_TEST_CASE(without_a_source_there_is_no_etcd_and_state_dir_has_its_default) {
+  const Settings s = settings_of(section(""));
+  BOOST_TEST(!s.etcd.has_value());
+  BOOST_TEST(s.state_dir == default_state_dir());
+  BOOST_TEST(s.state_dir.ends_with("/confvisor"));
+}
+
+BOOST_AUTO_TEST_CASE(etcd_mistakes_are_named_at_their_pointer) {
+  struct Case {
+    std::string etcd;
+    std::string error;
+  };
+  const std::vector<Case> cases{
+      {R"({"prefix": "/p/"})", "t.json: /confvisor/source/etcd/endpoints: missing (required)"},
+      {R"({"endpoints": [], "prefix": "/p/"})",
+       "t.json: /confvisor/source/etcd/endpoints: expected a non-empty array of URLs"},
+      {R"({"endpoints": ["ftp://h:1"], "prefix": "/p/"})",
+       "t.json: /confvisor/source/etcd/endpoints/0: "},
+      {R"({"endpoints": ["http://h:1"], "prefix": "/config/shop"})",
+       "t.json: /confvisor/source/etcd/prefix: expected a prefix ending in '/', got "
+       "\"/config/shop\": write \"/config/shop/\""},
+      {R"({"endpoints": ["http://a:1", "https://b:1"], "prefix": "/p/"})",
+       "t.json: /confvisor/source/etcd/endpoints/1: is https where "
+       "/confvisor/source/etcd/endpoints/0 is http: use one scheme for the cluster"},
+      {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "tls": {}})",
+       "t.json: /confvisor/source/etcd/tls: applies to https:// endpoints"},
+      {R"({"endpoints": ["https://a:1"], "prefix": "/p/", "tls": {"cert": "/etc/hostname"}})",
+       "t.json: /confvisor/source/etcd/tls: a client certificate needs both \"cert\" and \"key\""},
+      {R"({"endpoints": ["https://a:1"], "prefix": "/p/", "tls": {"ca": "/nonexistent.pem"}})",
+       "t.json: /confvisor/source/etcd/tls/ca: \"/nonexistent.pem\": unable to read: No such file"},
+      {R"({"endpoints": ["https://a:1"], "prefix": "/p/", "tls": {"ca": "/tmp"}})",
+       "t.json: /confvisor/source/etcd/tls/ca: \"/tmp\": not a regular file (a directory)"},
+      {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "auth": {"user": "u"}})",
+       "t.json: /confvisor/source/etcd/auth/password_file: missing (required)"},
+      {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "auth": {"user": "u", "password_file": "pass"}})",
+       "t.json: /confvisor/source/etcd/auth/password_file: expected an absolute path"},
+      {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "watch_liveness": "500ms"})",
+       "t.json: /confvisor/source/etcd/watch_liveness: expected a duration of at least 1s, got "
+       "\"500ms\""},
+      {R"({"endpoints": ["http://a:1"], "prefix": "/p/", "prefx": 1})",
+       "t.json: /confvisor/source/etcd/prefx: unknown key \"prefx\" (did you mean \"prefix\"?)"},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_INFO(c.etcd);
+    const std::string e = error_of(etcd_section(c.etcd));
+    BOOST_TEST(e.starts_with(c.error), e);
+  }
+  BOOST_TEST(error_of(section(R"("source": {"consul": {}})"))
+                 .starts_with("t.json: /confvisor/source/consul: unknown key \"consul\""));
+  BOOST_TEST(error_of(section(R"("state_dir": "var/lib")")) ==
+             "t.json: /confvisor/state_dir: expected an absolute path, got \"var/lib\"");
+}
+
+BOOST_AUTO_TEST_CASE(a_password_file_is_read_like_other_files) {
+  TempDir dir;
+  const std::string etcd = R"({"endpoints": ["http://a:1"], "prefix": "/p/",
+                              "auth": {"user": "u", "password_file": ")";
+  const std::string empty = dir.write("empty", "\nsecond line\n");
+  BOOST_TEST(error_of(etcd_section(etcd + empty + "\"}}"))
+                 .ends_with("the password file's first line is empty"));
+  BOOST_TEST(::mkfifo(dir.file("fifo").c_str(), 0600) == 0);  // refused unread, never waited on
+  BOOST_TEST(error_of(etcd_section(etcd + dir.file("fifo") + "\"}}"))
+                 .ends_with("not a regular file (a FIFO)"));
+  const std::string crlf = dir.write("crlf", "pw\r\n");
+  ::chmod(crlf.c_str(), 0600);
+  BOOST_TEST(settings_of(etcd_section(etcd + crlf + "\"}}")).etcd.value().auth.value().password ==
+             "pw");
 }

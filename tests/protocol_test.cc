@@ -150,10 +150,11 @@ BOOST_AUTO_TEST_CASE(every_outcome_and_kind_of_change_has_its_own_name) {
   BOOST_TEST((outcomes ==
               std::set<std::string>{"none", "ok", "unchanged", "failed", "waiting", "checking"}));
   std::set<std::string> kinds;
-  for (const ChangeKind k : {ChangeKind::start, ChangeKind::reload, ChangeKind::rollback}) {
+  for (const ChangeKind k :
+       {ChangeKind::start, ChangeKind::reload, ChangeKind::rollback, ChangeKind::etcd}) {
     kinds.insert(daemon::change_kind_name(k));
   }
-  BOOST_TEST((kinds == std::set<std::string>{"start", "reload", "rollback"}));
+  BOOST_TEST((kinds == std::set<std::string>{"start", "reload", "rollback", "etcd"}));
   using supervise::CheckOutcome;
   BOOST_TEST(std::string(supervise::check_outcome_name(CheckOutcome::passed)) == "passed");
   BOOST_TEST(std::string(supervise::check_outcome_name(CheckOutcome::refused)) == "refused");

@@ -24,6 +24,14 @@ namespace json = boost::json;
 
 constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
+json::parse_options parse_options_of(std::size_t max_depth) {
+  json::parse_options options;
+  options.allow_comments = true;
+  options.allow_trailing_commas = true;
+  options.max_depth = max_depth;
+  return options;
+}
+
 std::string_view without_byte_order_mark(std::string_view text) {
   if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
   return text;
@@ -36,11 +44,16 @@ std::string position_prefix(const std::string& file, std::string_view text, std:
 
 // Boost.JSON's words for its errors are terse ("syntax error", "too deep"): say what was
 // found, and name the limit when there is one.
-std::string syntax_message(const json::error_code& error, std::string_view text,
-                           std::size_t offset) {
+std::string syntax_message(const json::error_code& error, std::string_view text, std::size_t offset,
+                           std::size_t max_depth) {
   if (error == json::error::too_deep) {
-    return "nested deeper than " + std::to_string(kMaxConfigDepth) +
-           " levels (the depth limit of config files)";
+    if (max_depth == kMaxConfigDepth) {
+      return "nested deeper than " + std::to_string(kMaxConfigDepth) +
+             " levels (the depth limit of config files)";
+    }
+    return "nested deeper than " + std::to_string(max_depth) +
+           " levels (what the depth limit of config files, " + std::to_string(kMaxConfigDepth) +
+           ", leaves at this place)";
   }
   if (error == json::error::extra_data) {
     return "unexpected " + describe_text_at(text, offset) + " after the end of the document";
@@ -57,8 +70,8 @@ LoadResult failure(Errors errors) {
 // The second pass builds the value; after scan_json accepted the text it cannot fail, but if
 // it ever did, its error is reported the same way instead of being trusted away.
 std::optional<json::value> build_document(std::string_view text, const std::string& file,
-                                          Errors& errors) {
-  json::parser parser({}, config_parse_options());
+                                          std::size_t max_depth, Errors& errors) {
+  json::parser parser({}, parse_options_of(max_depth));
   // The document is read, never edited, and replaced whole by the next reload: its nodes
   // come from one arena of its own (no malloc and free per node), counted so that copies of
   // its parts stay valid. Whoever keeps the document must move-construct it: a
@@ -68,7 +81,8 @@ std::optional<json::value> build_document(std::string_view text, const std::stri
   const std::size_t consumed = parser.write_some(text.data(), text.size(), error);
   if (!error && consumed < text.size()) error = json::error::extra_data;
   if (error) {
-    errors.add(position_prefix(file, text, consumed) + syntax_message(error, text, consumed));
+    errors.add(position_prefix(file, text, consumed) +
+               syntax_message(error, text, consumed, max_depth));
     return std::nullopt;
   }
   return parser.release();
@@ -88,10 +102,10 @@ void check_own_size(std::size_t size, LoadResult& result) {
   result.config.reset();
 }
 
-// One file's text as a document, after every syntax-level check; nullopt after an error
-// that stops the load (any but duplicate keys, which are reported and go on).
-std::optional<json::value> parse_text(std::string_view text, const std::string& file,
-                                      Errors& errors) {
+// A JSON value of any kind from `text`, after every syntax-level check; nullopt after an
+// error that stops the parse (any but duplicate keys, which are reported and go on).
+std::optional<json::value> parse_value(std::string_view text, const std::string& file,
+                                       std::size_t max_depth, Errors& errors) {
   // Every later check would only repeat an encoding error in other words: stop at the first.
   if (const auto bad = find_invalid_utf8(text)) {
     errors.add(position_prefix(file, text, *bad) + "invalid UTF-8");
@@ -99,7 +113,7 @@ std::optional<json::value> parse_text(std::string_view text, const std::string& 
   }
   text = without_byte_order_mark(text);
 
-  const JsonScan scan = scan_json(text, config_parse_options());
+  const JsonScan scan = scan_json(text, parse_options_of(max_depth));
   for (const DuplicateKey& duplicate : scan.duplicates) {
     const std::string where = duplicate.object_pointer.empty()
                                   ? "the top-level object"
@@ -109,12 +123,18 @@ std::optional<json::value> parse_text(std::string_view text, const std::string& 
   }
   if (scan.error) {
     errors.add(position_prefix(file, text, scan.error_offset) +
-               syntax_message(scan.error, text, scan.error_offset));
+               syntax_message(scan.error, text, scan.error_offset, max_depth));
     return std::nullopt;
   }
+  return build_document(text, file, max_depth, errors);
+}
 
-  std::optional<json::value> document = build_document(text, file, errors);
+// One file's text as a document: parse_value, and the top level must be an object.
+std::optional<json::value> parse_text(std::string_view text, const std::string& file,
+                                      Errors& errors) {
+  std::optional<json::value> document = parse_value(text, file, kMaxConfigDepth, errors);
   if (!document) return std::nullopt;
+  text = without_byte_order_mark(text);
   if (!document->is_object()) {
     errors.add(position_prefix(file, text, skip_blank(text, 0)) +
                "the top level must be a JSON object, found " + std::string(kind_name(*document)));
@@ -194,11 +214,7 @@ LoadResult finish(LoadResult result, Errors errors) {
 }  // namespace
 
 json::parse_options config_parse_options() {
-  json::parse_options options;
-  options.allow_comments = true;
-  options.allow_trailing_commas = true;
-  options.max_depth = kMaxConfigDepth;
-  return options;
+  return parse_options_of(kMaxConfigDepth);
 }
 
 std::string source_of(const Config& config) {
@@ -248,6 +264,13 @@ LoadResult load_config(const std::string& path, std::size_t max_size) {
   }
   result.include = std::move(patterns);
   return result;
+}
+
+ParsedText parse_config_text(std::string_view text, const std::string& name,
+                             std::size_t max_depth) {
+  ParsedText parsed;
+  parsed.value = parse_value(text, name, max_depth, parsed.errors);
+  return parsed;
 }
 
 LoadResult load_config_text(std::string_view text, const std::string& file) {

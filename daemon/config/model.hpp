@@ -124,6 +124,38 @@ struct WorkerSpec {
   bool operator==(const WorkerSpec&) const = default;
 };
 
+// /confvisor/source/etcd: where the document's overlay comes from (daemon/config/overlay.hpp
+// places it). Paths are absolute; the password is read from password_file at validation, so a
+// reload reads it again.
+struct EtcdTls {
+  std::string ca;    // PEM file of the CAs to trust; empty: the system's
+  std::string cert;  // client certificate and its key, both or neither
+  std::string key;
+
+  bool operator==(const EtcdTls&) const = default;
+};
+
+struct EtcdAuth {
+  std::string user;
+  std::string password_file;
+  std::string password;  // the file's first line
+
+  bool operator==(const EtcdAuth&) const = default;
+};
+
+struct EtcdSettings {
+  std::vector<std::string> endpoints;  // URLs as written: "http://10.0.0.1:2379"
+  std::string prefix;                  // ends with '/'
+  std::optional<EtcdTls> tls;
+  std::optional<EtcdAuth> auth;
+  // A watch with no event and no progress notification for this long is replaced on the next
+  // endpoint. Longer than the cluster's --experimental-watch-progress-notify-interval (10 min
+  // by default in etcd 3.4).
+  Duration watch_liveness{std::chrono::minutes(11)};
+
+  bool operator==(const EtcdSettings&) const = default;
+};
+
 // Whether `a` and `b` run the same process, so that a running instance can take one for the
 // other without a restart: they differ at most in the keys that only the supervisor reads
 // when it starts or stops instances (instances, after, on_fatal), in `log`, which applies to
@@ -185,6 +217,11 @@ struct Settings {
   std::optional<RolloutSettings> rollout;  // none: reloads are not verified
   std::vector<WorkerSpec> workers;
   std::vector<std::string> include;  // paths and glob patterns of fragments, as written
+  std::optional<EtcdSettings> etcd;  // /confvisor/source/etcd
+  // Where the last good etcd-merged document is kept (SEGMENT.last-good.json). Default
+  // /var/lib/confvisor for root, $XDG_STATE_HOME/confvisor (~/.local/state/confvisor) for
+  // other users.
+  std::string state_dir;
 };
 
 struct Config {
@@ -236,6 +273,19 @@ struct LoadResult {
 // this also loads, has its fragments merged in already).
 [[nodiscard]] LoadResult load_config_text(std::string_view text, const std::string& file);
 
+// The syntax half of load_config_text, for a JSON value of any kind (an etcd value, a file
+// for `confvisorctl push`): invalid UTF-8, JSON syntax (comments and trailing commas are
+// allowed, as in a config file), duplicate keys and nesting deeper than `max_depth` levels are
+// errors "NAME:LINE:COL: message". A leading UTF-8 byte order mark is skipped. `value` is set
+// when the text is JSON, even with duplicate keys (so that a caller can report more), and
+// only a value without `errors` may be used.
+struct ParsedText {
+  std::optional<boost::json::value> value;
+  Errors errors;
+};
+[[nodiscard]] ParsedText parse_config_text(std::string_view text, const std::string& name,
+                                           std::size_t max_depth = kMaxConfigDepth);
+
 // Validates an already parsed document (used by load_config and by tests). `file` prefixes
 // each error, or `origins` says which file and pointer an error names.
 [[nodiscard]] LoadResult validate_config(const std::string& file, boost::json::value document,
@@ -256,5 +306,13 @@ struct LoadResult {
 [[nodiscard]] std::vector<std::string_view> limits_keys();
 [[nodiscard]] std::vector<std::string_view> log_keys();
 [[nodiscard]] std::vector<std::string_view> rollout_keys();
+// /confvisor/source, /confvisor/source/etcd, its "tls" and its "auth".
+[[nodiscard]] std::vector<std::string_view> source_keys();
+[[nodiscard]] std::vector<std::string_view> etcd_keys();
+[[nodiscard]] std::vector<std::string_view> etcd_tls_keys();
+[[nodiscard]] std::vector<std::string_view> etcd_auth_keys();
+
+// The default /confvisor/state_dir for this process (see Settings::state_dir).
+[[nodiscard]] std::string default_state_dir();
 
 }  // namespace confvisor::config

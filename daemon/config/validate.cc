@@ -6,6 +6,7 @@
 // suggestions and the schema test all come from them.
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -21,11 +22,13 @@
 #include "common/segment/name.hpp"
 #include "common/segment/socket_dir.hpp"
 #include "daemon/config/command_path.hpp"
+#include "daemon/config/credentials.hpp"
 #include "daemon/config/json_reader.hpp"
 #include "daemon/config/model.hpp"
 #include "daemon/config/origins.hpp"
 #include "daemon/config/suggest.hpp"
 #include "daemon/config/variables.hpp"
+#include "daemon/etcd/endpoint.hpp"
 
 namespace confvisor::config {
 namespace {
@@ -606,6 +609,135 @@ std::string socket_of(const Value& v) {
   return path;
 }
 
+// ---- /confvisor/source/etcd.
+
+std::string credential_path_of(const Value& v) {
+  std::string path = absolute_path_of(v);
+  check_credential_file(path);
+  return path;
+}
+
+void tls_file(const Value& v, const Place&, EtcdTls& out, std::string EtcdTls::*member) {
+  out.*member = credential_path_of(v);
+}
+
+constexpr std::array<Field<EtcdTls>, 3> kEtcdTlsFields{{
+    {"ca", kOptional,
+     [](const Value& v, const Place& at, EtcdTls& out) { tls_file(v, at, out, &EtcdTls::ca); }},
+    {"cert", kOptional,
+     [](const Value& v, const Place& at, EtcdTls& out) { tls_file(v, at, out, &EtcdTls::cert); }},
+    {"key", kOptional,
+     [](const Value& v, const Place& at, EtcdTls& out) { tls_file(v, at, out, &EtcdTls::key); }},
+}};
+
+std::optional<EtcdTls> tls_of(const Value& v, const Place& at) {
+  EtcdTls tls = object_with<EtcdTls, kEtcdTlsFields>(v, at);
+  const bool has_cert = object_of(v).contains("cert"), has_key = object_of(v).contains("key");
+  if (has_cert != has_key) {
+    at.error("a client certificate needs both \"cert\" and \"key\"");
+  }
+  return tls;
+}
+
+std::string user_name_of(const Value& v) {
+  std::string user = os_string(v);
+  if (user.empty()) expected("a non-empty user name", v);
+  return user;
+}
+
+constexpr std::array<Field<EtcdAuth>, 2> kEtcdAuthFields{{
+    {"user", kRequired, set<&EtcdAuth::user, user_name_of>},
+    {"password_file", kRequired,
+     [](const Value& v, const Place&, EtcdAuth& out) {
+       out.password_file = absolute_path_of(v);
+       out.password = read_password_file(out.password_file);
+     }},
+}};
+
+std::optional<EtcdAuth> auth_of(const Value& v, const Place& at) {
+  return object_with<EtcdAuth, kEtcdAuthFields>(v, at);
+}
+
+std::vector<std::string> endpoints_of(const Value& v, const Place& at) {
+  const boost::json::array& list = array_of(v);
+  if (list.empty()) expected("a non-empty array of URLs like \"http://10.0.0.1:2379\"", v);
+  std::vector<std::string> endpoints;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    at.child(i).attempt([&] {
+      std::string url = os_string(list[i]);
+      (void)etcd::parse_endpoint(url);
+      endpoints.push_back(std::move(url));
+    });
+  }
+  return endpoints;
+}
+
+// The keys under the prefix are read as JSON pointers: a prefix ending in '/' keeps
+// "/config/shop" from also taking in "/config/shopping/...".
+std::string prefix_of(const Value& v) {
+  std::string prefix = os_string(v);
+  if (prefix.empty()) expected("a non-empty key prefix like \"/config/shop/\"", v);
+  if (!prefix.ends_with('/')) {
+    throw Error("expected a prefix ending in '/', got " + describe_value(v) + ": write " +
+                quote_text(prefix + "/"));
+  }
+  return prefix;
+}
+
+// Shorter than a second would replace every watch between two progress notifications of any
+// cluster that sends them at all, and call it a liveness check.
+Duration watch_liveness_of(const Value& v) {
+  const Duration liveness = duration_of(v);
+  if (liveness < std::chrono::seconds(1)) expected("a duration of at least 1s", v);
+  return liveness;
+}
+
+constexpr std::array<Field<EtcdSettings>, 5> kEtcdFields{{
+    {"endpoints", kRequired, set_nested<&EtcdSettings::endpoints, endpoints_of>},
+    {"prefix", kRequired, set<&EtcdSettings::prefix, prefix_of>},
+    {"tls", kOptional, set_nested<&EtcdSettings::tls, tls_of>},
+    {"auth", kOptional, set_nested<&EtcdSettings::auth, auth_of>},
+    {"watch_liveness", kOptional, set<&EtcdSettings::watch_liveness, watch_liveness_of>},
+}};
+
+// One scheme for all endpoints: TLS is a property of the cluster, not of one member.
+void check_schemes(const EtcdSettings& etcd, const Place& at) {
+  std::optional<std::string> scheme;
+  for (std::size_t i = 0; i < etcd.endpoints.size(); ++i) {
+    const std::string next = etcd::parse_endpoint(etcd.endpoints[i]).scheme;
+    if (scheme && next != *scheme) {
+      at.child("endpoints")
+          .child(i)
+          .error("is " + next + " where " + at.child("endpoints").child(std::size_t{0}).pointer +
+                 " is " + *scheme + ": use one scheme for the cluster");
+      return;
+    }
+    scheme = next;
+  }
+  if (etcd.tls && scheme == "http") {
+    at.child("tls").error("applies to https:// endpoints; these are http://");
+  }
+}
+
+std::optional<EtcdSettings> etcd_of(const Value& v, const Place& at) {
+  const std::size_t errors_before = at.errors.size();
+  EtcdSettings etcd = object_with<EtcdSettings, kEtcdFields>(v, at);
+  if (at.errors.size() == errors_before) check_schemes(etcd, at);
+  return etcd;
+}
+
+struct SourceSection {
+  std::optional<EtcdSettings> etcd;
+};
+
+constexpr std::array<Field<SourceSection>, 1> kSourceFields{{
+    {"etcd", kOptional, set_nested<&SourceSection::etcd, etcd_of>},
+}};
+
+std::optional<EtcdSettings> source_of(const Value& v, const Place& at) {
+  return object_with<SourceSection, kSourceFields>(v, at).etcd;
+}
+
 // The files to merge into the document: what they name is read by load_config
 // (daemon/config/include.hpp); here the list is only checked.
 std::vector<std::string> include_of(const Value& v, const Place& at) {
@@ -682,7 +814,7 @@ std::optional<RolloutSettings> rollout_of(const Value& v, const Place& at) {
   return object_with<RolloutSettings, kRolloutFields>(v, at);
 }
 
-constexpr std::array<Field<Settings>, 13> kSettingsFields{{
+constexpr std::array<Field<Settings>, 15> kSettingsFields{{
     {"segment", kRequired, set<&Settings::segment, segment_of>},
     {"segment_size", kOptional, set<&Settings::segment_size, segment_size_of>},
     {"mode", kOptional, set<&Settings::mode, octal_mode_of>},
@@ -696,6 +828,8 @@ constexpr std::array<Field<Settings>, 13> kSettingsFields{{
     {"workers", kOptional, set_nested<&Settings::workers, workers_of>},
     {"schema", kOptional, set<&Settings::schema, absolute_path_of>},
     {"include", kOptional, set_nested<&Settings::include, include_of>},
+    {"source", kOptional, set_nested<&Settings::etcd, source_of>},
+    {"state_dir", kOptional, set<&Settings::state_dir, absolute_path_of>},
 }};
 
 // Every instance is a process, two pipes and timers on the daemon's one loop: thousands of
@@ -719,6 +853,7 @@ void check_total_instances(const Settings& settings, const Place& at) {
 Settings settings_of(const Value& v, const Place& at) {
   auto settings = object_with<Settings, kSettingsFields>(v, at);
   check_total_instances(settings, at);
+  if (settings.state_dir.empty()) settings.state_dir = default_state_dir();
   if (settings.socket.empty() && !settings.segment.empty()) {
     settings.socket = default_socket_path(settings.segment);
     if (settings.socket.size() > kMaxSocketPath) {
@@ -771,6 +906,29 @@ std::vector<std::string_view> restart_limit_keys() {
 std::vector<std::string_view> limits_keys() {
   return keys_of<Limits>(kLimitsFields);
 }
+std::vector<std::string_view> source_keys() {
+  return keys_of<SourceSection>(kSourceFields);
+}
+std::vector<std::string_view> etcd_keys() {
+  return keys_of<EtcdSettings>(kEtcdFields);
+}
+std::vector<std::string_view> etcd_tls_keys() {
+  return keys_of<EtcdTls>(kEtcdTlsFields);
+}
+std::vector<std::string_view> etcd_auth_keys() {
+  return keys_of<EtcdAuth>(kEtcdAuthFields);
+}
+
+std::string default_state_dir() {
+  if (::geteuid() != 0) {
+    const char* state = std::getenv("XDG_STATE_HOME");
+    if (state != nullptr && state[0] == '/') return std::string(state) + "/confvisor";
+    const char* home = std::getenv("HOME");
+    if (home != nullptr && home[0] == '/') return std::string(home) + "/.local/state/confvisor";
+  }
+  return "/var/lib/confvisor";
+}
+
 std::vector<std::string_view> log_keys() {
   return keys_of<LogSettings>(kLogFields);
 }

@@ -10,6 +10,8 @@ const char* change_kind_name(ChangeKind kind) {
       return "reload";
     case ChangeKind::rollback:
       return "rollback";
+    case ChangeKind::etcd:
+      return "etcd";
   }
   return "?";
 }

@@ -1,4 +1,5 @@
-// An attempt to change the live config (the first publish, a reload, a rollback) and how it
+// An attempt to change the live config (the first publish, a reload, a rollback, a snapshot
+// from etcd) and how it
 // ended. Status shows the last one ("last_reload"), the control socket answers with it, and
 // the log line of each names its kind and outcome in the words the name functions give.
 #pragma once
@@ -9,8 +10,8 @@
 
 namespace confvisor::daemon {
 
-// What asked for the change.
-enum class ChangeKind { start, reload, rollback };
+// What asked for the change: etcd is a snapshot of /confvisor/source/etcd's prefix.
+enum class ChangeKind { start, reload, rollback, etcd };
 [[nodiscard]] const char* change_kind_name(ChangeKind kind);  // "start", "reload", ...
 
 // How it ended: none (no change yet), ok (published), unchanged (readers already see that
@@ -23,7 +24,7 @@ enum class Outcome { none, ok, unchanged, failed, waiting, checking };
 struct Change {
   Outcome result = Outcome::none;
   std::string error;    // every error, one per line, when failed; why, when waiting
-  std::string source;   // the file, or the kept generation rolled back to
+  std::string source;   // the file, the kept generation rolled back to, etcd://HOST:PORT/PREFIX@REV
   std::string trigger;  // "SIGHUP", "confvisorctl, pid 12 uid 0 gid 0"
   std::chrono::system_clock::time_point at{};
   std::uint64_t generation = 0;  // live after it

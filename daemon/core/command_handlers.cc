@@ -349,6 +349,7 @@ json::value Daemon::status_json() {
                    {"http", http_ ? json::value(http_->address()) : json::value(nullptr)},
                    {"writer_lock_holder", lock_holder},
                    {"waiting_publish", pending_json()},
+                   {"etcd", etcd_json()},
                    {"checking", checking_json()},
                    {"rollout", rollout_json()},
                    {"workers", instances_json(supervisor_.status())}};

@@ -108,6 +108,7 @@ Daemon::Daemon(const std::string& config_path)
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
       supervisor_(io_, config_->settings.segment, [this] { return generation_; }),
+      etcd_start_(io_),
       lock_retry_(io_) {
   // Descendants that leave a worker's process group are reparented to us, not to init, so
   // a stopped worker leaves nothing running behind it.
@@ -115,7 +116,11 @@ Daemon::Daemon(const std::string& config_path)
   log_info("starting: pid " + std::to_string(::getpid()) + ", config " + config_path_ +
            ", segment " + config_->settings.segment + " (/dev/shm/confvisor." +
            config_->settings.segment + ")");
-  publish_initial();
+  if (config_->settings.etcd) {
+    start_etcd();
+  } else {
+    publish_initial();
+  }
 }
 
 Daemon::~Daemon() {
@@ -143,7 +148,8 @@ void Daemon::publish_initial() {
                                   .text = text,
                                   .source = config::source_of(*config_),
                                   .config = std::nullopt,
-                                  .since = std::chrono::steady_clock::now()});
+                                  .since = std::chrono::steady_clock::now(),
+                                  .etcd_revision = std::nullopt});
   const Change change = publish_pending();
   if (change.result == Outcome::failed) {
     // Say, no room to recover the segment: supervise all the same, with what readers see.
@@ -166,7 +172,11 @@ void Daemon::publish_initial() {
 }
 
 int Daemon::run() {
-  if (!pending_) start_workers();
+  if (etcd_) {
+    etcd_->source->start();
+  } else if (!pending_) {
+    start_workers();
+  }
   wait_for_signals();
   wait_for_watchdog();
   // From here on the daemon must not die: workers and readers depend on it. A handler that
@@ -194,6 +204,7 @@ void Daemon::start_workers() {
   });
   // READY=1 once every worker's first start has come to an end (ready, or failed for good).
   supervisor_.when_settled([this] {
+    workers_ready_ = true;
     log_info("ready: generation " + std::to_string(generation_) + ", " + supervisor_.summary());
     notifier_.ready(status());
   });
@@ -267,9 +278,14 @@ void Daemon::stop_workers_and_exit() {
 Change Daemon::reload(const std::string& trigger) {
   notifier_.reloading("reloading " + config_path_);
   config::LoadResult loaded = load_file(config_path_, config_->settings.max_config_size);
-  // The generation names every file it was merged from.
-  const std::string source = loaded.config ? config::source_of(*loaded.config) : config_path_;
-  Change change = adopt(std::move(loaded), true, source, ChangeKind::reload, trigger);
+  Change change;
+  if (etcd_) {
+    change = reload_with_etcd(std::move(loaded), trigger);
+  } else {
+    // The generation names every file it was merged from.
+    const std::string source = loaded.config ? config::source_of(*loaded.config) : config_path_;
+    change = adopt(std::move(loaded), true, source, ChangeKind::reload, trigger);
+  }
   if (change.result != Outcome::checking) finish_change(change, ChangeKind::reload, trigger);
   return change;
 }
@@ -376,7 +392,8 @@ Change Daemon::rollback(std::uint64_t generation, const std::string& trigger) {
 // whoever published that. A config still waiting for the writer lock is replaced by this one:
 // the last request wins, as it would have had the first been published at once.
 Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::string& source,
-                     ChangeKind what, const std::string& trigger) {
+                     ChangeKind what, const std::string& trigger,
+                     std::optional<std::int64_t> etcd_revision) {
   Change change;
   change.source = source;
   auto fail = [&](std::string why) {
@@ -403,19 +420,33 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
                     change_kind_name(what));
     config_.emplace(std::move(*loaded.config));
     change.result = Outcome::unchanged;
-    if (!workers_started_) start_workers();
+    note_unchanged(etcd_revision);
     return change;
   }
   if (supervise::CheckRun::needed(*loaded.config)) {
-    return begin_checks(std::move(*loaded.config), std::move(text), source, what, trigger);
+    return begin_checks(std::move(*loaded.config), std::move(text), source, what, trigger,
+                        etcd_revision);
   }
-  return publish_candidate(what, trigger, std::move(text), source, std::move(*loaded.config));
+  return publish_candidate(what, trigger, std::move(text), source, std::move(*loaded.config),
+                           etcd_revision);
+}
+
+// Readers already see the candidate: a document merged from etcd is then current at its
+// revision all the same, and a first one lets the workers start.
+void Daemon::note_unchanged(std::optional<std::int64_t> etcd_revision) {
+  if (etcd_revision) {
+    etcd_->applied_revision = *etcd_revision;
+    etcd_->from_cache = false;
+    if (!etcd_->last_good_written) keep_last_good();
+  }
+  if (!workers_started_) start_workers();
 }
 
 // The last step of every change: the candidate replaces any publish still waiting for the
 // writer lock, and is published now or once the lock is free.
 Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
                                  const std::string& source, config::Config candidate,
+                                 std::optional<std::int64_t> etcd_revision,
                                  std::optional<std::uint64_t> rollback_of) {
   const auto since = pending_ ? pending_->since : std::chrono::steady_clock::now();
   pending_.reset();
@@ -425,7 +456,8 @@ Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, st
                                   .source = source,
                                   .config = std::move(candidate),
                                   .since = since,
-                                  .rollback_of = rollback_of});
+                                  .rollback_of = rollback_of,
+                                  .etcd_revision = etcd_revision});
   Change change = publish_pending();
   if (change.result == Outcome::ok) went_live();
   if (change.result == Outcome::failed && !workers_started_) fail_start(change.error);
@@ -435,7 +467,8 @@ Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, st
 // The checks stage: the candidate waits, on the loop, for its workers' checks; the outcome
 // comes to on_checks_done. What readers see does not change meanwhile.
 Change Daemon::begin_checks(config::Config candidate, std::string text, const std::string& source,
-                            ChangeKind what, const std::string& trigger) {
+                            ChangeKind what, const std::string& trigger,
+                            std::optional<std::int64_t> etcd_revision) {
   Change change;
   change.source = source;
   checking_.emplace(Checking{.what = what,
@@ -445,7 +478,8 @@ Change Daemon::begin_checks(config::Config candidate, std::string text, const st
                              .config = std::move(candidate),
                              .since = std::chrono::steady_clock::now(),
                              .callers = {},
-                             .run = nullptr});
+                             .run = nullptr,
+                             .etcd_revision = etcd_revision});
   try {
     checking_->run = std::make_unique<supervise::CheckRun>(
         supervisor_, checking_->config, checking_->text,
@@ -480,16 +514,23 @@ void Daemon::on_checks_done(supervise::CheckReport report) {
     if (done.text == published_text_) {
       config_.emplace(std::move(done.config));
       change.result = Outcome::unchanged;
+      note_unchanged(done.etcd_revision);
     } else {
       change = publish_candidate(done.what, done.trigger, std::move(done.text), done.source,
-                                 std::move(done.config));
+                                 std::move(done.config), done.etcd_revision);
     }
   }
   finish_change(change, done.what, done.trigger);
   answer(done.callers, change);
-  if (reload_after_checks_ && !stopping_) {
+  if (etcd_) after_etcd_checks(done.what, change);
+  if (stopping_) return;
+  if (reload_after_checks_) {
+    // The reload merges etcd's latest snapshot too: one waiting snapshot is covered by it.
+    if (etcd_) etcd_->snapshot_after_checks = false;
     const std::string trigger = *std::exchange(reload_after_checks_, std::nullopt);
     request_reload(trigger, std::exchange(callers_after_checks_, {}));
+  } else if (etcd_ && std::exchange(etcd_->snapshot_after_checks, false) && etcd_->snapshot) {
+    on_etcd_snapshot(*etcd_->snapshot);
   }
 }
 
@@ -536,6 +577,14 @@ Change Daemon::publish_pending() {
   if (p.config) config_.emplace(std::move(*p.config));
   published_text_ = std::move(p.text);
   tell_rollout(p);
+  if (etcd_) {
+    etcd_->last_good_written = false;
+    if (p.etcd_revision) {
+      etcd_->applied_revision = *p.etcd_revision;
+      etcd_->from_cache = false;
+      keep_last_good();
+    }
+  }
   pending_.reset();
   lock_retry_.cancel();
   lock_retry_delay_ = std::chrono::milliseconds(0);
@@ -669,7 +718,7 @@ void Daemon::on_rollout_failed(const VerifyRecord& record, const std::string& go
         change.result = Outcome::unchanged;
       } else {
         change = publish_candidate(ChangeKind::rollback, trigger, std::move(text), source,
-                                   std::move(*loaded.config), record.generation);
+                                   std::move(*loaded.config), std::nullopt, record.generation);
         if (change.result == Outcome::failed) fail(change.error);
       }
     } catch (const Error& e) {
@@ -739,7 +788,11 @@ void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& t
   }
   last_change_ = change;
   reload_counts_.record(change);
-  notifier_.ready(status());
+  // READY=1 answers the RELOADING=1 of a reload or rollback; a publish from etcd only says it
+  // once the workers' first start is done (start_workers).
+  if (kind == ChangeKind::reload || kind == ChangeKind::rollback || workers_ready_) {
+    notifier_.ready(status());
+  }
 }
 
 // Settings that name or shape the segment cannot change under running readers.
@@ -761,6 +814,14 @@ void Daemon::refuse_setting_changes(const config::Settings& next) const {
     refuse("group", cur.group.value_or("(none)"), next.group.value_or("(none)"));
   }
   if (next.socket != cur.socket) refuse("socket", cur.socket, next.socket);
+  // The source is followed from the start: a new one would begin with a document of its own,
+  // which the workers must not see half-way. A changed password file counts as a change.
+  if (next.etcd != cur.etcd) {
+    throw Error(
+        "/confvisor/source changed (its endpoints, prefix, tls, auth or the password in its "
+        "password_file): restart confvisord to apply it");
+  }
+  if (next.state_dir != cur.state_dir) refuse("state_dir", cur.state_dir, next.state_dir);
   if (next.http != cur.http) {
     auto listen = [](const std::optional<config::HttpSettings>& http) {
       return http ? "\"" + http->listen + "\"" : std::string("(none)");
@@ -777,9 +838,15 @@ std::string Daemon::status() const {
   std::string last = outcome_name(last_change_.result);
   if (last_change_.result == Outcome::failed || last_change_.result == Outcome::waiting)
     last += ": " + last_change_.error.substr(0, last_change_.error.find('\n'));
+  std::string etcd;
+  if (etcd_) {
+    etcd = "; etcd " + std::string(etcd::connection_name(etcd_->state.connection)) +
+           (etcd_->from_cache ? ", serving the last good file"
+                              : ", revision " + std::to_string(etcd_->applied_revision));
+  }
   const std::string rollout = rollout_.summary();
   return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
-         "; last reload: " + last + (rollout.empty() ? "" : "; " + rollout);
+         "; last reload: " + last + etcd + (rollout.empty() ? "" : "; " + rollout);
 }
 
 void Daemon::wait_for_watchdog() {

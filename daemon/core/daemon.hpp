@@ -21,11 +21,13 @@
 #include "daemon/config/on_disk.hpp"
 #include "daemon/control/server.hpp"
 #include "daemon/core/change.hpp"
+#include "daemon/core/last_good.hpp"
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/reload_counts.hpp"
 #include "daemon/core/reload_wait.hpp"
 #include "daemon/core/rollout_verify.hpp"
 #include "daemon/core/service_notifier.hpp"
+#include "daemon/etcd/source.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/supervise/check_run.hpp"
@@ -70,6 +72,30 @@ class Daemon {
     // Set for a rollback that republishes the good document because this generation failed
     // its verify window (daemon/core/rollout_verify.hpp).
     std::optional<std::uint64_t> rollback_of{};
+    // Set for a document merged from etcd: the revision it is current at, for status and
+    // the last good file once it is live.
+    std::optional<std::int64_t> etcd_revision;
+  };
+
+  // With /confvisor/source/etcd: the file's document is the base, each snapshot of the
+  // prefix is merged over it (daemon/core/etcd_overlay.hpp) and published as one generation.
+  struct EtcdFeed {
+    config::EtcdSettings settings;
+    boost::json::value base;  // the file's document, as last loaded
+    LastGood last_good;
+    std::unique_ptr<etcd::Source> source;
+    etcd::SourceState state;
+    std::optional<etcd::Snapshot> snapshot;  // the latest one received
+    std::int64_t applied_revision = 0;       // of the live generation, 0 before one
+    bool settled = false;                    // a snapshot or the last good file was published
+    bool from_cache = false;                 // the live generation is the last good file's
+    std::string last_error;                  // the latest refusal or connection error
+    std::string last_good_error;             // why the last good file could not be written
+    bool last_good_written = false;          // the file holds the live generation's text
+    bool fell_back = false;                  // the start has tried the last good file
+    // A snapshot came while a candidate's checks ran: `snapshot` goes on once they end.
+    bool snapshot_after_checks = false;
+    bool first_in_checks = false;  // the candidate whose checks run is the first snapshot
   };
 
   // A control request that changes the config, answered once its change has ended.
@@ -105,6 +131,7 @@ class Daemon {
     std::chrono::steady_clock::time_point since;
     std::vector<Caller> callers;
     std::unique_ptr<supervise::CheckRun> run;
+    std::optional<std::int64_t> etcd_revision;  // as in PendingPublish
   };
 
   void wait_for_signals();
@@ -117,7 +144,9 @@ class Daemon {
   Change reload(const std::string& trigger);
   Change rollback(std::uint64_t generation, const std::string& trigger);
   Change adopt(config::LoadResult loaded, bool from_file, const std::string& source,
-               ChangeKind what, const std::string& trigger);
+               ChangeKind what, const std::string& trigger,
+               std::optional<std::int64_t> etcd_revision = std::nullopt);
+  void note_unchanged(std::optional<std::int64_t> etcd_revision);
   // A reload now, or once the checks that run end; each caller is answered when it is done.
   void request_reload(const std::string& trigger, std::vector<Caller> callers);
   void answer(std::vector<Caller>& callers, const Change& change);
@@ -135,11 +164,13 @@ class Daemon {
   void on_run_failed(const supervise::RunFailure& failure);
   void review_waiters();
   Change begin_checks(config::Config candidate, std::string text, const std::string& source,
-                      ChangeKind what, const std::string& trigger);
+                      ChangeKind what, const std::string& trigger,
+                      std::optional<std::int64_t> etcd_revision);
   void on_checks_done(supervise::CheckReport report);
   void abandon_checks(const std::string& why);
   Change publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
                            const std::string& source, config::Config candidate,
+                           std::optional<std::int64_t> etcd_revision,
                            std::optional<std::uint64_t> rollback_of = std::nullopt);
   // After any publish: the rollout learns what went live (watched, or good at once).
   void tell_rollout(const PendingPublish& published);
@@ -162,6 +193,19 @@ class Daemon {
   // cannot be read.
   std::optional<LiveGeneration> sync_live();
   void apply_settings(const config::Settings& next);
+
+  // The etcd source (daemon/core/daemon_etcd.cc).
+  void start_etcd();
+  void on_etcd_snapshot(const etcd::Snapshot& snapshot);
+  void on_etcd_state(const etcd::SourceState& state);
+  // Publishes the last good file if nothing is published yet: etcd is away at start.
+  void fall_back_to_last_good(const std::string& why);
+  Change reload_with_etcd(config::LoadResult file, const std::string& trigger);
+  void keep_last_good();
+  // The etcd bookkeeping of the last good file's publish, and of a change whose checks ended.
+  void note_cache_adopted(const Change& change);
+  void after_etcd_checks(ChangeKind what, const Change& change);
+  [[nodiscard]] boost::json::value etcd_json() const;
   // Throws Error naming the first setting `next` changes that needs a restart.
   void refuse_setting_changes(const config::Settings& next) const;
   [[nodiscard]] std::string status() const;
@@ -218,11 +262,15 @@ class Daemon {
   supervise::Supervisor supervisor_;
   bool stopping_ = false;
 
+  std::optional<EtcdFeed> etcd_;          // with /confvisor/source/etcd
+  boost::asio::steady_timer etcd_start_;  // bounds the wait for etcd at start
+
   std::optional<PendingPublish> pending_;  // emplaced, never assigned (it holds a Config)
   boost::asio::steady_timer lock_retry_;
   std::chrono::milliseconds lock_retry_delay_{0};
   std::string lock_wait_reason_;  // WriterLockBusy's message, while pending_ waits
   bool workers_started_ = false;  // the first publish is done and the workers were started
+  bool workers_ready_ = false;    // and their first start has come to an end (READY=1)
 
   std::optional<Checking> checking_;  // emplaced, never assigned (it holds a Config)
   // A reload asked for while checks run: its trigger and callers.

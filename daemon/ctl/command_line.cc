@@ -37,6 +37,11 @@ const char* const kUsage =
     "  show --segment NAME             the current generation's metadata\n"
     "  publish FILE --segment NAME [--history N] [--mode OCTAL] [--force]\n"
     "  remove --segment NAME           delete a segment no daemon owns (refused while one does)\n"
+    "commands on etcd (no daemon needed):\n"
+    "  push FILE --etcd URL[,URL...] --key KEY [--if-revision R]\n"
+    "       [--cacert FILE] [--cert FILE --key-file FILE] [--user USER --password-file FILE]\n"
+    "                                  write FILE's JSON to KEY if its mod_revision is still\n"
+    "                                  the one just read (or R); exit 1 if it changed\n"
     "The daemon is found by --socket, else by the socket --config FILE names (read leniently:\n"
     "a broken file still leads to its daemon, which also knows its file by name), else by\n"
     "/etc/confvisor/confvisor.json, else as the only live daemon in $XDG_RUNTIME_DIR/confvisor\n"
@@ -65,6 +70,7 @@ const std::map<std::string, Shape, std::less<>> kCommands = {
     {"show", {0, ""}},
     {"publish", {1, "FILE"}},
     {"remove", {0, ""}},
+    {"push", {1, "FILE"}},
 };
 
 mode_t parse_mode(const std::string& text) {
@@ -107,7 +113,7 @@ po::options_description visible_options() {
       "json", "print JSON for scripts instead of tables")(
       "timeout", po::value<std::string>(),
       "how long to wait for the daemon (default 30s; start/stop/restart 2m; reload --wait: "
-      "for the workers' reports, 30s)")(
+      "for the workers' reports, 30s); push: for each etcd request (default 5s)")(
       "wait", "reload: wait until every reporting instance has applied the new generation")(
       "history", po::value<unsigned>(),
       "publish: generations kept (1..64; default: as the segment has it, 8 for a new one)")(
@@ -115,7 +121,19 @@ po::options_description visible_options() {
       "force", "publish: even into a segment a running confvisord serves")(
       "lines,n", po::value<std::string>(),
       "logs: how many recent lines (default 10; \"all\": every line kept)")(
-      "follow,f", "logs: then follow new lines until interrupted");
+      "follow,f", "logs: then follow new lines until interrupted")(
+      "etcd", po::value<std::string>(), "push: the etcd cluster's client URLs, comma-separated")(
+      "key", po::value<std::string>(), "push: the etcd key to write")(
+      "if-revision", po::value<std::int64_t>(),
+      "push: write only if the key's mod_revision is R (0: only if it does not exist)")(
+      "cacert", po::value<std::string>(),
+      "push: PEM FILE of the CAs that sign the members' certificates (https; default the "
+      "system's)")("cert", po::value<std::string>(),
+                   "push: PEM FILE of a client certificate (with --key-file)")(
+      "key-file", po::value<std::string>(), "push: PEM FILE of the client certificate's key")(
+      "user", po::value<std::string>(), "push: sign in to etcd as USER (with --password-file)")(
+      "password-file", po::value<std::string>(),
+      "push: FILE whose first line is the etcd user's password");
   return options;
 }
 
@@ -139,6 +157,31 @@ po::variables_map parse_options(int argc, char** argv) {
 }
 
 void check_applies(const po::variables_map& vm, const Command& cmd) {
+  const bool push = cmd.name == "push";
+  const bool etcd_option = vm.count("etcd") || vm.count("key") || vm.count("if-revision") ||
+                           vm.count("cacert") || vm.count("cert") || vm.count("key-file") ||
+                           vm.count("user") || vm.count("password-file");
+  if (etcd_option && !push) {
+    throw UsageError{
+        "--etcd, --key, --if-revision, --cacert, --cert, --key-file, --user and "
+        "--password-file apply to push only"};
+  }
+  if (vm.count("cert") != vm.count("key-file")) {
+    throw UsageError{"push: a client certificate needs both --cert and --key-file"};
+  }
+  if (vm.count("user") != vm.count("password-file")) {
+    throw UsageError{"push: --user and --password-file go together"};
+  }
+  if (push && (!vm.count("etcd") || !vm.count("key"))) {
+    throw UsageError{"push: pass --etcd URL and --key KEY"};
+  }
+  if (push && vm.count("if-revision") && vm["if-revision"].as<std::int64_t>() < 0) {
+    throw UsageError{"--if-revision: expected a revision of 0 or more"};
+  }
+  if (push &&
+      (vm.count("json") || vm.count("socket") || vm.count("config") || vm.count("segment"))) {
+    throw UsageError{"push writes to etcd: --json, --socket, --config and --segment do not apply"};
+  }
   const bool segment_only = cmd.name == "show" || cmd.name == "publish" || cmd.name == "remove";
   if (vm.count("json") && (cmd.name == "get" || cmd.name == "publish" || cmd.name == "remove")) {
     throw UsageError{"--json does not apply to " + cmd.name +
@@ -166,7 +209,7 @@ void check_applies(const po::variables_map& vm, const Command& cmd) {
 }  // namespace
 
 bool Command::reads_segment() const {
-  return name == "show" || name == "publish" || name == "remove" ||
+  return name == "show" || name == "publish" || name == "remove" || name == "push" ||
          (name == "get" && segment.has_value());
 }
 
@@ -217,6 +260,14 @@ Command parse_command_line(int argc, char** argv) {
   if (vm.count("mode")) cmd.mode = parse_mode(vm["mode"].as<std::string>());
   cmd.force = vm.count("force") != 0;
   cmd.wait = vm.count("wait") != 0;
+  if (vm.count("etcd")) cmd.etcd = vm["etcd"].as<std::string>();
+  if (vm.count("key")) cmd.key = vm["key"].as<std::string>();
+  if (vm.count("if-revision")) cmd.if_revision = vm["if-revision"].as<std::int64_t>();
+  if (vm.count("cacert")) cmd.cacert = vm["cacert"].as<std::string>();
+  if (vm.count("cert")) cmd.cert = vm["cert"].as<std::string>();
+  if (vm.count("key-file")) cmd.key_file = vm["key-file"].as<std::string>();
+  if (vm.count("user")) cmd.user = vm["user"].as<std::string>();
+  if (vm.count("password-file")) cmd.password_file = vm["password-file"].as<std::string>();
   if (cmd.name == "logs") {
     cmd.lines = vm.count("lines") ? parse_lines(vm["lines"].as<std::string>())
                                   : std::optional<std::uint64_t>(10);

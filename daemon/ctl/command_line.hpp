@@ -50,8 +50,16 @@ struct Command {
   std::optional<std::uint64_t> lines;  // logs: -n, how many recent lines
   bool follow = false;                 // logs: -f
   bool wait = false;                   // reload: --wait, until every reporting instance applied
+  // push: the etcd endpoints (URLs, comma-separated), the key, the mod_revision to compare.
+  std::optional<std::string> etcd;
+  std::optional<std::string> key;
+  std::optional<std::int64_t> if_revision;
+  // push over TLS (https endpoints) and with etcd's authentication: PEM files, a user and the
+  // file whose first line is the password.
+  std::optional<std::string> cacert, cert, key_file;
+  std::optional<std::string> user, password_file;
 
-  // Commands answered from the segment itself, without a daemon.
+  // Commands answered without a daemon: from the segment itself, or by etcd (push).
   [[nodiscard]] bool reads_segment() const;
 };
 

@@ -33,6 +33,25 @@ std::string instance_label(const json::object& i) {
   return text_of(i.at("name")) + ":" + text_of(i.at("instance"));
 }
 
+// The etcd source: where the daemon follows it, and how far.
+void print_etcd(const json::object& s) {
+  const json::value* etcd = s.if_contains("etcd");
+  if (etcd == nullptr || etcd->is_null()) return;
+  const json::object& e = etcd->as_object();
+  std::cout << "etcd: " << text_of(e.at("connection")) << " to " << text_of(e.at("endpoint"));
+  if (!e.at("connected_since").is_null())
+    std::cout << " since " << text_of(e.at("connected_since"));
+  std::cout << ", prefix " << text_of(e.at("prefix")) << ", revision "
+            << text_of(e.at("applied_revision")) << " applied";
+  if (e.at("from_last_good").as_bool()) {
+    std::cout << " (serving the last good file " << text_of(e.at("last_good"))
+              << " until etcd answers)";
+  }
+  std::cout << '\n';
+  if (!e.at("last_error").is_null())
+    std::cout << "  last error: " << text_of(e.at("last_error")) << '\n';
+}
+
 // "RUNNING", "WAITING for db, cache".
 std::string state_text(const json::object& i) {
   std::string text = text_of(i.at("state"));
@@ -74,6 +93,16 @@ std::string rolled_back_from(const json::object& s) {
 void print_file_state(const json::object& s) {
   if (s.at("live_matches_file").as_bool()) return;
   const std::string config = text_of(s.at("config"));
+  const json::value* etcd = s.if_contains("etcd");
+  if (etcd != nullptr && !etcd->is_null()) {
+    // The live config is the file merged with etcd: only an edit of the file is news.
+    const json::value* changed = s.if_contains("file_changed");
+    if (changed != nullptr && changed->as_bool()) {
+      std::cout << config << " has changed since it was loaded (`confvisorctl reload` merges it "
+                << "with etcd and publishes it, if valid)\n";
+    }
+    return;
+  }
   const json::value* changed = s.if_contains("file_changed");
   if (changed == nullptr || !changed->as_bool()) {
     if (const std::string failed = rolled_back_from(s); !failed.empty()) {
@@ -134,6 +163,7 @@ void print_status(const json::object& s) {
   std::cout << "generation " << text_of(s.at("generation")) << ", published "
             << text_of(s.at("published_at")) << ", from " << text_of(s.at("source")) << '\n';
   print_file_state(s);
+  print_etcd(s);
   const json::object& last = s.at("last_reload").as_object();
   std::cout << "last reload: " << text_of(last.at("result"));
   if (!last.at("at").is_null())

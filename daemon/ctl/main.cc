@@ -1,7 +1,7 @@
 // confvisorctl: drive a running confvisord over its control socket (status, reload,
 // start/stop/restart, history, rollback, get), and read, publish or remove a segment
-// directly, without a daemon (get, show, publish, remove). `confvisorctl --help` lists it
-// all; exit codes are in daemon/ctl/command_line.hpp.
+// directly, without a daemon (get, show, publish, remove), and write a key of etcd (push).
+// `confvisorctl --help` lists it all; exit codes are in daemon/ctl/command_line.hpp.
 
 #include <exception>
 #include <iostream>
@@ -9,6 +9,7 @@
 #include "daemon/control/client.hpp"
 #include "daemon/ctl/command_line.hpp"
 #include "daemon/ctl/daemon_requests.hpp"
+#include "daemon/ctl/etcd_push.hpp"
 #include "daemon/ctl/segment_commands.hpp"
 #include "daemon/ctl/segment_remove.hpp"
 
@@ -22,6 +23,7 @@ int run(const ctl::Command& cmd) {
   if (cmd.name == "get") return ctl::segment_get(cmd);
   if (cmd.name == "show") return ctl::segment_show(cmd);
   if (cmd.name == "remove") return ctl::segment_remove(cmd);
+  if (cmd.name == "push") return ctl::etcd_push(cmd);
   return ctl::segment_publish(cmd);
 }
 

@@ -47,8 +47,10 @@ _confvisorctl_segments() {
 }
 
 _confvisorctl() {
-  local commands="status reload start stop restart logs history rollback get show publish remove"
-  local options="--socket --config --segment --json --timeout --wait --history --mode --force --lines --follow --help --version"
+  local commands="status reload start stop restart logs history rollback get show publish remove push"
+  local options="--socket --config --segment --json --timeout --wait --history --mode --force --lines --follow
+                 --etcd --key --if-revision --cacert --cert --key-file --user --password-file
+                 --help --version"
   # Words split at blanks only: COMP_WORDS also splits at ':' and '=' (COMP_WORDBREAKS),
   # which would cut NAME:INSTANCE in two.
   local line=${COMP_LINE:0:COMP_POINT} words=() cur=""
@@ -68,7 +70,8 @@ _confvisorctl() {
         _confvisorctl_daemon_args+=("$word" "${words[i + 1]:-}")
         ((i += 1))
         ;;
-      --segment | -s | --timeout | --history | --mode | --lines | -n) ((i += 1)) ;;
+      --segment | -s | --timeout | --history | --mode | --lines | -n | --etcd | --key | \
+        --if-revision | --cacert | --cert | --key-file | --user | --password-file) ((i += 1)) ;;
       --socket=* | --config=*) _confvisorctl_daemon_args+=("$word") ;;
       -*) ;;
       *) if [[ -z "$command" ]]; then command=$word; else ((arguments += 1)); fi ;;
@@ -77,12 +80,12 @@ _confvisorctl() {
 
   local replies=()
   case "$prev" in
-    --socket | --config | -c)
+    --socket | --config | -c | --cacert | --cert | --key-file | --password-file)
       compopt -o filenames 2>/dev/null
       mapfile -t replies < <(compgen -f -- "$cur")
       ;;
     --segment | -s) mapfile -t replies < <(_confvisorctl_segments "$cur") ;;
-    --timeout | --history | --mode) ;;
+    --timeout | --history | --mode | --etcd | --key | --if-revision | --user) ;;
     --lines | -n) mapfile -t replies < <(compgen -W "10 100 1000 all" -- "$cur") ;;
     *)
       if [[ "$cur" == -* ]]; then
@@ -93,7 +96,7 @@ _confvisorctl() {
         case "$command" in
           start | stop | restart | logs) mapfile -t replies < <(_confvisorctl_workers "$cur") ;;
           rollback) mapfile -t replies < <(_confvisorctl_generations "$cur") ;;
-          publish)
+          publish | push)
             compopt -o filenames 2>/dev/null
             mapfile -t replies < <(compgen -f -- "$cur")
             ;;
