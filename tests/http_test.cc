@@ -405,7 +405,8 @@ BOOST_AUTO_TEST_CASE(a_slowloris_client_is_closed_after_the_request_timeout_mean
   BOOST_TEST(lasted_ms >= 4500);  // the documented 5 s, not sooner
   BOOST_TEST(lasted_ms < 8000);
   BOOST_TEST(slowest_status_ms < 1000);
-  BOOST_TEST(contains(d.log(), "closed: no whole request within 5000 ms"));
+  // Beast's timer closes the socket before the read's handler runs and logs why.
+  BOOST_TEST(wait_for_log(d, "closed: no whole request within 5000 ms", 2s), d.log());
 }
 
 BOOST_AUTO_TEST_CASE(a_client_that_never_reads_is_dropped_after_the_write_timeout) {

@@ -541,20 +541,4 @@ void ControlServer::release(const std::shared_ptr<Connection>& c) {
   if (use != uids_.end() && --use->second.connections == 0) uids_.erase(use);
 }
 
-void ControlServer::log_throttled(const std::string& kind, const std::string& line) {
-  const auto now = std::chrono::steady_clock::now();
-  Throttle& t = throttles_[kind];
-  if (t.last != std::chrono::steady_clock::time_point{} && now - t.last < std::chrono::seconds(1)) {
-    ++t.unlogged;
-    return;
-  }
-  std::string suffix;
-  if (t.unlogged > 0) {
-    suffix = " (and " + std::to_string(t.unlogged) + " more such line(s) not logged)";
-  }
-  log_warning(line + suffix);
-  t.last = now;
-  t.unlogged = 0;
-}
-
 }  // namespace confvisor::daemon

@@ -32,6 +32,7 @@
 #include <string>
 #include <utility>
 
+#include "common/base/log_throttle.hpp"
 #include "daemon/control/peer_credentials.hpp"
 #include "daemon/control/protocol.hpp"
 
@@ -140,7 +141,9 @@ class ControlServer {
   void release(const std::shared_ptr<Connection>& c);
   // Refusals and timeouts: at most one line a second of each `kind`, with how many were
   // left out since.
-  void log_throttled(const std::string& kind, const std::string& line);
+  void log_throttled(const std::string& kind, const std::string& line) {
+    throttle_.warning(kind, line);
+  }
 
   std::string path_;
   ControlAccess access_;
@@ -151,11 +154,7 @@ class ControlServer {
   std::set<std::shared_ptr<Connection>> connections_;  // admitted, and refused until told why
   std::size_t admitted_ = 0;
   std::map<uid_t, UidUse> uids_;  // unprivileged uids with an admitted connection
-  struct Throttle {
-    std::chrono::steady_clock::time_point last{};
-    std::size_t unlogged = 0;
-  };
-  std::map<std::string, Throttle> throttles_;
+  LogThrottle throttle_;
   bool closed_ = false;
 };
 

@@ -405,8 +405,10 @@ int print_wait(const Command& cmd, const json::object& result) {
               << " failed its verify window: " << text_of(r.at("failure"));
     if (!r.at("rolled_back_as").is_null())
       std::cerr << "; rolled back as generation " << text_of(r.at("rolled_back_as"));
+    else if (r.at("on_failure") == "keep")
+      std::cerr << "; kept (on_failure keep)";
     else
-      std::cerr << "; kept (on_failure " << text_of(r.at("on_failure")) << ")";
+      std::cerr << "; not rolled back yet (see confvisorctl status)";
     std::cerr << '\n';
   }
   if (!cmd.json) {
