@@ -8,6 +8,7 @@
 
 #include "common/base/log.hpp"
 #include "common/base/time_format.hpp"
+#include "common/json/nullable.hpp"
 #include "common/json/pointer.hpp"
 #include "common/json/units.hpp"
 #include "daemon/core/daemon.hpp"
@@ -18,10 +19,6 @@ namespace json = boost::json;
 using control::Failure;
 
 namespace {
-
-json::value text_or_null(const std::string& s) {
-  return s.empty() ? json::value(nullptr) : json::value(s);
-}
 
 json::array waiting_for_json(const supervise::InstanceStatus& s) {
   json::array names;

@@ -9,6 +9,7 @@
 
 #include "common/base/log.hpp"
 #include "common/base/time_format.hpp"
+#include "common/json/nullable.hpp"
 #include "common/json/units.hpp"
 #include "daemon/core/daemon.hpp"
 #include "daemon/core/etcd_overlay.hpp"
@@ -21,10 +22,6 @@ namespace {
 
 // How long a start waits for etcd's first snapshot before it publishes the last good file.
 constexpr std::chrono::seconds kStartWait{6};
-
-json::value text_or_null(const std::string& s) {
-  return s.empty() ? json::value(nullptr) : json::value(s);
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 
 #include "common/base/log.hpp"
 #include "common/base/time_format.hpp"
+#include "common/json/nullable.hpp"
 #include "common/json/units.hpp"
 
 namespace confvisor::daemon {
@@ -286,16 +287,14 @@ json::value RolloutVerify::status_json() const {
   }
   json::value failure = nullptr;
   if (const VerifyRecord* r = last_failure()) {
-    failure =
-        json::object{{"generation", r->generation},
-                     {"failure", failure_json(*r->failure)},
-                     {"action", config::rollout_action_name(r->settings.on_failure)},
-                     {"rolled_back_as",
-                      r->rolled_back_as ? json::value(*r->rolled_back_as) : json::value(nullptr)},
-                     {"good_generation", r->good_generation},
-                     {"rollback_error", r->rollback_error.empty() ? json::value(nullptr)
-                                                                  : json::value(r->rollback_error)},
-                     {"at", time_or_null(r->ended)}};
+    failure = json::object{{"generation", r->generation},
+                           {"failure", failure_json(*r->failure)},
+                           {"action", config::rollout_action_name(r->settings.on_failure)},
+                           {"rolled_back_as", r->rolled_back_as ? json::value(*r->rolled_back_as)
+                                                                : json::value(nullptr)},
+                           {"good_generation", r->good_generation},
+                           {"rollback_error", text_or_null(r->rollback_error)},
+                           {"at", time_or_null(r->ended)}};
   }
   json::array bad;
   for (const Mark& m : marks_) {

@@ -5,11 +5,11 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "common/base/error.hpp"
+#include "tests/support/daemon_process.hpp"
 #include "tests/support/test_support.hpp"
 #include "tests/support/text_search.hpp"
 
@@ -39,11 +39,6 @@ std::string member_address(int member) {
   const auto p = static_cast<unsigned>(::getpid());
   return "127." + std::to_string((p >> 14) & 0xff) + "." + std::to_string((p >> 6) & 0xff) + "." +
          std::to_string(((p & 0x3f) << 2) | static_cast<unsigned>(member));
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 std::int64_t header_revision(const std::string& json_text) {
