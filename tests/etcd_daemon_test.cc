@@ -33,14 +33,20 @@ namespace json = boost::json;
 
 namespace {
 
+const std::string kRolloutWorker = CONFVISOR_ROLLOUT_WORKER;
+const std::string kCheckWorker = CONFVISOR_CHECK_WORKER;
+
 // A daemon of its own segment following the prefix "/t/SEGMENT/" of `etcd`, with one worker
-// (a sleep) whose pid tells whether it kept running.
+// (by default a sleep) whose pid tells whether it kept running.
 struct Setup {
   explicit Setup(EtcdCluster& cluster) : etcd(cluster) {}
   EtcdCluster& etcd;
   SegmentGuard seg{"etcd"};
   TempDir dir;
   std::string prefix = "/t/" + seg.name() + "/";
+  std::string workers =
+      R"([{"name": "w", "command": ["/bin/sleep", "600"], "stop_timeout": "1s"}])";
+  std::string more_settings;  // e.g. `, "rollout": {...}`
 
   std::string write(const std::vector<std::string>& endpoints, const std::string& state_dir = "",
                     const std::string& app = R"("database": {"host": "file-db", "port": 5432})") {
@@ -50,9 +56,7 @@ struct Setup {
         R"({"confvisor": {"segment": ")" + seg.name() + R"(", "socket": ")" + dir.file("ctl.sock") +
         R"(", "state_dir": ")" + (state_dir.empty() ? dir.file("state") : state_dir) +
         R"(", "source": {"etcd": {"endpoints": [)" + urls + R"(], "prefix": ")" + prefix +
-        R"("}}, "workers": [{"name": "w", "command": ["/bin/sleep", "600"], "stop_timeout": "1s"}]},
-            )" +
-        app + "}";
+        R"("}}, "workers": )" + workers + more_settings + "},\n" + app + "}";
     return dir.write("app.json", config);
   }
   std::string write() { return write(etcd.client_urls()); }
@@ -187,6 +191,95 @@ BOOST_AUTO_TEST_CASE(bad_values_and_keys_under_confvisor_are_refused_and_named) 
   etcd.remove(s.key("confvisor/workers"));
   const std::int64_t fixed = etcd.put(s.key("limits"), R"({"qps": 3})");
   BOOST_TEST(wait_for_revision(s.seg.name(), fixed).get<std::int64_t>("/limits/qps") == 3);
+  BOOST_TEST(worker_pid(d, s) == worker);
+  d.stop(10s);
+}
+
+// etcd snapshots go through "rollout" as reloads do: each opens a verify window once the
+// workers run, a value that crashes the worker is rolled back, its content is refused until
+// etcd changes it, and the last good file only ever holds a document that passed.
+BOOST_AUTO_TEST_CASE(an_etcd_value_that_crashes_its_worker_is_rolled_back_and_kept_out) {
+  EtcdCluster etcd;
+  Setup s(etcd);
+  s.workers = R"([{"name": "api", "command": [")" + kRolloutWorker +
+              R"("], "start_window": "100ms", "stop_timeout": "2s"}])";
+  s.more_settings = R"(, "rollout": {"verify": "3s"})";
+  const std::int64_t first = etcd.put(s.key("app"), R"({"v": 1})");
+  DaemonProcess d(s.dir, s.write());
+  require_ready(d, 15s);
+  const std::uint64_t g = wait_for_revision(s.seg.name(), first).generation();
+  const std::string gen = "generation " + std::to_string(g);
+
+  // A good change is on trial for its window: the last good file still holds v 1 meanwhile.
+  const std::int64_t second = etcd.put(s.key("app"), R"({"v": 2})");
+  const json::value v2 = wait_for_revision(s.seg.name(), second).json();
+  const json::value kept = json::parse(read_file(s.last_good()));
+  const json::value window = status_of(d, s).at_pointer("/rollout/verifying");
+  BOOST_TEST_REQUIRE(window.is_object(), json::serialize(window));
+  BOOST_TEST(window.at("generation") == json::value(g + 1));
+  BOOST_TEST(kept.at_pointer("/app/v") == json::value(1));
+  require_log(d, "rollout ok: generation " + std::to_string(g + 1) + " passed", 10s);
+  BOOST_TEST(json::parse(read_file(s.last_good())) == v2);
+
+  // A value that crashes the worker: rolled back to v 2 within the window.
+  const std::int64_t bad = etcd.put(s.key("app"), R"({"v": 3, "crash": true})");
+  require_log(d,
+              "rollout failed: generation " + std::to_string(g + 2) +
+                  ", worker api[0] crashed (exit code 3) ",
+              15s);
+  require_log(d, "rolled back as generation " + std::to_string(g + 3) +
+                     " (the document of generation " + std::to_string(g + 1) + ")");
+  Reader reader(s.seg.name());
+  BOOST_TEST(reader.current().generation() == g + 3);
+  BOOST_TEST(reader.current().get<std::int64_t>("/app/v") == 2);
+  BOOST_TEST(contains(std::string(reader.current().source()),
+                      "rollback of generation " + std::to_string(g + 2)));
+  BOOST_TEST(json::parse(read_file(s.last_good())) == v2);
+
+  // etcd still holds the bad value: a reload merges it again and is refused, naming why.
+  const RunResult r = confvisorctl(d, {"--socket", s.dir.file("ctl.sock"), "reload"});
+  BOOST_TEST(r.exit_code() == 1, r.output);
+  BOOST_TEST(contains(r.output, "this content failed its verify window as generation " +
+                                    std::to_string(g + 2) + " (worker api[0] crashed"),
+             r.output);
+  BOOST_TEST(contains(r.output, "@" + std::to_string(bad)), r.output);
+  BOOST_TEST(reader.current().generation() == g + 3);
+
+  // Fixed in etcd: published, and on trial again.
+  const std::int64_t fixed = etcd.put(s.key("app"), R"({"v": 4})");
+  BOOST_TEST(wait_for_revision(s.seg.name(), fixed).get<std::int64_t>("/app/v") == 4);
+  require_log(d, "rollout verifying: generation " + std::to_string(g + 4));
+  BOOST_TEST(!contains(d.log(), gen + ", worker"));  // the first publish was never on trial
+  d.stop(10s);
+}
+
+// A worker's check command runs on every snapshot from etcd as on a file: a refused value
+// names the check's output and the etcd revision, and changes nothing.
+BOOST_AUTO_TEST_CASE(a_workers_check_refuses_an_etcd_value_with_its_output) {
+  EtcdCluster etcd;
+  Setup s(etcd);
+  s.workers = R"([{"name": "api", "command": [")" + kCheckWorker + R"("], "check": [")" +
+              kCheckWorker + R"(", "--check-config", "{file}"], "stop_timeout": "1s"}])";
+  const std::int64_t good = etcd.put(s.key("app"), R"({"port": 8080})");
+  DaemonProcess d(s.dir, s.write());
+  require_ready(d, 15s);
+  const Snapshot before = wait_for_revision(s.seg.name(), good);
+  const pid_t worker = worker_pid(d, s);
+
+  const std::int64_t bad = etcd.put(s.key("app"), R"({"port": 70000})");
+  require_log(
+      d, "etcd failed: generation " + std::to_string(before.generation()) + " stays published: ");
+  const std::string log = d.log();
+  BOOST_TEST(contains(log, "check output: check_worker: /app/port: 70000 is not a port"),
+             tail(log));
+  BOOST_TEST(contains(status_of(d, s).at_pointer("/etcd/last_error").as_string().c_str(),
+                      "@" + std::to_string(bad) + ": "));
+  Reader reader(s.seg.name());
+  BOOST_TEST(reader.current().generation() == before.generation());
+  BOOST_TEST(worker_pid(d, s) == worker);
+
+  const std::int64_t fixed = etcd.put(s.key("app"), R"({"port": 8081})");
+  BOOST_TEST(wait_for_revision(s.seg.name(), fixed).get<std::int64_t>("/app/port") == 8081);
   BOOST_TEST(worker_pid(d, s) == worker);
   d.stop(10s);
 }

@@ -33,6 +33,7 @@ struct Failed {
 struct Fixture {
   boost::asio::io_context io;
   std::vector<Failed> failed;
+  std::vector<std::uint64_t> passed;
   std::vector<supervise::RunFailure> unready;
   RolloutVerify verify{
       io, RolloutVerify::Hooks{.not_ready = [this] { return unready; },
@@ -40,7 +41,8 @@ struct Fixture {
                                    [this](const VerifyRecord& r, const std::string& text,
                                           const std::string& source) {
                                      failed.push_back(Failed{r, text, source});
-                                   }}};
+                                   },
+                               .passed = [this](std::uint64_t g) { passed.push_back(g); }}};
 
   Fixture() { verify.accept(1, R"({"v":1})", "/etc/app.json", false); }
 
@@ -51,7 +53,8 @@ struct Fixture {
   void watch(std::uint64_t generation, const std::string& text,
              config::RolloutAction action = config::RolloutAction::rollback,
              std::chrono::milliseconds window = 5s) {
-    verify.verify(generation, text, settings(action, window));
+    verify.verify(generation, text, "source of generation " + std::to_string(generation),
+                  settings(action, window));
   }
   // Runs the loop until the open window has ended (the timers are real).
   void run_out_the_window() {
@@ -121,9 +124,11 @@ BOOST_AUTO_TEST_CASE(a_rejection_of_another_generation_or_after_the_window_chang
   f.verify.on_rejected("api", 0, 1, "a late report of the generation before");
   BOOST_TEST(f.failed.empty());
   BOOST_TEST(f.verify.verifying() != nullptr);
+  BOOST_TEST(f.passed.empty());
   f.run_out_the_window();
   BOOST_TEST(f.verify.verifying() == nullptr);
   BOOST_TEST((f.verify.record(2)->verdict == Verdict::passed));
+  BOOST_TEST(f.passed == std::vector<std::uint64_t>{2});
   f.verify.on_rejected("api", 0, 2, "too late");
   f.verify.on_run_failed(crash("api", 0));
   BOOST_TEST(f.failed.empty());
@@ -136,6 +141,8 @@ BOOST_AUTO_TEST_CASE(a_rejection_of_another_generation_or_after_the_window_chang
   BOOST_TEST_REQUIRE(f.failed.size() == 1u);
   BOOST_TEST(f.failed[0].record.good_generation == 2u);
   BOOST_TEST(f.failed[0].good_text == R"({"v":2})");
+  BOOST_TEST(f.failed[0].good_source == "source of generation 2");
+  BOOST_TEST(f.passed == std::vector<std::uint64_t>{2});
 }
 
 BOOST_AUTO_TEST_CASE(every_signal_of_supervision_fails_the_window_once) {

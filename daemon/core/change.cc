@@ -16,6 +16,10 @@ const char* change_kind_name(ChangeKind kind) {
   return "?";
 }
 
+bool rollout_verifies(ChangeKind kind) {
+  return kind == ChangeKind::reload || kind == ChangeKind::etcd;
+}
+
 const char* outcome_name(Outcome outcome) {
   switch (outcome) {
     case Outcome::none:

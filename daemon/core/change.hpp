@@ -1,7 +1,7 @@
 // An attempt to change the live config (the first publish, a reload, a rollback, a snapshot
-// from etcd) and how it
-// ended. Status shows the last one ("last_reload"), the control socket answers with it, and
-// the log line of each names its kind and outcome in the words the name functions give.
+// from etcd) and how it ended. Status shows the last one ("last_reload"), the control socket
+// answers with it, and the log line of each names its kind and outcome in the words the name
+// functions give.
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,10 @@ namespace confvisor::daemon {
 // What asked for the change: etcd is a snapshot of /confvisor/source/etcd's prefix.
 enum class ChangeKind { start, reload, rollback, etcd };
 [[nodiscard]] const char* change_kind_name(ChangeKind kind);  // "start", "reload", ...
+
+// Whether "rollout" verifies what this kind publishes, and refuses content marked bad: an
+// operator's reload and a snapshot from etcd do; the first publish and a rollback do not.
+[[nodiscard]] bool rollout_verifies(ChangeKind kind);
 
 // How it ended: none (no change yet), ok (published), unchanged (readers already see that
 // config), failed (refused or not published; the error says why), waiting (for another

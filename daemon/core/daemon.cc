@@ -98,13 +98,15 @@ Daemon::Daemon(const std::string& config_path)
                  ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
       http_(make_http_server()),
       publisher_(publisher_options(config_->settings)),
-      rollout_(io_, RolloutVerify::Hooks{
-                        .not_ready = [this] { return supervisor_.not_ready(); },
-                        .failed =
-                            [this](const VerifyRecord& record, const std::string& good_text,
-                                   const std::string& good_source) {
-                              on_rollout_failed(record, good_text, good_source);
-                            }}),
+      rollout_(io_,
+               RolloutVerify::Hooks{
+                   .not_ready = [this] { return supervisor_.not_ready(); },
+                   .failed =
+                       [this](const VerifyRecord& record, const std::string& good_text,
+                              const std::string& good_source) {
+                         on_rollout_failed(record, good_text, good_source);
+                       },
+                   .passed = [this](std::uint64_t generation) { on_rollout_passed(generation); }}),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
       supervisor_(io_, config_->settings.segment, [this] { return generation_; }),
@@ -409,10 +411,13 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
   }
   std::string text = boost::json::serialize(loaded.config->document);
   if (from_file) file_text_ = text;
-  // A reload may not bring back content that failed its verify window; an operator's
-  // rollback to its generation may.
-  if (what == ChangeKind::reload) {
-    if (std::optional<std::string> why = rollout_.refusal(text)) return fail(*why);
+  // A reload or an etcd snapshot may not bring back content that failed its verify window; an
+  // operator's rollback to its generation may.
+  if (rollout_verifies(what)) {
+    if (std::optional<std::string> why = rollout_.refusal(text)) {
+      // A merge with etcd names its revision: the bad value is still there.
+      return fail(etcd_revision ? source + ": " + *why : *why);
+    }
   }
   sync_live();
   if (text == published_text_) {
@@ -437,7 +442,7 @@ void Daemon::note_unchanged(std::optional<std::int64_t> etcd_revision) {
   if (etcd_revision) {
     etcd_->applied_revision = *etcd_revision;
     etcd_->from_cache = false;
-    if (!etcd_->last_good_written) keep_last_good();
+    if (!etcd_->last_good_written && !rollout_.verifying()) keep_last_good();
   }
   if (!workers_started_) start_workers();
 }
@@ -582,6 +587,10 @@ Change Daemon::publish_pending() {
     if (p.etcd_revision) {
       etcd_->applied_revision = *p.etcd_revision;
       etcd_->from_cache = false;
+    }
+    // The file keeps only what is good: a generation in its verify window is written once it
+    // passes (on_rollout_passed), and a rollback's document at once.
+    if ((p.etcd_revision || p.what == ChangeKind::rollback) && !rollout_.verifying()) {
       keep_last_good();
     }
   }
@@ -642,19 +651,27 @@ void Daemon::went_live() {
   }
 }
 
-// A reload with "rollout" opens a verify window on what it published; anything else that
-// goes live (the first publish, a reload without it, a rollback) is the good document at once.
+// With "rollout", a reload or an etcd snapshot opens a verify window on what it published
+// once the workers run; anything else that goes live (the first publish, even when etcd's
+// first snapshot makes it, a change without "rollout", a rollback) is the good document at
+// once.
 void Daemon::tell_rollout(const PendingPublish& published) {
-  if (published.what == ChangeKind::reload && config_->settings.rollout) {
-    rollout_.verify(generation_, published_text_, *config_->settings.rollout);
+  if (rollout_verifies(published.what) && workers_started_ && config_->settings.rollout) {
+    rollout_.verify(generation_, published_text_, published.source, *config_->settings.rollout);
   } else {
     rollout_.accept(generation_, published_text_, published.source,
-                    published.what == ChangeKind::reload);
+                    rollout_verifies(published.what));
   }
   if (published.rollback_of) {
     rollout_.rolled_back(*published.rollback_of, generation_);
     log_error(rollout_failure_line(*published.rollback_of));
   }
+}
+
+// With etcd, the last good file takes a verified generation once its window passes: a start
+// while etcd is away then publishes it, never content still on trial.
+void Daemon::on_rollout_passed(std::uint64_t generation) {
+  if (etcd_ && generation == generation_ && !etcd_->last_good_written) keep_last_good();
 }
 
 // "rollout failed: generation 5, worker api[0] crashed (exit code 3) 0.4 s into its 2s verify

@@ -175,6 +175,7 @@ class Daemon {
   // After any publish: the rollout learns what went live (watched, or good at once).
   void tell_rollout(const PendingPublish& published);
   // A verified generation failed: publish the good document again, or only report (keep).
+  void on_rollout_passed(std::uint64_t generation);
   void on_rollout_failed(const VerifyRecord& record, const std::string& good_text,
                          const std::string& good_source);
   [[nodiscard]] std::string rollout_failure_line(std::uint64_t failed) const;

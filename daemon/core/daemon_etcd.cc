@@ -23,6 +23,10 @@ namespace {
 // How long a start waits for etcd's first snapshot before it publishes the last good file.
 constexpr std::chrono::seconds kStartWait{6};
 
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
+
 }  // namespace
 
 // Called by the constructor: the state directory must be usable (a daemon that could not
@@ -95,7 +99,8 @@ void Daemon::on_etcd_snapshot(const etcd::Snapshot& snapshot) {
   const std::string trigger = "etcd revision " + std::to_string(snapshot.revision);
   config::LoadResult merged = merge_snapshot(feed.base, feed.settings.prefix, snapshot,
                                              config_->settings.max_config_size, source);
-  if (!merged.config) feed.last_error = source + ": " + merged.errors.joined("; ");
+  const bool merge_refused = !merged.config;
+  if (merge_refused) feed.last_error = source + ": " + merged.errors.joined("; ");
   const bool first = !feed.settled;
   Change change =
       adopt(std::move(merged), false, source, ChangeKind::etcd, trigger, snapshot.revision);
@@ -108,6 +113,7 @@ void Daemon::on_etcd_snapshot(const etcd::Snapshot& snapshot) {
   }
   finish_change(change, ChangeKind::etcd, trigger);
   if (change.result == Outcome::failed) {
+    if (!merge_refused) feed.last_error = source + ": " + first_line(change.error);
     // The last good stays: at start, that is the file kept on disk.
     if (first) fall_back_to_last_good("its first snapshot was refused");
     return;
@@ -176,7 +182,7 @@ void Daemon::after_etcd_checks(ChangeKind what, const Change& change) {
   }
   if (what != ChangeKind::etcd) return;
   if (change.result == Outcome::failed) {
-    feed.last_error = change.source + ": " + change.error.substr(0, change.error.find('\n'));
+    feed.last_error = change.source + ": " + first_line(change.error);
   }
   if (std::exchange(feed.first_in_checks, false) && change.result == Outcome::failed &&
       !stopping_) {

@@ -107,7 +107,7 @@ void RolloutVerify::accept(std::uint64_t generation, std::string text, std::stri
   good_source_ = std::move(source);
 }
 
-void RolloutVerify::verify(std::uint64_t generation, std::string text,
+void RolloutVerify::verify(std::uint64_t generation, std::string text, std::string source,
                            const config::RolloutSettings& settings) {
   supersede(generation);
   failure_is_news_ = false;
@@ -120,6 +120,7 @@ void RolloutVerify::verify(std::uint64_t generation, std::string text,
   remember(std::move(record));
   open_ = generation;
   open_text_ = std::move(text);
+  open_source_ = std::move(source);
   const std::uint64_t epoch = ++window_epoch_;
   timer_.expires_after(settings.verify);
   timer_.async_wait([this, epoch](const boost::system::error_code& ec) {
@@ -180,6 +181,9 @@ void RolloutVerify::on_window_end() {
   r->ended = std::chrono::system_clock::now();
   good_generation_ = r->generation;
   good_text_ = std::exchange(open_text_, {});
+  good_source_ = std::exchange(open_source_, {});
+  // The hook first: what it keeps (the last good file) is in place when the line says ok.
+  if (hooks_.passed) hooks_.passed(r->generation);
   log_info("rollout ok: generation " + std::to_string(r->generation) + " passed its " +
            format_duration(r->settings.verify) + " verify window");
 }
@@ -189,6 +193,7 @@ void RolloutVerify::on_window_end() {
 void RolloutVerify::fail(VerifyFailure failure) {
   VerifyRecord* r = find(*open_);
   const std::string text = std::exchange(open_text_, {});
+  open_source_.clear();
   open_.reset();
   ++window_epoch_;
   timer_.cancel();

@@ -1,8 +1,8 @@
-// The verified rollout ("rollout" in the confvisor section): for `verify` after a reload
-// publishes generation N, the workers that read N are watched. A worker's rejection of N, a
-// crash or failed start of an instance, a watchdog timeout, or an instance with "ready":
-// "notify" that has not sent READY=1 when the window ends fails N. The first failure decides:
-// with on_failure "rollback" the daemon publishes the last good document again as a new
+// The verified rollout ("rollout" in the confvisor section): for `verify` after a reload or a
+// snapshot from etcd publishes generation N, the workers that read N are watched. A worker's
+// rejection of N, a crash or failed start of an instance, a watchdog timeout, or an instance with
+// "ready": "notify" that has not sent READY=1 when the window ends fails N. The first failure
+// decides: with on_failure "rollback" the daemon publishes the last good document again as a new
 // generation (the `failed` hook) and N's content is marked bad, so that a reload of the same
 // merged document is refused until it changes; with "keep" it is only reported.
 //
@@ -86,6 +86,8 @@ class RolloutVerify {
     std::function<void(const VerifyRecord& record, const std::string& good_text,
                        const std::string& good_source)>
         failed;
+    // A generation passed its window: it is the good document now.
+    std::function<void(std::uint64_t generation)> passed;
   };
 
   RolloutVerify(boost::asio::io_context& io, Hooks hooks);
@@ -94,9 +96,11 @@ class RolloutVerify {
   // rollback): it is the good document now. An open window is superseded. A reload
   // (`from_reload`) also ends what summary() says of the last failure.
   void accept(std::uint64_t generation, std::string text, std::string source, bool from_reload);
-  // A reload published `generation`: it is watched for settings.verify. An open window is
-  // superseded; the good document stays what a rollback publishes.
-  void verify(std::uint64_t generation, std::string text, const config::RolloutSettings& settings);
+  // A reload or an etcd snapshot published `generation`, from `source`: it is watched for
+  // settings.verify. An open window is superseded; the good document stays what a rollback
+  // publishes until the window passes.
+  void verify(std::uint64_t generation, std::string text, std::string source,
+              const config::RolloutSettings& settings);
 
   // The failure signals. Each fails the watched generation if a window is open. A worker's
   // report that it rejected a generation (the acknowledgement socket) comes to on_rejected;
@@ -146,6 +150,7 @@ class RolloutVerify {
   std::string good_source_;
   std::optional<std::uint64_t> open_;  // the generation whose window is open
   std::string open_text_;
+  std::string open_source_;
   std::uint64_t window_epoch_ = 0;    // voids a timer whose window has ended
   std::deque<VerifyRecord> records_;  // oldest first, at most kKeptRecords
   std::optional<std::uint64_t> last_failed_;
