@@ -195,6 +195,7 @@ BOOST_DATA_TEST_CASE(a_daemon_killed_under_a_tree_of_workers_leaves_nothing_once
     pid_from_file(s.file("ss.pid"));
     wiped = pid_from_file(s.file("wiped.pid"));
     wait_for_fork_tree(s);
+    BOOST_TEST_REQUIRE(wait_for_cmdline(wiped, "/bin/sleep 1000", 5s), proc_cmdline(wiped));
     BOOST_TEST_REQUIRE(proc_environ(wiped).empty(), "env -i left an environment");
     // The daemon is a subreaper: every process of its workers is its descendant.
     old_tree = descendants(first.pid());

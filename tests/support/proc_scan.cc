@@ -111,6 +111,15 @@ bool wait_dead(pid_t pid, std::chrono::milliseconds timeout) {
   return true;
 }
 
+bool wait_for_cmdline(pid_t pid, const std::string& cmdline, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (proc_cmdline(pid) != cmdline) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 std::map<std::string, std::string> proc_environ(pid_t pid) {
   std::map<std::string, std::string> env;
   std::istringstream in(slurp(proc_path(pid, "environ")));

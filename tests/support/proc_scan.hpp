@@ -40,6 +40,10 @@ struct ProcStat {
 
 // Waits until `pid` is no longer alive (gone or a zombie); false after `timeout`.
 bool wait_dead(pid_t pid, std::chrono::milliseconds timeout);
+// Waits until `pid` runs `cmdline` (as proc_cmdline spells it): a pid a shell reports with $!
+// may still be the shell's fork, or a wrapper like setsid or env, before it execs the command.
+// False after `timeout`.
+bool wait_for_cmdline(pid_t pid, const std::string& cmdline, std::chrono::milliseconds timeout);
 
 // The environment `pid` was started with (/proc/PID/environ); empty for a zombie or a
 // process we may not read.
