@@ -83,6 +83,7 @@ BOOST_AUTO_TEST_CASE(example_json_documents_every_key) {
   BOOST_TEST((worker_keys_shown == known(worker_keys())));
   BOOST_TEST((keys(section.at("http")) == known(http_keys())));
   BOOST_TEST((keys(section.at("rollout")) == known(rollout_keys())));
+  BOOST_TEST((keys(section.at("rollout").at("canary")) == known(canary_keys())));
   const json::value& first = section.at("workers").at(0);
   BOOST_TEST((keys(first.at("backoff")) == known(backoff_keys())));
   BOOST_TEST((keys(first.at("restart_limit")) == known(restart_limit_keys())));
@@ -106,6 +107,9 @@ BOOST_AUTO_TEST_CASE(schema_properties_are_the_validators_keys) {
              boost::test_tools::per_element());
   BOOST_TEST(s.at_pointer("/$defs/settings/properties/rollout/required") ==
              json::parse(R"(["verify"])"));
+  BOOST_TEST(property_names(s, "/$defs/settings/properties/rollout/properties/canary/properties") ==
+                 canary_keys(),
+             boost::test_tools::per_element());
   BOOST_TEST(s.at_pointer("/$defs/settings/properties/rollout/additionalProperties") ==
              json::value(false));
   BOOST_TEST(property_names(s, "/$defs/worker/properties") == worker_keys(),
@@ -189,9 +193,9 @@ BOOST_AUTO_TEST_CASE(the_readme_config_reference_names_every_key) {
   std::ifstream f(CONFVISOR_CONFIG_DIR "/../README.md");
   const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST_REQUIRE(!readme.empty());
-  for (const auto& keys :
-       {settings_keys(), http_keys(), worker_keys(), backoff_keys(), restart_limit_keys(),
-        log_keys(), rollout_keys(), etcd_keys(), etcd_tls_keys(), etcd_auth_keys()}) {
+  for (const auto& keys : {settings_keys(), http_keys(), worker_keys(), backoff_keys(),
+                           restart_limit_keys(), log_keys(), rollout_keys(), canary_keys(),
+                           etcd_keys(), etcd_tls_keys(), etcd_auth_keys()}) {
     for (std::string_view key : keys) {
       BOOST_TEST(readme.find("`" + std::string(key) + "`") != std::string::npos, key);
     }

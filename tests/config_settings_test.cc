@@ -272,6 +272,11 @@ BOOST_AUTO_TEST_CASE(segment_name_rules) {
   BOOST_TEST(!errors_of(R"({"confvisor": {"segment": ""}})").empty());
   BOOST_TEST(!errors_of(R"({"confvisor": {"segment": ")" + std::string(201, 'a') + "\"}}").empty());
   BOOST_TEST(errors_of(R"({"confvisor": {"segment": "a-Z_09"}})").empty());
+  // NAME.canary is the canary segment of NAME's daemon, never a daemon's own.
+  BOOST_TEST(error_of(R"({"confvisor": {"segment": "a.canary"}})") ==
+             "t.json: /confvisor/segment: \"a.canary\" is the name of a canary segment "
+             "(\"a\"'s): choose a name without \".canary\"");
+  BOOST_TEST(!errors_of(R"({"confvisor": {"segment": "a.canary.canary"}})").empty());
 }
 
 BOOST_AUTO_TEST_CASE(segment_size_and_max_config_size) {

@@ -34,6 +34,7 @@ struct Fixture {
   boost::asio::io_context io;
   std::vector<Failed> failed;
   std::vector<std::uint64_t> passed;
+  std::vector<std::uint64_t> promoted;
   std::vector<supervise::RunFailure> unready;
   RolloutVerify verify{
       io, RolloutVerify::Hooks{.not_ready = [this] { return unready; },
@@ -42,13 +43,14 @@ struct Fixture {
                                           const std::string& source) {
                                      failed.push_back(Failed{r, text, source});
                                    },
-                               .passed = [this](std::uint64_t g) { passed.push_back(g); }}};
+                               .passed = [this](std::uint64_t g) { passed.push_back(g); },
+                               .promote = [this](std::uint64_t g) { promoted.push_back(g); }}};
 
   Fixture() { verify.accept(1, R"({"v":1})", "/etc/app.json", false); }
 
   static config::RolloutSettings settings(config::RolloutAction action,
                                           std::chrono::milliseconds window = 5s) {
-    return config::RolloutSettings{.verify = window, .on_failure = action};
+    return config::RolloutSettings{.verify = window, .on_failure = action, .canary = std::nullopt};
   }
   void watch(std::uint64_t generation, const std::string& text,
              config::RolloutAction action = config::RolloutAction::rollback,
@@ -66,6 +68,8 @@ struct Fixture {
 supervise::RunFailure crash(const std::string& worker, unsigned instance) {
   return supervise::RunFailure{worker, instance, supervise::FailureKind::crashed, "exit code 3"};
 }
+
+const config::CanarySettings kCanary{.worker = "api", .instances = 2};
 
 }  // namespace
 
@@ -238,4 +242,78 @@ BOOST_AUTO_TEST_CASE(status_shows_the_open_window) {
   BOOST_TEST(status.at("verifying").at("remaining_ms").to_number<std::int64_t>() > 0);
   BOOST_TEST(status.at("verifying").at("remaining_ms").to_number<std::int64_t>() <= 5000);
   BOOST_TEST(f.verify.history_json(2).at("verdict") == "verifying");
+}
+
+BOOST_AUTO_TEST_CASE(a_canary_window_counts_only_the_canary_instances_then_promotes) {
+  Fixture f;
+  f.verify.verify(2, R"({"v":2})", "app.json",
+                  Fixture::settings(config::RolloutAction::rollback, 300ms), kCanary);
+  BOOST_TEST_REQUIRE(f.verify.verifying() != nullptr);
+  BOOST_TEST((f.verify.verifying()->stage == Stage::canary));
+  // Not canaries: api[2] and another worker. Their failures are supervision's, not the trial's.
+  f.verify.on_run_failed(crash("api", 2));
+  f.verify.on_run_failed(crash("db", 0));
+  f.verify.on_rejected("api", 2, 2, "too new");
+  f.unready = {supervise::RunFailure{"db", 0, supervise::FailureKind::not_ready, "no READY=1"}};
+  f.run_out_the_window();
+  BOOST_TEST(f.failed.empty());
+  BOOST_TEST(f.passed.empty());  // not good yet: every instance has not read it
+  BOOST_TEST((f.promoted == std::vector<std::uint64_t>{2}));
+  BOOST_TEST_REQUIRE(f.verify.verifying() != nullptr);
+  BOOST_TEST((f.verify.verifying()->stage == Stage::promoting));
+
+  // Published to all under the same number: the second window watches every instance.
+  f.unready.clear();
+  f.verify.verify(2, R"({"v":2})", "app.json", Fixture::settings(config::RolloutAction::rollback));
+  BOOST_TEST((f.verify.verifying()->stage == Stage::all));
+  f.verify.on_run_failed(crash("db", 0));
+  BOOST_TEST_REQUIRE(f.failed.size() == 1u);
+  BOOST_TEST((f.failed.front().record.stage == Stage::all));
+  BOOST_TEST(f.failed.front().record.failure->worker == "db");
+  BOOST_TEST(f.failed.front().good_text == R"({"v":1})");
+}
+
+BOOST_AUTO_TEST_CASE(a_canary_failure_is_final_at_its_stage_and_marks_the_content) {
+  Fixture f;
+  f.verify.verify(2, R"({"v":2})", "app.json", Fixture::settings(config::RolloutAction::rollback),
+                  kCanary);
+  f.verify.on_rejected("api", 1, 2, "port out of range");
+  BOOST_TEST_REQUIRE(f.failed.size() == 1u);
+  BOOST_TEST((f.failed.front().record.stage == Stage::canary));
+  BOOST_TEST(f.promoted.empty());
+  BOOST_TEST(f.verify.refusal(R"({"v":2})").has_value());
+  BOOST_TEST(f.verify.summary() ==
+             "generation 2 failed its verify window on the canary (worker api[1] rejected it: "
+             "port out of range)");
+}
+
+BOOST_AUTO_TEST_CASE(a_promotion_that_cannot_publish_fails_without_marking_the_content) {
+  Fixture f;
+  f.verify.verify(2, R"({"v":2})", "app.json",
+                  Fixture::settings(config::RolloutAction::rollback, 100ms), kCanary);
+  f.run_out_the_window();
+  BOOST_TEST_REQUIRE((f.promoted == std::vector<std::uint64_t>{2}));
+  f.verify.promotion_failed(2, "no room in /dev/shm");
+  BOOST_TEST_REQUIRE(f.failed.size() == 1u);
+  BOOST_TEST((f.failed.front().record.failure->signal == FailureSignal::not_promoted));
+  BOOST_TEST(f.failed.front().record.failure->describe() ==
+             "it passed on the canary, but publishing it to every instance failed: no room in "
+             "/dev/shm");
+  BOOST_TEST(!f.verify.refusal(R"({"v":2})").has_value());
+  BOOST_TEST(f.verify.verifying() == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_while_a_generation_promotes_supersedes_it) {
+  Fixture f;
+  f.verify.verify(2, R"({"v":2})", "app.json",
+                  Fixture::settings(config::RolloutAction::rollback, 100ms), kCanary);
+  f.run_out_the_window();
+  BOOST_TEST_REQUIRE((f.promoted == std::vector<std::uint64_t>{2}));
+  f.verify.verify(3, R"({"v":3})", "app.json", Fixture::settings(config::RolloutAction::rollback),
+                  kCanary);
+  const std::optional<VerifyRecord> two = f.verify.record(2);
+  BOOST_TEST_REQUIRE(two.has_value());
+  BOOST_TEST((two->verdict == Verdict::superseded));
+  BOOST_TEST((two->superseded_by == std::optional<std::uint64_t>{3}));
+  BOOST_TEST(f.verify.verifying()->generation == 3u);
 }

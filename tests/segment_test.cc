@@ -10,6 +10,7 @@
 
 #include "common/publish/publisher.hpp"
 #include "common/segment/checksum.hpp"
+#include "common/segment/name.hpp"
 #include "confvisor/worker.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -130,6 +131,28 @@ BOOST_AUTO_TEST_CASE(reopening_continues_generations) {
   Publisher again({.segment = seg.name()});
   BOOST_TEST(again.current_generation() == 2u);
   BOOST_TEST(again.publish("1", "b") == 3u);
+}
+
+// A daemon that publishes into its main and its canary segment keeps one number per document:
+// a publish may ask for a number past the segment's own, never for one it has handed out.
+BOOST_AUTO_TEST_CASE(a_publish_may_skip_ahead_but_never_back) {
+  SegmentGuard seg("skip");
+  Publisher pub({.segment = seg.name()});
+  BOOST_TEST(pub.publish_serialized("1", "a", 5) == 5u);
+  BOOST_TEST(pub.publish_serialized("2", "a", 3) == 6u);
+  BOOST_TEST(pub.publish_serialized("3", "a") == 7u);
+  Reader reader(seg.name());
+  BOOST_TEST(reader.current().generation() == 7u);
+  BOOST_TEST(pub.read(5).text == "1");
+}
+
+// NAME.canary is a segment name (the canary segment of NAME's daemon); no other dot is.
+BOOST_AUTO_TEST_CASE(a_canary_segment_name_is_valid_and_no_other_dotted_one) {
+  BOOST_CHECK_NO_THROW(validate_segment_name("shop.canary"));
+  BOOST_CHECK_THROW(validate_segment_name("shop.prev"), Error);
+  BOOST_CHECK_THROW(validate_segment_name(".canary"), Error);
+  BOOST_CHECK_THROW(validate_segment_name("shop.canary.canary"), Error);
+  BOOST_TEST(canary_segment("shop") == "shop.canary");
 }
 
 BOOST_AUTO_TEST_CASE(growth_moves_readers_to_a_larger_segment) {

@@ -730,10 +730,12 @@ struct Publisher::Impl {
           " generation(s) kept, current generation " + std::to_string(active_gen));
   }
 
-  std::uint64_t publish_locked(Attached& a, std::string_view text, std::string_view source) {
+  std::uint64_t publish_locked(Attached& a, std::string_view text, std::string_view source,
+                               std::uint64_t at_least) {
     crash_point("publish:locked");
     SegmentHeader& h = *a.header;
-    const std::uint64_t generation = std::max(h.last_generation, last_published) + 1;
+    const std::uint64_t generation =
+        std::max(std::max(h.last_generation, last_published) + 1, at_least);
     const std::uint64_t published_at = now_realtime_ns();
     std::string bytes = make_record_bytes(generation, published_at,
                                           static_cast<std::uint64_t>(::getpid()), source, text);
@@ -903,12 +905,13 @@ std::uint64_t Publisher::publish_value(const boost::json::value& json, std::stri
   return publish_serialized(boost::json::serialize(json), source);
 }
 
-std::uint64_t Publisher::publish_serialized(std::string_view text, std::string_view source) {
+std::uint64_t Publisher::publish_serialized(std::string_view text, std::string_view source,
+                                            std::uint64_t at_least) {
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     try {
       const std::uint64_t generation = impl_->with_writer_lock(
-          [&](Attached& a) { return impl_->publish_locked(a, text, source); });
+          [&](Attached& a) { return impl_->publish_locked(a, text, source, at_least); });
       impl_->after_write();
       return generation;
     } catch (const WriteFaulted& e) {

@@ -75,8 +75,11 @@ class Publisher {
   std::uint64_t publish_value(const boost::json::value& json, std::string_view source);
   // As publish_value, for a caller that already holds boost::json::serialize(json): `text` is
   // stored as it is (the daemon has it to compare with the live text; a 1 MiB document takes
-  // milliseconds to serialize).
-  std::uint64_t publish_serialized(std::string_view text, std::string_view source);
+  // milliseconds to serialize). The new generation's number is at least `at_least`: a daemon
+  // that publishes one document sequence into two segments (the canary's and the main one)
+  // keeps one number per document across both.
+  std::uint64_t publish_serialized(std::string_view text, std::string_view source,
+                                   std::uint64_t at_least = 0);
 
   // 0 if nothing was ever published.
   [[nodiscard]] std::uint64_t current_generation();

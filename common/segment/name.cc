@@ -7,14 +7,24 @@
 namespace confvisor {
 
 void validate_segment_name(std::string_view name) {
+  const std::string_view base =
+      is_canary_segment(name) ? name.substr(0, name.size() - kCanarySuffix.size()) : name;
   auto ok_char = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-';
   };
-  if (name.empty() || name.size() > 200 || !std::all_of(name.begin(), name.end(), ok_char)) {
+  if (base.empty() || base.size() > 200 || !std::all_of(base.begin(), base.end(), ok_char)) {
     throw Error("invalid segment name \"" + std::string(name) +
                 "\": expected 1 to 200 characters of A-Z a-z 0-9 _ -");
   }
+}
+
+std::string canary_segment(std::string_view name) {
+  return std::string(name) + std::string(kCanarySuffix);
+}
+
+bool is_canary_segment(std::string_view name) {
+  return name.ends_with(kCanarySuffix);
 }
 
 SegmentNames::SegmentNames(std::string_view n) : name(n) {

@@ -8,9 +8,16 @@
 
 namespace confvisor {
 
-// Throws Error unless `name` is 1..200 characters of [A-Za-z0-9_-]. No dots, so one
-// segment's side names can never be another segment's current name.
+// Throws Error unless `name` is 1..200 characters of [A-Za-z0-9_-], or such a name followed
+// by ".canary" (the canary segment of that one). No other dots, so one segment's side names
+// can never be another segment's current name.
 void validate_segment_name(std::string_view name);
+
+// The segment that the canary instances of segment `name`'s daemon read: NAME.canary, the
+// shm object /dev/shm/confvisor.NAME.canary.
+inline constexpr std::string_view kCanarySuffix = ".canary";
+[[nodiscard]] std::string canary_segment(std::string_view name);
+[[nodiscard]] bool is_canary_segment(std::string_view name);
 
 struct SegmentNames {
   explicit SegmentNames(std::string_view name);  // validates

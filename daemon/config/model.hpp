@@ -120,6 +120,10 @@ struct WorkerSpec {
   // Every worker may report (each gets CONFVISOR_ACK_SOCKET), so changing this restarts
   // nothing.
   bool acks = false;
+  // Not a key of the worker: /confvisor/rollout/canary sets it. This worker's first
+  // `canary_instances` instances read the canary segment (CONFVISOR_SEGMENT=NAME.canary), so
+  // changing it restarts them.
+  unsigned canary_instances = 0;
 
   bool operator==(const WorkerSpec&) const = default;
 };
@@ -193,9 +197,20 @@ enum class RolloutAction { rollback, keep };
 
 // The "rollout" object of the section: for `verify` after a reload publishes a generation,
 // the daemon watches the workers that read it (daemon/core/rollout_verify.hpp).
+// The "canary" object of "rollout": a reload's generation is first published only to the
+// canary segment, which the first `instances` instances of `worker` read, and verified on
+// them alone; it reaches every instance once that window passes.
+struct CanarySettings {
+  std::string worker;
+  unsigned instances = 1;
+
+  bool operator==(const CanarySettings&) const = default;
+};
+
 struct RolloutSettings {
   Duration verify{10'000};
   RolloutAction on_failure = RolloutAction::rollback;
+  std::optional<CanarySettings> canary;
 
   bool operator==(const RolloutSettings&) const = default;
 };
@@ -306,6 +321,7 @@ struct ParsedText {
 [[nodiscard]] std::vector<std::string_view> limits_keys();
 [[nodiscard]] std::vector<std::string_view> log_keys();
 [[nodiscard]] std::vector<std::string_view> rollout_keys();
+[[nodiscard]] std::vector<std::string_view> canary_keys();
 // /confvisor/source, /confvisor/source/etcd, its "tls" and its "auth".
 [[nodiscard]] std::vector<std::string_view> source_keys();
 [[nodiscard]] std::vector<std::string_view> etcd_keys();

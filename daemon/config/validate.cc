@@ -587,6 +587,11 @@ std::vector<WorkerSpec> workers_of(const Value& v, const Place& at) {
 std::string segment_of(const Value& v) {
   std::string name = string_of(v);
   validate_segment_name(name);
+  if (is_canary_segment(name)) {
+    throw Error(quote_text(name) + " is the name of a canary segment (" +
+                quote_text(name.substr(0, name.size() - kCanarySuffix.size())) +
+                "'s): choose a name without \".canary\"");
+  }
   return name;
 }
 
@@ -805,9 +810,19 @@ constexpr std::array kRolloutActions{
     Choice<RolloutAction>{"keep", RolloutAction::keep},
 };
 
-constexpr std::array<Field<RolloutSettings>, 2> kRolloutFields{{
+constexpr std::array<Field<CanarySettings>, 2> kCanaryFields{{
+    {"worker", kRequired, set<&CanarySettings::worker, worker_name_of>},
+    {"instances", kOptional, set<&CanarySettings::instances, count_in<1, 1000>>},
+}};
+
+std::optional<CanarySettings> canary_of(const Value& v, const Place& at) {
+  return object_with<CanarySettings, kCanaryFields>(v, at);
+}
+
+constexpr std::array<Field<RolloutSettings>, 3> kRolloutFields{{
     {"verify", kRequired, set<&RolloutSettings::verify, positive_duration_of>},
     {"on_failure", kOptional, set<&RolloutSettings::on_failure, one_of<kRolloutActions>>},
+    {"canary", kOptional, set_nested<&RolloutSettings::canary, canary_of>},
 }};
 
 std::optional<RolloutSettings> rollout_of(const Value& v, const Place& at) {
@@ -850,9 +865,34 @@ void check_total_instances(const Settings& settings, const Place& at) {
   }
 }
 
+// The canary names a worker of the list and no more instances than it runs; its instances
+// are marked in their spec, which is what gives them the canary segment.
+void apply_canary(Settings& settings, const Place& at) {
+  if (at.errors.size() != 0 || !settings.rollout || !settings.rollout->canary) return;
+  const CanarySettings& canary = *settings.rollout->canary;
+  const Place place = at.child("rollout").child("canary");
+  std::vector<ReadWorker> all;
+  for (std::size_t i = 0; i < settings.workers.size(); ++i)
+    all.push_back({i, &settings.workers[i]});
+  for (WorkerSpec& worker : settings.workers) {
+    if (worker.name != canary.worker) continue;
+    if (canary.instances > worker.instances) {
+      place.child("instances")
+          .error(std::to_string(canary.instances) + " canary instance(s) of " +
+                 quote_text(worker.name) + ", which runs " + std::to_string(worker.instances) +
+                 ": at most that many");
+      return;
+    }
+    worker.canary_instances = canary.instances;
+    return;
+  }
+  place.child("worker").error(unknown_worker_message(canary.worker, all));
+}
+
 Settings settings_of(const Value& v, const Place& at) {
   auto settings = object_with<Settings, kSettingsFields>(v, at);
   check_total_instances(settings, at);
+  apply_canary(settings, at);
   if (settings.state_dir.empty()) settings.state_dir = default_state_dir();
   if (settings.socket.empty() && !settings.segment.empty()) {
     settings.socket = default_socket_path(settings.segment);
@@ -934,6 +974,9 @@ std::vector<std::string_view> log_keys() {
 }
 std::vector<std::string_view> rollout_keys() {
   return keys_of<RolloutSettings>(kRolloutFields);
+}
+std::vector<std::string_view> canary_keys() {
+  return keys_of<CanarySettings>(kCanaryFields);
 }
 
 }  // namespace confvisor::config

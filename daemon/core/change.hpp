@@ -32,6 +32,9 @@ struct Change {
   std::string trigger;  // "SIGHUP", "confvisorctl, pid 12 uid 0 gid 0"
   std::chrono::system_clock::time_point at{};
   std::uint64_t generation = 0;  // live after it
+  // Published to the canary segment only, as `generation`: the other instances get it once
+  // its canary window passes (daemon/core/rollout_verify.hpp).
+  bool canary = false;
 };
 
 }  // namespace confvisor::daemon

@@ -314,6 +314,7 @@ json::value Daemon::change_json(const Change& change) {
                       {"source", change.source},
                       {"error", text_or_null(change.error)},
                       {"trigger", change.trigger},
+                      {"canary", change.canary},
                       {"at", change.at == std::chrono::system_clock::time_point{}
                                  ? json::value(nullptr)
                                  : json::value(format_utc(change.at))}};
@@ -360,6 +361,7 @@ json::value Daemon::rollout_json() const {
   out["verify"] = settings ? json::value(format_duration(settings->verify)) : json::value(nullptr);
   out["on_failure"] = settings ? json::value(config::rollout_action_name(settings->on_failure))
                                : json::value(nullptr);
+  out["canary"] = canary_json();
   return out;
 }
 

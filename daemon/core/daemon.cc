@@ -52,8 +52,11 @@ std::optional<gid_t> resolve_group(const std::optional<std::string>& name) {
   throw Error("unknown group \"" + *name + "\" for the segment");
 }
 
-PublisherOptions publisher_options(const config::Settings& s) {
-  return PublisherOptions{.segment = s.segment,
+}  // namespace
+
+// The main segment's options, and the canary segment's (`segment` is then NAME.canary).
+PublisherOptions Daemon::segment_options(const config::Settings& s, const std::string& segment) {
+  return PublisherOptions{.segment = segment,
                           .mode = s.mode,
                           .group = resolve_group(s.group),
                           .initial_size = s.segment_size,
@@ -63,6 +66,8 @@ PublisherOptions publisher_options(const config::Settings& s) {
                           // retried later (Daemon::publish_pending).
                           .wait_for_lock = false};
 }
+
+namespace {
 
 // The writer lock is retried after 5 ms, then twice as late each time up to once a second:
 // a publisher beside us holds it for microseconds, a stopped one for as long as it stays
@@ -97,7 +102,7 @@ Daemon::Daemon(const std::string& config_path)
           [this](const control::Request& request, const PeerCredentials& peer,
                  ControlServer::Reply reply) { on_control(request, peer, std::move(reply)); })),
       http_(make_http_server()),
-      publisher_(publisher_options(config_->settings)),
+      publisher_(segment_options(config_->settings, config_->settings.segment)),
       rollout_(io_,
                RolloutVerify::Hooks{
                    .not_ready = [this] { return supervisor_.not_ready(); },
@@ -106,10 +111,13 @@ Daemon::Daemon(const std::string& config_path)
                               const std::string& good_source) {
                          on_rollout_failed(record, good_text, good_source);
                        },
-                   .passed = [this](std::uint64_t generation) { on_rollout_passed(generation); }}),
+                   .passed = [this](std::uint64_t generation) { on_rollout_passed(generation); },
+                   .promote = [this](std::uint64_t generation) { promote(generation); }}),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
-      supervisor_(io_, config_->settings.segment, [this] { return generation_; }),
+      // A canary's report may name a generation only the canary segment has.
+      supervisor_(io_, config_->settings.segment,
+                  [this] { return std::max(generation_, canary_generation_); }),
       etcd_start_(io_),
       lock_retry_(io_) {
   // Descendants that leave a worker's process group are reparented to us, not to init, so
@@ -134,6 +142,7 @@ Daemon::~Daemon() {
 // writer lock, the publish waits on the loop (run() starts the workers once it is done); any
 // other failure throws: the daemon does not start.
 void Daemon::publish_initial() {
+  open_canary_segment();
   const std::string text = boost::json::serialize(config_->document);
   file_text_ = text;
   if (const auto live = read_live_generation(config_->settings.segment);
@@ -141,6 +150,7 @@ void Daemon::publish_initial() {
     generation_ = live->generation;
     published_text_ = text;
     rollout_.accept(generation_, text, live->source, false);
+    sync_canary_segment(live->source);
     log_info("publish skipped: generation " + std::to_string(generation_) +
              " already holds this config (" + human_size(text.size()) + ")");
     return;
@@ -439,6 +449,19 @@ Change Daemon::adopt(config::LoadResult loaded, bool from_file, const std::strin
 // Readers already see the candidate: a document merged from etcd is then current at its
 // revision all the same, and a first one lets the workers start.
 void Daemon::note_unchanged(std::optional<std::int64_t> etcd_revision) {
+  // The config is back to what every instance reads: a generation on trial is withdrawn.
+  if (trial_) {
+    log_info("rollout withdrawn: generation " + std::to_string(trial_->generation) +
+             " on the canary; the config is generation " + std::to_string(generation_) +
+             "'s again, which the canary segment gets back");
+    trial_.reset();
+    rollout_.supersede(generation_);
+  }
+  // The canary segment may hold a generation kept there (on_failure keep): it follows again.
+  if (canary_publisher_) {
+    const std::optional<LiveGeneration> live = sync_live();
+    sync_canary_segment(live ? live->source : config_path_);
+  }
   if (etcd_revision) {
     etcd_->applied_revision = *etcd_revision;
     etcd_->from_cache = false;
@@ -452,7 +475,13 @@ void Daemon::note_unchanged(std::optional<std::int64_t> etcd_revision) {
 Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
                                  const std::string& source, config::Config candidate,
                                  std::optional<std::int64_t> etcd_revision,
-                                 std::optional<std::uint64_t> rollback_of) {
+                                 std::optional<std::uint64_t> rollback_of,
+                                 std::optional<std::uint64_t> promoting) {
+  if (!promoting && tries_on_canary(what, candidate)) {
+    return begin_canary(what, trigger, std::move(text), source, std::move(candidate),
+                        etcd_revision);
+  }
+  if (!promoting) trial_.reset();  // this publish supersedes any generation on trial
   const auto since = pending_ ? pending_->since : std::chrono::steady_clock::now();
   pending_.reset();
   pending_.emplace(PendingPublish{.what = what,
@@ -462,7 +491,8 @@ Change Daemon::publish_candidate(ChangeKind what, const std::string& trigger, st
                                   .config = std::move(candidate),
                                   .since = since,
                                   .rollback_of = rollback_of,
-                                  .etcd_revision = etcd_revision});
+                                  .etcd_revision = etcd_revision,
+                                  .promoting = promoting});
   Change change = publish_pending();
   if (change.result == Outcome::ok) went_live();
   if (change.result == Outcome::failed && !workers_started_) fail_start(change.error);
@@ -565,7 +595,8 @@ Change Daemon::publish_pending() {
   change.source = p.source;
   try {
     if (p.config) apply_settings(p.config->settings);
-    generation_ = publisher_.publish_serialized(p.text, p.source);
+    generation_ =
+        publisher_.publish_serialized(p.text, p.source, p.promoting.value_or(next_generation()));
   } catch (const WriterLockBusy& busy) {
     change.result = Outcome::waiting;
     change.error = busy.what();
@@ -581,6 +612,7 @@ Change Daemon::publish_pending() {
   }
   if (p.config) config_.emplace(std::move(*p.config));
   published_text_ = std::move(p.text);
+  sync_canary_segment(p.source);
   tell_rollout(p);
   if (etcd_) {
     etcd_->last_good_written = false;
@@ -680,15 +712,22 @@ void Daemon::on_rollout_passed(std::uint64_t generation) {
 std::string Daemon::rollout_failure_line(std::uint64_t failed) const {
   const std::optional<VerifyRecord> r = rollout_.record(failed);
   if (!r || !r->failure) return "rollout failed: generation " + std::to_string(failed);
-  std::string line = "rollout failed: generation " + std::to_string(r->generation) + ", " +
-                     r->failure->describe() + " " + seconds_text(r->failed_after) + " into its " +
+  const bool on_canary = r->stage != Stage::all;
+  std::string line = "rollout failed: generation " + std::to_string(r->generation) +
+                     (on_canary ? " on the canary" : "") + ", " + r->failure->describe() + " " +
+                     seconds_text(r->failed_after) + " into its " +
                      format_duration(r->settings.verify) + " verify window: ";
+  if (on_canary) {
+    line += "the other instances never read it, generation " + std::to_string(generation_) +
+            " stays published in /dev/shm/confvisor." + config_->settings.segment + "; ";
+  }
   if (r->settings.on_failure == config::RolloutAction::keep) {
     return line + "kept (on_failure keep), generation " + std::to_string(generation_) +
            " stays published";
   }
   if (r->rolled_back_as) {
     return line + "rolled back as generation " + std::to_string(*r->rolled_back_as) +
+           (on_canary ? " in /dev/shm/confvisor." + canary_name() : std::string()) +
            " (the document of generation " + std::to_string(r->good_generation) + ")";
   }
   return line + "rolling back to the document of generation " + std::to_string(r->good_generation) +
@@ -701,6 +740,7 @@ std::string Daemon::rollout_failure_line(std::uint64_t failed) const {
 void Daemon::on_rollout_failed(const VerifyRecord& record, const std::string& good_text,
                                const std::string& good_source) {
   if (stopping_) return;
+  if (record.stage != Stage::all) return on_canary_failed(record, good_text, good_source);
   if (record.settings.on_failure == config::RolloutAction::keep) {
     log_error(rollout_failure_line(record.generation));
     notifier_.status(status());
@@ -780,10 +820,10 @@ std::optional<LiveGeneration> Daemon::sync_live() {
 void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& trigger) {
   change.trigger = trigger;
   change.at = std::chrono::system_clock::now();
-  change.generation = generation_;
+  change.generation = change.canary ? canary_generation_ : generation_;
   // "reload failed: generation 3", "rollback ok: generation 5", ...
   const std::string head = std::string(change_kind_name(kind)) + " " + outcome_name(change.result) +
-                           ": generation " + std::to_string(generation_);
+                           ": generation " + std::to_string(change.generation);
   switch (change.result) {
     case Outcome::failed: {
       std::string one_line = change.error;
@@ -797,9 +837,16 @@ void Daemon::finish_change(Change& change, ChangeKind kind, const std::string& t
     case Outcome::unchanged:
       log_info(head + " stays published, " + change.source + " holds the same config");
       break;
-    case Outcome::checking:  // not finished yet: on_checks_done finishes it
     case Outcome::ok:
-    case Outcome::none:  // adopt always decides; kept for the switch to be whole
+      if (change.canary) {
+        log_info(head + " on the canary only (/dev/shm/confvisor." + canary_name() + "), from " +
+                 change.source + "; generation " + std::to_string(generation_) +
+                 " stays published to the other instances until the canary passes");
+        break;
+      }
+      [[fallthrough]];
+    case Outcome::checking:  // not finished yet: on_checks_done finishes it
+    case Outcome::none:      // adopt always decides; kept for the switch to be whole
       log_info(head + ", " + human_size(published_text_.size()) + ", from " + change.source);
       break;
   }
@@ -861,7 +908,11 @@ std::string Daemon::status() const {
            (etcd_->from_cache ? ", serving the last good file"
                               : ", revision " + std::to_string(etcd_->applied_revision));
   }
-  const std::string rollout = rollout_.summary();
+  std::string rollout = rollout_.summary();
+  if (trial_) {
+    rollout = "generation " + std::to_string(trial_->generation) + " on trial on the canary" +
+              (rollout.empty() ? "" : "; " + rollout);
+  }
   return "generation " + std::to_string(generation_) + " published; " + supervisor_.summary() +
          "; last reload: " + last + etcd + (rollout.empty() ? "" : "; " + rollout);
 }

@@ -75,6 +75,20 @@ class Daemon {
     // Set for a document merged from etcd: the revision it is current at, for status and
     // the last good file once it is live.
     std::optional<std::int64_t> etcd_revision;
+    // Set for a generation that passed its canary window: the number it keeps.
+    std::optional<std::uint64_t> promoting{};
+  };
+
+  // A generation on trial in the canary segment: what is published to every instance once
+  // its canary window passes (Daemon::promote). Emplaced, never assigned (it holds a Config).
+  struct Trial {
+    ChangeKind what;
+    std::string trigger;
+    std::string text;  // minified JSON
+    std::string source;
+    config::Config config;
+    std::optional<std::int64_t> etcd_revision;
+    std::uint64_t generation = 0;
   };
 
   // With /confvisor/source/etcd: the file's document is the base, each snapshot of the
@@ -171,7 +185,32 @@ class Daemon {
   Change publish_candidate(ChangeKind what, const std::string& trigger, std::string text,
                            const std::string& source, config::Config candidate,
                            std::optional<std::int64_t> etcd_revision,
-                           std::optional<std::uint64_t> rollback_of = std::nullopt);
+                           std::optional<std::uint64_t> rollback_of = std::nullopt,
+                           std::optional<std::uint64_t> promoting = std::nullopt);
+  // The canary (daemon/core/daemon_canary.cc). A reload's or etcd's candidate goes to the
+  // canary segment first when the live config has a canary and the candidate a rollout.
+  [[nodiscard]] bool tries_on_canary(ChangeKind what, const config::Config& candidate) const;
+  Change begin_canary(ChangeKind what, const std::string& trigger, std::string text,
+                      const std::string& source, config::Config candidate,
+                      std::optional<std::int64_t> etcd_revision);
+  // The canary passed: the trial is published to every instance under its number.
+  void promote(std::uint64_t generation);
+  // A failure at the canary stage: the canary segment takes the good document again (or,
+  // with on_failure keep, keeps the generation); the main segment is not touched.
+  void on_canary_failed(const VerifyRecord& record, const std::string& good_text,
+                        const std::string& good_source);
+  // Opens or drops the canary segment as the live config says, and gives it what the main
+  // segment holds unless a trial is under way.
+  void sync_canary_segment(const std::string& source);
+  // Opens the canary segment if the live config has a canary; throws Error.
+  void open_canary_segment();
+  [[nodiscard]] static PublisherOptions segment_options(const config::Settings& s,
+                                                        const std::string& segment);
+  // The number the next publish takes: one past the highest either segment holds, so that a
+  // number names one document in both.
+  [[nodiscard]] std::uint64_t next_generation() const;
+  [[nodiscard]] std::string canary_name() const;
+  [[nodiscard]] boost::json::value canary_json() const;
   // After any publish: the rollout learns what went live (watched, or good at once).
   void tell_rollout(const PendingPublish& published);
   // A verified generation failed: publish the good document again, or only report (keep).
@@ -250,6 +289,10 @@ class Daemon {
   std::unique_ptr<http::Server> http_;
   Publisher publisher_;
   std::uint64_t generation_ = 0;
+  // With /confvisor/rollout/canary: the segment its instances read, and its generation.
+  std::optional<Publisher> canary_publisher_;
+  std::uint64_t canary_generation_ = 0;
+  std::optional<Trial> trial_;
   std::string published_text_;           // minified JSON of generation_
   std::string file_text_;                // minified JSON last loaded from config_path_
   config::ConfigOnDisk config_on_disk_;  // what config_path_ holds now, for status

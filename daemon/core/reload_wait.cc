@@ -14,6 +14,8 @@ const char* wait_outcome_name(WaitOutcome outcome) {
       return "crashed";
     case WaitOutcome::timed_out:
       return "timed_out";
+    case WaitOutcome::held_back:
+      return "held_back";
   }
   return "?";
 }
@@ -79,6 +81,19 @@ void ReloadWait::review() {
   std::vector<InstanceOutcome> all;
   for (auto& [o, settled] : outcomes()) {
     if (!settled) return;
+    all.push_back(std::move(o));
+  }
+  finish(std::move(all));
+}
+
+void ReloadWait::held_back(const std::string& why) {
+  if (done()) return;
+  std::vector<InstanceOutcome> all;
+  for (auto& [o, settled] : outcomes()) {
+    if (!settled) {
+      o.outcome = WaitOutcome::held_back;
+      o.detail = why;
+    }
     all.push_back(std::move(o));
   }
   finish(std::move(all));

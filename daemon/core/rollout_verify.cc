@@ -49,6 +49,11 @@ json::value time_or_null(std::chrono::system_clock::time_point t) {
                                                       : json::value(format_utc(t));
 }
 
+json::value canary_json(const std::optional<config::CanarySettings>& canary) {
+  if (!canary) return nullptr;
+  return json::object{{"worker", canary->worker}, {"instances", canary->instances}};
+}
+
 json::value failure_json(const VerifyFailure& f) {
   return json::object{{"worker", f.worker},
                       {"instance", f.instance},
@@ -71,11 +76,16 @@ const char* failure_signal_name(FailureSignal signal) {
       return "missed its watchdog";
     case FailureSignal::not_ready:
       return "was not ready";
+    case FailureSignal::not_promoted:
+      return "was not published to every instance";
   }
   return "?";
 }
 
 std::string VerifyFailure::describe() const {
+  if (signal == FailureSignal::not_promoted) {
+    return "it passed on the canary, but publishing it to every instance failed: " + reason;
+  }
   const std::string who = "worker " + worker + "[" + std::to_string(instance) + "] ";
   if (signal == FailureSignal::rejected) return who + "rejected it: " + reason;
   return who + failure_signal_name(signal) + " (" + reason + ")";
@@ -95,6 +105,18 @@ const char* verdict_name(Verdict verdict) {
   return "?";
 }
 
+const char* stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::canary:
+      return "canary";
+    case Stage::promoting:
+      return "promoting";
+    case Stage::all:
+      return "all";
+  }
+  return "?";
+}
+
 RolloutVerify::RolloutVerify(boost::asio::io_context& io, Hooks hooks)
     : timer_(io), hooks_(std::move(hooks)) {}
 
@@ -108,12 +130,26 @@ void RolloutVerify::accept(std::uint64_t generation, std::string text, std::stri
 }
 
 void RolloutVerify::verify(std::uint64_t generation, std::string text, std::string source,
-                           const config::RolloutSettings& settings) {
+                           const config::RolloutSettings& settings,
+                           const std::optional<config::CanarySettings>& canary) {
+  if (!canary && promoting_ == generation) {
+    promoting_.reset();
+    if (VerifyRecord* r = find(generation)) {
+      r->stage = Stage::all;
+      open_ = generation;
+      open_text_ = std::move(text);
+      open_source_ = std::move(source);
+      open_window(*r);
+      return;
+    }
+  }
   supersede(generation);
   failure_is_news_ = false;
   VerifyRecord record;
   record.generation = generation;
   record.settings = settings;
+  record.stage = canary ? Stage::canary : Stage::all;
+  record.canary = canary;
   record.good_generation = good_generation_;
   record.began = std::chrono::system_clock::now();
   record.began_steady = std::chrono::steady_clock::now();
@@ -121,12 +157,24 @@ void RolloutVerify::verify(std::uint64_t generation, std::string text, std::stri
   open_ = generation;
   open_text_ = std::move(text);
   open_source_ = std::move(source);
+  open_window(records_.back());
+}
+
+void RolloutVerify::open_window(VerifyRecord& record) {
+  const config::RolloutSettings& settings = record.settings;
   const std::uint64_t epoch = ++window_epoch_;
   timer_.expires_after(settings.verify);
   timer_.async_wait([this, epoch](const boost::system::error_code& ec) {
     if (!ec && epoch == window_epoch_) on_window_end();
   });
-  log_info("rollout verifying: generation " + std::to_string(generation) + " for " +
+  std::string where;
+  if (record.stage == Stage::canary) {
+    where = " on the canary (the first " + std::to_string(record.canary->instances) +
+            " instance(s) of " + record.canary->worker + ")";
+  } else if (record.canary) {
+    where = " on every instance, after its canary,";
+  }
+  log_info("rollout verifying: generation " + std::to_string(record.generation) + where + " for " +
            format_duration(settings.verify) + "; on a failure " +
            (settings.on_failure == config::RolloutAction::rollback
                 ? "the document of generation " + std::to_string(good_generation_) +
@@ -134,7 +182,24 @@ void RolloutVerify::verify(std::uint64_t generation, std::string text, std::stri
                 : std::string("it is kept (on_failure keep)")));
 }
 
+void RolloutVerify::promotion_failed(std::uint64_t generation, const std::string& why) {
+  if (promoting_ != generation) return;
+  promoting_.reset();
+  const VerifyRecord* r = find(generation);
+  open_ = generation;
+  fail(VerifyFailure{r != nullptr && r->canary ? r->canary->worker : "", 0,
+                     FailureSignal::not_promoted, why});
+}
+
+bool RolloutVerify::watched(const std::string& worker, unsigned instance) const {
+  const VerifyRecord* r = verifying();
+  if (r == nullptr) return false;
+  if (r->stage != Stage::canary || !r->canary) return true;
+  return worker == r->canary->worker && instance < r->canary->instances;
+}
+
 void RolloutVerify::supersede(std::uint64_t by) {
+  if (promoting_) open_ = std::exchange(promoting_, std::nullopt);
   if (!open_) return;
   VerifyRecord* r = find(*open_);
   open_.reset();
@@ -154,12 +219,12 @@ void RolloutVerify::supersede(std::uint64_t by) {
 
 void RolloutVerify::on_rejected(const std::string& worker, unsigned instance,
                                 std::uint64_t generation, const std::string& reason) {
-  if (!open_ || generation != *open_) return;
+  if (!open_ || generation != *open_ || !watched(worker, instance)) return;
   fail(VerifyFailure{worker, instance, FailureSignal::rejected, reason});
 }
 
 void RolloutVerify::on_run_failed(const supervise::RunFailure& failure) {
-  if (!open_) return;
+  if (!open_ || !watched(failure.worker, failure.instance)) return;
   fail(VerifyFailure{failure.worker, failure.instance, signal_of(failure.kind), failure.reason});
 }
 
@@ -167,6 +232,8 @@ void RolloutVerify::on_window_end() {
   if (!open_) return;
   std::vector<supervise::RunFailure> unready;
   if (hooks_.not_ready) unready = hooks_.not_ready();
+  std::erase_if(unready,
+                [this](const supervise::RunFailure& f) { return !watched(f.worker, f.instance); });
   if (!unready.empty()) {
     VerifyFailure f{unready.front().worker, unready.front().instance, FailureSignal::not_ready,
                     unready.front().reason};
@@ -177,6 +244,7 @@ void RolloutVerify::on_window_end() {
   VerifyRecord* r = find(*open_);
   open_.reset();
   if (r == nullptr) return;
+  if (r->stage == Stage::canary) return promote(*r);
   r->verdict = Verdict::passed;
   r->ended = std::chrono::system_clock::now();
   good_generation_ = r->generation;
@@ -186,6 +254,21 @@ void RolloutVerify::on_window_end() {
   if (hooks_.passed) hooks_.passed(r->generation);
   log_info("rollout ok: generation " + std::to_string(r->generation) + " passed its " +
            format_duration(r->settings.verify) + " verify window");
+}
+
+// The canary window passed: the generation waits for its publish to every instance, which
+// opens the second window (verify) or fails it (promotion_failed).
+void RolloutVerify::promote(VerifyRecord& r) {
+  r.stage = Stage::promoting;
+  promoting_ = r.generation;
+  open_text_.clear();
+  open_source_.clear();
+  const std::uint64_t generation = r.generation;
+  log_info("rollout canary ok: generation " + std::to_string(generation) + " passed its " +
+           format_duration(r.settings.verify) + " verify window on the first " +
+           std::to_string(r.canary->instances) + " instance(s) of " + r.canary->worker +
+           ": publishing it to every instance");
+  if (hooks_.promote) hooks_.promote(generation);
 }
 
 // Decides the open window: the record is final, the content marked (for a rollback), and
@@ -204,7 +287,9 @@ void RolloutVerify::fail(VerifyFailure failure) {
   r->failure = std::move(failure);
   last_failed_ = r->generation;
   failure_is_news_ = true;
-  if (r->settings.on_failure == config::RolloutAction::rollback) {
+  // A generation that could not be published to everyone is not bad content.
+  if (r->settings.on_failure == config::RolloutAction::rollback &&
+      r->failure->signal != FailureSignal::not_promoted) {
     if (marks_.size() == kKeptMarks) marks_.pop_front();
     marks_.push_back(Mark{content_hash(text), r->generation, r->failure->describe()});
   }
@@ -238,9 +323,10 @@ std::optional<VerifyRecord> RolloutVerify::record(std::uint64_t generation) cons
 }
 
 const VerifyRecord* RolloutVerify::verifying() const {
-  if (!open_) return nullptr;
+  const std::optional<std::uint64_t> generation = open_ ? open_ : promoting_;
+  if (!generation) return nullptr;
   for (const VerifyRecord& r : records_) {
-    if (r.generation == *open_) return &r;
+    if (r.generation == *generation) return &r;
   }
   return nullptr;
 }
@@ -272,6 +358,7 @@ json::value RolloutVerify::history_json(std::uint64_t generation) const {
       {"verdict", verdict_name(r->verdict)},
       {"failure", r->failure ? failure_json(*r->failure) : json::value(nullptr)},
       {"on_failure", config::rollout_action_name(r->settings.on_failure)},
+      {"stage", r->canary ? json::value(stage_name(r->stage)) : json::value(nullptr)},
       {"rolled_back_as",
        r->rolled_back_as ? json::value(*r->rolled_back_as) : json::value(nullptr)},
       {"superseded_by", r->superseded_by ? json::value(*r->superseded_by) : json::value(nullptr)}};
@@ -287,6 +374,8 @@ json::value RolloutVerify::status_json() const {
     window = json::object{{"generation", r->generation},
                           {"good_generation", r->good_generation},
                           {"verify", format_duration(r->settings.verify)},
+                          {"stage", stage_name(r->stage)},
+                          {"canary", canary_json(r->canary)},
                           {"began_at", time_or_null(r->began)},
                           {"remaining_ms", std::max<std::int64_t>(0, left.count())}};
   }
@@ -294,6 +383,7 @@ json::value RolloutVerify::status_json() const {
   if (const VerifyRecord* r = last_failure()) {
     failure = json::object{{"generation", r->generation},
                            {"failure", failure_json(*r->failure)},
+                           {"stage", stage_name(r->stage)},
                            {"action", config::rollout_action_name(r->settings.on_failure)},
                            {"rolled_back_as", r->rolled_back_as ? json::value(*r->rolled_back_as)
                                                                 : json::value(nullptr)},
@@ -314,7 +404,8 @@ json::value RolloutVerify::status_json() const {
 std::string RolloutVerify::summary() const {
   const VerifyRecord* r = last_failure();
   if (r == nullptr || !failure_is_news_) return "";
-  std::string text = "generation " + std::to_string(r->generation) + " failed its verify window (" +
+  std::string text = "generation " + std::to_string(r->generation) + " failed its verify window" +
+                     (r->stage == Stage::all ? "" : " on the canary") + " (" +
                      r->failure->describe() + ")";
   if (r->rolled_back_as) {
     text += ", rolled back as generation " + std::to_string(*r->rolled_back_as);

@@ -20,6 +20,13 @@
 // - A rejection counts only for the generation the window watches; a late report of an older
 //   generation is ignored.
 //
+// With a canary ("rollout": {"canary": {"worker", "instances"}}) a reload's generation has two
+// stages. First only the canary instances read it, from the canary segment: the window
+// counts their failures alone. When it passes, the `promote` hook publishes the generation to
+// every instance under the same number, and a second window watches all of them. A failure in
+// the first stage stops there: the rest never read the generation, and a rollback publishes
+// the good document again to the canary segment only.
+//
 // The marks of bad content live in memory: a daemon that restarts forgets them (and a window
 // open when the daemon was killed ends with it; the next daemon publishes what its file holds).
 #pragma once
@@ -41,7 +48,8 @@
 namespace confvisor::daemon {
 
 // What failed a verified generation: a worker's report (rejected), or its supervision.
-enum class FailureSignal { rejected, crashed, start_failed, watchdog, not_ready };
+// not_promoted: the canary passed, but publishing the generation to every instance failed.
+enum class FailureSignal { rejected, crashed, start_failed, watchdog, not_ready, not_promoted };
 [[nodiscard]] const char* failure_signal_name(FailureSignal signal);  // "rejected", ...
 
 struct VerifyFailure {
@@ -59,11 +67,20 @@ struct VerifyFailure {
 enum class Verdict { verifying, passed, failed, superseded };
 [[nodiscard]] const char* verdict_name(Verdict verdict);  // "verifying", ...
 
+// Which instances a window watches: the canary instances only, or every one. A generation
+// between the two (its canary passed, its publish to everyone not yet done) is promoting.
+enum class Stage { canary, promoting, all };
+[[nodiscard]] const char* stage_name(Stage stage);  // "canary", "promoting", "all"
+
 struct VerifyRecord {
   std::uint64_t generation = 0;
   Verdict verdict = Verdict::verifying;
   config::RolloutSettings settings;
-  std::uint64_t good_generation = 0;  // what a rollback publishes again
+  // Where the window is, or was when the verdict came: a failure at the canary stage never
+  // reached the other instances.
+  Stage stage = Stage::all;
+  std::optional<config::CanarySettings> canary;  // set for a generation tried on a canary
+  std::uint64_t good_generation = 0;             // what a rollback publishes again
   std::optional<VerifyFailure> failure;
   std::chrono::steady_clock::duration failed_after{};  // into the window, when failed
   // Set once the daemon has acted on a failure with on_failure "rollback": the generation
@@ -88,6 +105,9 @@ class RolloutVerify {
         failed;
     // A generation passed its window: it is the good document now.
     std::function<void(std::uint64_t generation)> passed;
+    // A generation passed its canary window: the hook publishes it to every instance, which
+    // calls verify() for it again (or promotion_failed()).
+    std::function<void(std::uint64_t generation)> promote;
   };
 
   RolloutVerify(boost::asio::io_context& io, Hooks hooks);
@@ -98,9 +118,17 @@ class RolloutVerify {
   void accept(std::uint64_t generation, std::string text, std::string source, bool from_reload);
   // A reload or an etcd snapshot published `generation`, from `source`: it is watched for
   // settings.verify. An open window is superseded; the good document stays what a rollback
-  // publishes until the window passes.
+  // publishes until the window passes. With `canary`, only the canary segment has it so far,
+  // and the window watches those instances; a generation that is promoting goes on to the
+  // window on every instance.
   void verify(std::uint64_t generation, std::string text, std::string source,
-              const config::RolloutSettings& settings);
+              const config::RolloutSettings& settings,
+              const std::optional<config::CanarySettings>& canary = std::nullopt);
+  // Generation `by` is what readers see now, by another way than a publish of its own (a
+  // reload found the config back to it): an open window, or a promotion, is superseded.
+  void supersede(std::uint64_t by);
+  // The promoting generation could not be published to every instance: it fails.
+  void promotion_failed(std::uint64_t generation, const std::string& why);
 
   // The failure signals. Each fails the watched generation if a window is open. A worker's
   // report that it rejected a generation (the acknowledgement socket) comes to on_rejected;
@@ -119,7 +147,8 @@ class RolloutVerify {
   // How generation `generation` was verified, while it is remembered (the last 64); nullopt
   // for one that was never watched. `confvisorctl reload --wait` reports a rollback from it.
   [[nodiscard]] std::optional<VerifyRecord> record(std::uint64_t generation) const;
-  // The open window's record, or null.
+  // The open window's record, or that of a generation promoting from its canary; null if
+  // neither.
   [[nodiscard]] const VerifyRecord* verifying() const;
   // The last generation that failed, or null.
   [[nodiscard]] const VerifyRecord* last_failure() const;
@@ -138,8 +167,11 @@ class RolloutVerify {
     std::string cause;
   };
   VerifyRecord* find(std::uint64_t generation);
-  void supersede(std::uint64_t by);
+  // Whether a signal from `worker`[`instance`] counts in the open window.
+  [[nodiscard]] bool watched(const std::string& worker, unsigned instance) const;
+  void open_window(VerifyRecord& record);
   void fail(VerifyFailure failure);
+  void promote(VerifyRecord& record);
   void on_window_end();
   void remember(VerifyRecord record);
 
@@ -148,7 +180,8 @@ class RolloutVerify {
   std::uint64_t good_generation_ = 0;
   std::string good_text_;
   std::string good_source_;
-  std::optional<std::uint64_t> open_;  // the generation whose window is open
+  std::optional<std::uint64_t> open_;       // the generation whose window is open
+  std::optional<std::uint64_t> promoting_;  // passed its canary, not yet published to all
   std::string open_text_;
   std::string open_source_;
   std::uint64_t window_epoch_ = 0;    // voids a timer whose window has ended

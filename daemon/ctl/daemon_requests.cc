@@ -131,8 +131,17 @@ void print_rollout(const json::object& s) {
               << text_of(r.at("on_failure")) << "; good generation "
               << text_of(r.at("good_generation")) << '\n';
   }
+  if (const json::value* c = r.if_contains("canary"); c && c->is_object()) {
+    std::cout << "  canary: the first " << text_of(c->at("instances")) << " instance(s) of "
+              << text_of(c->at("worker")) << " read /dev/shm/confvisor."
+              << text_of(c->at("segment")) << ", generation " << text_of(c->at("generation"))
+              << '\n';
+  }
   if (const json::value& w = r.at("verifying"); w.is_object()) {
-    std::cout << "  verifying generation " << text_of(w.at("generation")) << ": "
+    const json::value* stage = w.as_object().if_contains("stage");
+    const bool on_canary = stage != nullptr && *stage == "canary";
+    std::cout << "  verifying generation " << text_of(w.at("generation"))
+              << (on_canary ? " on the canary" : "") << ": "
               << format_uptime(
                      std::chrono::milliseconds(w.at("remaining_ms").to_number<long long>()))
               << " left\n";
@@ -227,6 +236,10 @@ void print_change(const std::string& what, const json::object& c) {
   if (result == "unchanged") {
     std::cout << what << " unchanged: generation " << text_of(c.at("generation"))
               << " already holds " << text_of(c.at("source")) << '\n';
+  } else if (const json::value* canary = c.if_contains("canary"); canary && *canary == true) {
+    std::cout << what << " ok: generation " << text_of(c.at("generation"))
+              << " published to the canary from " << text_of(c.at("source"))
+              << "; the other instances get it once the canary passes its verify window\n";
   } else {
     std::cout << what << " ok: generation " << text_of(c.at("generation")) << " published from "
               << text_of(c.at("source")) << '\n';
@@ -392,6 +405,8 @@ int print_wait(const Command& cmd, const json::object& result) {
                 << text_of(i.at("detail"));
     } else if (outcome == "crashed") {
       std::cerr << "crashed: " << text_of(i.at("detail"));
+    } else if (outcome == "held_back") {
+      std::cerr << "never got generation " << generation << ": " << text_of(i.at("detail"));
     } else {
       std::cerr << "did not answer in time: " << text_of(i.at("detail"));
     }

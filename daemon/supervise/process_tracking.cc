@@ -17,6 +17,7 @@
 #include "common/base/error.hpp"
 #include "common/base/log.hpp"
 #include "common/os/directory.hpp"
+#include "common/segment/name.hpp"
 
 namespace confvisor::supervise {
 
@@ -139,8 +140,9 @@ std::set<pid_t> self_and_ancestors() {
   return out;
 }
 
-// Whether the environment `pid` started with names `segment` and a worker instance: the
-// variables the daemon gives every worker and that its descendants inherit.
+// Whether the environment `pid` started with names `segment` (or its canary segment) and a
+// worker instance: the variables the daemon gives every worker and that its descendants
+// inherit.
 bool carries_segment(pid_t pid, const std::string& segment) {
   const auto environ = read_small_file("/proc/" + std::to_string(pid) + "/environ");
   if (!environ) return false;
@@ -149,7 +151,8 @@ bool carries_segment(pid_t pid, const std::string& segment) {
     end = environ->find('\0', begin);
     if (end == std::string::npos) end = environ->size();
     const std::string_view var = std::string_view(*environ).substr(begin, end - begin);
-    seg = seg || var == "CONFVISOR_SEGMENT=" + segment;
+    seg = seg || var == "CONFVISOR_SEGMENT=" + segment ||
+          var == "CONFVISOR_SEGMENT=" + canary_segment(segment);
     worker = worker || var.starts_with("CONFVISOR_WORKER=");
     instance = instance || var.starts_with("CONFVISOR_INSTANCE=");
   }

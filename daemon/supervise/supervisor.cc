@@ -130,6 +130,22 @@ void Supervisor::apply(const std::vector<config::WorkerSpec>& specs, bool reload
   schedule_review();
 }
 
+void Supervisor::reload_canaries() {
+  for (Group& g : groups_) {
+    const unsigned canaries =
+        std::min<unsigned>(g.spec->canary_instances, static_cast<unsigned>(g.instances.size()));
+    if (canaries == 0) continue;
+    if (g.spec->on_reload == config::ReloadAction::signal) {
+      for (unsigned i = 0; i < canaries; ++i) g.instances[i]->send_reload_signal();
+    } else if (g.spec->on_reload == config::ReloadAction::restart) {
+      log_info("worker " + g.spec->name + ": on_reload restart of its " + std::to_string(canaries) +
+               " canary instance(s), one at a time");
+      g.rolling.begin(canaries);
+    }
+  }
+  schedule_review();
+}
+
 // A change of "log" alone restarts nothing: the running instances keep and write their output
 // as it now says, from the next line on.
 void Supervisor::use_log(Group& g, const config::LogSettings& log) {

@@ -47,6 +47,9 @@ class Supervisor final : public CheckHost {
   // Makes the workers match `specs`. With `reloaded`, unchanged workers get their on_reload
   // action (the new generation is already published).
   void apply(const std::vector<config::WorkerSpec>& specs, bool reloaded);
+  // A new generation was published to the canary segment only: the canary instances of
+  // their worker (its first canary_instances) get its on_reload action, the rest nothing.
+  void reload_canaries();
   // SIGCHLD: reaps every exited child.
   void reap();
   // Stops every worker, then calls `done`: nothing is started any more, and each instance is

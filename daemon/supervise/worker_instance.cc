@@ -10,6 +10,7 @@
 #include "common/base/log.hpp"
 #include "common/json/units.hpp"
 #include "common/os/signal_names.hpp"
+#include "common/segment/name.hpp"
 #include "daemon/supervise/output_relay.hpp"
 #include "daemon/supervise/process_tracking.hpp"
 #include "daemon/supervise/spawn.hpp"
@@ -492,7 +493,7 @@ void WorkerInstance::spawn() {
   SpawnRequest request{
       spec_.get(),
       index_,
-      host_.segment,
+      index_ < spec_->canary_instances ? canary_segment(host_.segment) : host_.segment,
       spec_->ready == config::Readiness::notify ? host_.notify_socket : "",
       spec_->watchdog ? static_cast<std::uint64_t>(spec_->watchdog->count()) * 1000 : 0,
       -1,

@@ -10,6 +10,7 @@
 #include "common/base/error.hpp"
 #include "common/os/unique_fd.hpp"
 #include "common/publish/publisher.hpp"
+#include "common/segment/name.hpp"
 #include "tests/support/proc_scan.hpp"
 
 namespace confvisor::test {
@@ -23,6 +24,7 @@ std::string unique_segment(std::string_view tag, std::string_view prefix) {
 SegmentGuard::~SegmentGuard() {
   try {
     Publisher::remove(name_);
+    Publisher::remove(canary_segment(name_));  // a daemon with a canary made it
   } catch (...) {
   }
   // A daemon killed by a test leaves its owner lock file (by design: the lock is the
