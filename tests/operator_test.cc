@@ -21,6 +21,7 @@
 
 #include "common/os/unique_fd.hpp"
 #include "common/publish/publisher.hpp"
+#include "common/segment/name.hpp"
 #include "confvisor/worker.hpp"
 #include "tests/support/daemon_client.hpp"
 #include "tests/support/daemon_process.hpp"
@@ -552,4 +553,29 @@ BOOST_AUTO_TEST_CASE(remove_deletes_a_segment_no_daemon_owns_and_refuses_one_a_d
   const RunResult no_flag =
       run({bin("confvisorctl"), "remove"}, {"CONFVISOR_SEGMENT=" + seg.name()});
   BOOST_TEST(no_flag.exit_code() == 2, no_flag.output);
+}
+
+// A daemon with a canary publishes NAME.canary too: it is that daemon's, and goes with NAME.
+BOOST_AUTO_TEST_CASE(remove_takes_the_canary_segment_with_its_main_one) {
+  SegmentGuard seg("remove-canary");
+  const std::string canary = canary_segment(seg.name());
+  for (const std::string& name : {seg.name(), canary}) {
+    Publisher publisher(PublisherOptions{.segment = name});
+    publisher.publish(R"({"a": 1})", "test");
+  }
+  const std::string shm = "/dev/shm/confvisor.";
+  const RunResult removed = run({bin("confvisorctl"), "remove", "--segment", seg.name()});
+  BOOST_TEST(removed.exit_code() == 0, removed.output);
+  BOOST_TEST(contains(removed.output, "removed its canary segment " + canary), removed.output);
+  BOOST_TEST(!fs::exists(shm + seg.name()));
+  BOOST_TEST(!fs::exists(shm + canary));
+
+  // Alone, it is removed under its daemon's lock.
+  {
+    Publisher publisher(PublisherOptions{.segment = canary});
+    publisher.publish(R"({"a": 1})", "test");
+  }
+  const RunResult alone = run({bin("confvisorctl"), "remove", "--segment", canary});
+  BOOST_TEST(alone.exit_code() == 0, alone.output);
+  BOOST_TEST(!fs::exists(shm + canary));
 }
