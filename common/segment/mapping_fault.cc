@@ -3,6 +3,8 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -52,17 +54,20 @@ void chain(int sig, siginfo_t* info, void* context) {
 }
 
 // Maps zeros over the range and poisons its header (see the header file). Only
-// async-signal-safe work: mmap and plain stores.
+// async-signal-safe work: system calls made directly, and plain stores. The calls bypass the
+// libc wrappers on purpose: a sanitizer's interceptor of mmap may take locks or touch its
+// own bookkeeping, which a signal handler must not.
 bool replace(Range& r) {
   const std::uintptr_t begin = r.begin.load(std::memory_order_acquire);
   const std::size_t size = r.size.load(std::memory_order_relaxed);
-  void* p = ::mmap(reinterpret_cast<void*>(begin), size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return false;
+  const long mapped = ::syscall(SYS_mmap, begin, size, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  if (mapped == -1) return false;
+  void* p = reinterpret_cast<void*>(mapped);
   auto* h = static_cast<SegmentHeader*>(p);
   h->moved.store(1, std::memory_order_relaxed);
   h->version.store(kFaultedVersion, std::memory_order_release);
-  if (!r.writable.load(std::memory_order_relaxed)) ::mprotect(p, size, PROT_READ);
+  if (!r.writable.load(std::memory_order_relaxed)) ::syscall(SYS_mprotect, p, size, PROT_READ);
   r.faulted.store(true, std::memory_order_release);
   return true;
 }
