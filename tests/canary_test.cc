@@ -42,7 +42,8 @@ struct Setup {
 
   void write(const std::string& app) const {
     dir.write("app.json", "{\"confvisor\": {\"segment\": \"" + seg.name() + "\", \"socket\": \"" +
-                              socket() + "\", \"mode\": \"0644\", \"rollout\": " + rollout +
+                              socket() + "\", \"mode\": \"0644\", \"state_dir\": \"" + dir.path() +
+                              "/state\", \"rollout\": " + rollout +
                               ", \"workers\": [{\"name\": \"api\", \"instances\": 3, " +
                               "\"command\": [\"" + kAckWorker +
                               "\"], \"start_window\": \"50ms\", \"stop_timeout\": \"2s\", " +

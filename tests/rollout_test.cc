@@ -4,10 +4,12 @@
 // republishes the last good document as a new generation, says why in the log, STATUS=,
 // status and history, and refuses the same content until it changes; "keep" only reports; a
 // reload inside the window supersedes it; nothing happens once the window is over; a daemon
-// SIGKILLed inside a window leaves no worker behind and its successor publishes its file.
+// SIGKILLed inside a window leaves no worker behind and its successor publishes its file; a
+// daemon restarted on a file whose content failed keeps the generation readers see instead.
 // Windows are 1 or 2 s: every wait below is for an event, bounded by a timeout.
 #define BOOST_TEST_MODULE rollout
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -40,14 +42,16 @@ struct Setup {
 
   [[nodiscard]] std::string socket() const { return dir.path() + "/ctl.sock"; }
   [[nodiscard]] std::string path() const { return dir.path() + "/app.json"; }
+  [[nodiscard]] std::string state_dir() const { return dir.path() + "/state"; }
+  [[nodiscard]] std::string marks() const { return state_dir() + "/" + seg.name() + ".bad.json"; }
   // The config with `app` as what workers read.
   std::string write(const std::string& app) const {
     return dir.write("app.json",
                      "{\"confvisor\": {\"segment\": \"" + seg.name() + "\", \"socket\": \"" +
-                         socket() + "\", \"rollout\": " + rollout +
-                         ",\n \"workers\": [{\"name\": \"api\", \"command\": [\"" + kWorker +
-                         "\"], \"start_window\": \"100ms\", \"stop_timeout\": \"2s\"" + worker +
-                         "}]},\n \"app\": " + app + "}\n");
+                         socket() + "\", \"state_dir\": \"" + state_dir() + "\", \"rollout\": " +
+                         rollout + ",\n \"workers\": [{\"name\": \"api\", \"command\": [\"" +
+                         kWorker + "\"], \"start_window\": \"100ms\", \"stop_timeout\": \"2s\"" +
+                         worker + "}]},\n \"app\": " + app + "}\n");
   }
 };
 
@@ -328,4 +332,47 @@ BOOST_AUTO_TEST_CASE(
   BOOST_TEST(status.at("rollout").at("verifying").is_null());
   BOOST_TEST(live(next, s, "/app/v") == "2");
   next.stop(10s);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_daemon_still_refuses_the_content_that_failed) {
+  Setup s;
+  s.write(R"({"v": 1})");
+  {
+    DaemonProcess d(s.dir, s.path());
+    require_ready(d);
+    s.write(R"({"v": 2, "crash": true})");
+    reload_ok(d, s, 2);
+    require_log(d, "rollout failed: generation 2, worker api[0] crashed", 10s);
+    struct stat st {};
+    BOOST_TEST_REQUIRE(::stat(s.marks().c_str(), &st) == 0, s.marks());
+    BOOST_TEST((st.st_mode & 0777) == 0600u);
+    BOOST_TEST(contains(read_file(s.marks()), R"("generation":2)"), read_file(s.marks()));
+    d.stop(10s);
+  }
+  // The file still holds what crashed the worker: the next daemon keeps generation 3 (the
+  // rollback) and its worker runs on it.
+  DaemonProcess next(s.dir, s.path());
+  require_ready(next);
+  BOOST_TEST(contains(next.log(), "1 mark(s) of bad content restored from " + s.marks()),
+             tail(next.log()));
+  BOOST_TEST(contains(next.log(), "start: generation 3 stays published: " + s.path() +
+                                      ": this content failed its verify window as generation 2"),
+             tail(next.log()));
+  const json::value status = status_of(next, s);
+  BOOST_TEST(status.at("generation") == 3);
+  BOOST_TEST(status.at("last_reload").at("result") == "failed");
+  BOOST_TEST(live(next, s, "/app/v") == "1");
+  BOOST_TEST(api_pid(next, s) > 0);
+  BOOST_TEST(ctl(next, s, {"reload"}).exit_code() == 1);
+  s.write(R"({"v": 4})");
+  reload_ok(next, s, 4);
+  require_log(next, "rollout verifying: generation 4 for 2s", 5s);
+  next.stop(10s);
+
+  // A marks file that is not ours is reported, and the daemon starts all the same.
+  s.dir.write("state/" + s.seg.name() + ".bad.json", "[{\"sha256\": 1}]");
+  DaemonProcess third(s.dir, s.path());
+  require_ready(third);
+  BOOST_TEST(contains(third.log(), "are not restored (/0: expected {"), tail(third.log()));
+  third.stop(10s);
 }

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "common/base/error.hpp"
+
 using namespace confvisor;
 using namespace confvisor::daemon;
 using namespace std::chrono_literals;
@@ -316,4 +318,29 @@ BOOST_AUTO_TEST_CASE(a_reload_while_a_generation_promotes_supersedes_it) {
   BOOST_TEST((two->verdict == Verdict::superseded));
   BOOST_TEST((two->superseded_by == std::optional<std::uint64_t>{3}));
   BOOST_TEST(f.verify.verifying()->generation == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(the_marks_round_trip_through_their_json_and_bad_json_takes_none) {
+  Fixture f;
+  f.watch(2, R"({"v":2})");
+  f.verify.on_run_failed(crash("api", 0));
+  const json::value marks = f.verify.marks_json();
+  BOOST_TEST_REQUIRE(marks.as_array().size() == 1u);
+  BOOST_TEST(marks.at(0).at("sha256").as_string().size() == 64u);
+
+  Fixture next;  // a restarted daemon
+  BOOST_TEST(!next.verify.refusal(R"({"v":2})").has_value());
+  next.verify.restore_marks(json::parse(json::serialize(marks)));
+  BOOST_TEST(next.verify.refusal(R"({"v":2})").value_or("") ==
+             f.verify.refusal(R"({"v":2})").value_or("?"));
+  BOOST_TEST(!next.verify.refusal(R"({"v":3})").has_value());
+
+  Fixture other;
+  for (const char* bad : {R"({})", R"([{"sha256": "ab", "generation": 2, "cause": "x"}])",
+                          R"([{"sha256": ")"
+                          "0000000000000000000000000000000000000000000000000000000000000000"
+                          R"(", "generation": -1, "cause": "x"}])"}) {
+    BOOST_CHECK_THROW(other.verify.restore_marks(json::parse(bad)), Error);
+  }
+  BOOST_TEST(other.verify.marks_json().as_array().empty());
 }

@@ -113,6 +113,7 @@ Daemon::Daemon(const std::string& config_path)
                        },
                    .passed = [this](std::uint64_t generation) { on_rollout_passed(generation); },
                    .promote = [this](std::uint64_t generation) { promote(generation); }}),
+      bad_marks_(config_->settings.state_dir, config_->settings.segment + ".bad.json"),
       signal_events_(io_, signals_.fd()),
       watchdog_timer_(io_),
       // A canary's report may name a generation only the canary segment has.
@@ -126,6 +127,7 @@ Daemon::Daemon(const std::string& config_path)
   log_info("starting: pid " + std::to_string(::getpid()) + ", config " + config_path_ +
            ", segment " + config_->settings.segment + " (/dev/shm/confvisor." +
            config_->settings.segment + ")");
+  restore_bad_marks();
   if (config_->settings.etcd) {
     start_etcd();
   } else {
@@ -145,6 +147,10 @@ void Daemon::publish_initial() {
   open_canary_segment();
   const std::string text = boost::json::serialize(config_->document);
   file_text_ = text;
+  if (const std::optional<std::string> why = rollout_.refusal(text);
+      why && keep_live_over_marked(text, *why)) {
+    return;
+  }
   if (const auto live = read_live_generation(config_->settings.segment);
       live && live->text == text) {
     generation_ = live->generation;
@@ -739,6 +745,7 @@ std::string Daemon::rollout_failure_line(std::uint64_t failed) const {
 // rollback, which no window verifies. A publish waiting for the writer lock is replaced by it.
 void Daemon::on_rollout_failed(const VerifyRecord& record, const std::string& good_text,
                                const std::string& good_source) {
+  if (record.settings.on_failure == config::RolloutAction::rollback) save_bad_marks();
   if (stopping_) return;
   if (record.stage != Stage::all) return on_canary_failed(record, good_text, good_source);
   if (record.settings.on_failure == config::RolloutAction::keep) {

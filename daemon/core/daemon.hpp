@@ -21,12 +21,12 @@
 #include "daemon/config/on_disk.hpp"
 #include "daemon/control/server.hpp"
 #include "daemon/core/change.hpp"
-#include "daemon/core/last_good.hpp"
 #include "daemon/core/live_generation.hpp"
 #include "daemon/core/reload_counts.hpp"
 #include "daemon/core/reload_wait.hpp"
 #include "daemon/core/rollout_verify.hpp"
 #include "daemon/core/service_notifier.hpp"
+#include "daemon/core/state_file.hpp"
 #include "daemon/etcd/source.hpp"
 #include "daemon/http/endpoints.hpp"
 #include "daemon/http/server.hpp"
@@ -96,7 +96,7 @@ class Daemon {
   struct EtcdFeed {
     config::EtcdSettings settings;
     boost::json::value base;  // the file's document, as last loaded
-    LastGood last_good;
+    StateFile last_good;
     std::unique_ptr<etcd::Source> source;
     etcd::SourceState state;
     std::optional<etcd::Snapshot> snapshot;  // the latest one received
@@ -211,6 +211,13 @@ class Daemon {
   [[nodiscard]] std::uint64_t next_generation() const;
   [[nodiscard]] std::string canary_name() const;
   [[nodiscard]] boost::json::value canary_json() const;
+  // The marks of bad content in state_dir (daemon/core/daemon_marks.cc): taken at start,
+  // written after each failure that marks content.
+  void restore_bad_marks();
+  void save_bad_marks();
+  // At start, the file holds content marked bad: the generation readers see stays, with its
+  // own config, if it can; false if the file must be published all the same.
+  bool keep_live_over_marked(const std::string& text, const std::string& why);
   // After any publish: the rollout learns what went live (watched, or good at once).
   void tell_rollout(const PendingPublish& published);
   // A verified generation failed: publish the good document again, or only report (keep).
@@ -299,6 +306,7 @@ class Daemon {
   Change last_change_;
   ReloadCounts reload_counts_;
   RolloutVerify rollout_;
+  StateFile bad_marks_;  // state_dir/SEGMENT.bad.json
 
   ServiceNotifier notifier_;
   boost::asio::posix::stream_descriptor signal_events_;

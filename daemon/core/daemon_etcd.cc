@@ -36,7 +36,7 @@ void Daemon::start_etcd() {
   const config::Settings& s = config_->settings;
   etcd_.emplace(EtcdFeed{.settings = *s.etcd,
                          .base = json::value(config_->document, json::storage_ptr()),
-                         .last_good = LastGood(s.state_dir, s.segment),
+                         .last_good = StateFile(s.state_dir, s.segment + ".last-good.json"),
                          .source = nullptr,
                          .state = {},
                          .snapshot = std::nullopt,

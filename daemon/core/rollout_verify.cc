@@ -1,9 +1,12 @@
 #include "daemon/core/rollout_verify.hpp"
 
+#include <openssl/evp.h>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdio>
 
+#include "common/base/error.hpp"
 #include "common/base/log.hpp"
 #include "common/base/time_format.hpp"
 #include "common/json/nullable.hpp"
@@ -19,8 +22,32 @@ namespace {
 constexpr std::size_t kKeptRecords = 64;
 constexpr std::size_t kKeptMarks = 64;
 
-std::size_t content_hash(const std::string& text) {
-  return std::hash<std::string>{}(text);
+// The same in every process and on every build: the marks outlive the daemon.
+std::string content_hash(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    throw Error("unable to compute a SHA-256");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
+bool positive(const json::value& v) {
+  return (v.is_int64() && v.get_int64() > 0) || (v.is_uint64() && v.get_uint64() > 0);
+}
+
+bool is_sha256_hex(const json::value& v) {
+  if (!v.is_string() || v.get_string().size() != 64) return false;
+  for (char c : v.get_string()) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
 }
 
 std::string seconds(std::chrono::steady_clock::duration d) {
@@ -306,7 +333,7 @@ void RolloutVerify::rollback_failed(std::uint64_t failed, const std::string& why
 }
 
 std::optional<std::string> RolloutVerify::refusal(const std::string& text) const {
-  const std::size_t hash = content_hash(text);
+  const std::string hash = content_hash(text);
   for (auto m = marks_.rbegin(); m != marks_.rend(); ++m) {
     if (m->hash != hash) continue;
     return "this content failed its verify window as generation " + std::to_string(m->generation) +
@@ -363,6 +390,36 @@ json::value RolloutVerify::history_json(std::uint64_t generation) const {
        r->rolled_back_as ? json::value(*r->rolled_back_as) : json::value(nullptr)},
       {"superseded_by", r->superseded_by ? json::value(*r->superseded_by) : json::value(nullptr)}};
   return out;
+}
+
+json::value RolloutVerify::marks_json() const {
+  json::array out;
+  for (const Mark& m : marks_) {
+    out.push_back(
+        json::object{{"sha256", m.hash}, {"generation", m.generation}, {"cause", m.cause}});
+  }
+  return out;
+}
+
+void RolloutVerify::restore_marks(const json::value& marks) {
+  if (!marks.is_array()) throw Error("expected an array of marks");
+  std::deque<Mark> restored;
+  for (std::size_t i = 0; i < marks.get_array().size(); ++i) {
+    const json::value& m = marks.get_array()[i];
+    const json::object* o = m.if_object();
+    const json::value* hash = o != nullptr ? o->if_contains("sha256") : nullptr;
+    const json::value* generation = o != nullptr ? o->if_contains("generation") : nullptr;
+    const json::value* cause = o != nullptr ? o->if_contains("cause") : nullptr;
+    if (hash == nullptr || !is_sha256_hex(*hash) || generation == nullptr ||
+        !positive(*generation) || cause == nullptr || !cause->is_string()) {
+      throw Error("/" + std::to_string(i) +
+                  ": expected {\"sha256\": 64 hex digits, \"generation\": N, \"cause\": TEXT}");
+    }
+    if (restored.size() == kKeptMarks) restored.pop_front();
+    restored.push_back(Mark{std::string(hash->get_string()), generation->to_number<std::uint64_t>(),
+                            std::string(cause->get_string())});
+  }
+  marks_ = std::move(restored);
 }
 
 json::value RolloutVerify::status_json() const {

@@ -27,8 +27,10 @@
 // the first stage stops there: the rest never read the generation, and a rollback publishes
 // the good document again to the canary segment only.
 //
-// The marks of bad content live in memory: a daemon that restarts forgets them (and a window
-// open when the daemon was killed ends with it; the next daemon publishes what its file holds).
+// The marks of bad content are the SHA-256 of each failed document. The daemon keeps them in
+// its state_dir (marks_json, restore_marks), so that a restarted daemon refuses them too. A
+// window open when the daemon was killed ends with it: the next daemon publishes what its
+// file holds, unless that content is marked.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -153,6 +155,13 @@ class RolloutVerify {
   // The last generation that failed, or null.
   [[nodiscard]] const VerifyRecord* last_failure() const;
 
+  // The marks of bad content, oldest first, as the daemon keeps them on disk:
+  // [{"sha256": HEX, "generation": N, "cause": TEXT}, ...].
+  [[nodiscard]] boost::json::value marks_json() const;
+  // Takes marks kept by an earlier daemon (marks_json's form), before any of its own. Throws
+  // Error naming what is wrong with `marks`; then none is taken.
+  void restore_marks(const boost::json::value& marks);
+
   // For status --json: the open window, the last failure and the marked contents.
   [[nodiscard]] boost::json::value status_json() const;
   // For one entry of history: null if never watched, else its verdict and cause.
@@ -162,7 +171,7 @@ class RolloutVerify {
 
  private:
   struct Mark {
-    std::size_t hash = 0;
+    std::string hash;  // SHA-256, in hex
     std::uint64_t generation = 0;
     std::string cause;
   };

@@ -1,7 +1,7 @@
-// The last good etcd-merged document on disk: STATE_DIR/SEGMENT.last-good.json. Written after
-// every publish of a document merged from etcd, so that a daemon started while etcd is
-// unreachable still publishes what its workers last ran with, and catches up once etcd
-// answers.
+// A file the daemon keeps in its state_dir across restarts, replaced whole and atomically:
+// SEGMENT.last-good.json, the last good etcd-merged document, so that a daemon started while
+// etcd is unreachable still publishes what its workers last ran with; SEGMENT.bad.json, the
+// content that failed its verify window, so that a restarted daemon still refuses it.
 #pragma once
 
 #include <cstddef>
@@ -11,9 +11,10 @@
 
 namespace confvisor::daemon {
 
-class LastGood {
+class StateFile {
  public:
-  LastGood(const std::string& state_dir, const std::string& segment);
+  // STATE_DIR/NAME.
+  StateFile(const std::string& state_dir, const std::string& name);
 
   // Makes sure the state directory can hold the file: creates it (mode 0700) if it is missing
   // and its parent is there, and checks it is a directory this process may write. Throws Error
