@@ -20,10 +20,15 @@ if [[ ${1:-} == --fix ]]; then
   exit 0
 fi
 
-unformatted=()
-for f in "${files[@]}"; do
-  clang-format --dry-run -Werror "$f" 2>/dev/null || unformatted+=("$f")
-done
+# One clang-format for every file (one process per file takes 40 s): each place it would
+# change is a "FILE:LINE:COL: error:" line, and the files are those lines' first field.
+report=$(clang-format --dry-run -Werror "${files[@]}" 2>&1 >/dev/null) && status=0 || status=$?
+mapfile -t unformatted < <(sed -n 's/^\(.*\):[0-9]*:[0-9]*: error: .*/\1/p' <<<"$report" | sort -u)
+if ((status != 0 && ${#unformatted[@]} == 0)); then
+  echo "check-format: clang-format failed (exit $status):" >&2
+  echo "$report" >&2
+  exit 1
+fi
 if ((${#unformatted[@]})); then
   echo "check-format: ${#unformatted[@]} file(s) not formatted as .clang-format says:" >&2
   printf '  %s\n' "${unformatted[@]}" >&2
