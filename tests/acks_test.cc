@@ -51,8 +51,7 @@ struct Setup {
 };
 
 RunResult ctl(DaemonProcess& d, const Setup& s, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--socket", s.socket()});
-  return confvisorctl(d, args);
+  return confvisorctl_at(d, s.socket(), std::move(args));
 }
 
 json::array workers_of(DaemonProcess& d, const Setup& s) {
@@ -220,6 +219,29 @@ BOOST_AUTO_TEST_CASE(a_waiter_that_hangs_up_is_dropped_and_many_may_wait) {
   BOOST_TEST(r.exit_code() == 0, r.output);
   BOOST_TEST(exit_code(other.wait()) == 0);
   d.stop(10s);
+}
+
+BOOST_AUTO_TEST_CASE(a_daemon_that_stops_ends_the_waits_with_why) {
+  Setup s;
+  s.write(R"({"n": 1})");
+  DaemonProcess d(s.dir, s.path());
+  require_ready(d);
+  require_applied(d, 1);
+  const pid_t stopped = pid_of(d, s, "api", 1);
+  BOOST_TEST_REQUIRE(::kill(stopped, SIGSTOP) == 0);
+
+  s.write(R"({"n": 2})");
+  const std::string out = s.dir.path() + "/wait.out";
+  Child waiting(
+      {bin("confvisorctl"), "--socket", s.socket(), "reload", "--wait", "--timeout", "20s"},
+      ChildOptions{.env = {"CONFVISOR_SEGMENT"}, .output_file = out});
+  require_log(d, "worker api[0] (generation 2) applied generation 2");
+  BOOST_TEST_REQUIRE(d.signal(SIGTERM));
+  BOOST_TEST(exit_code(waiting.wait()) == 1, read_file(out));
+  ::kill(stopped, SIGCONT);
+  BOOST_TEST(contains(read_file(out), "api:1 had not answered: confvisord is stopping on SIGTERM"),
+             read_file(out));
+  BOOST_TEST(exit_code(d.wait_exit(15s)) == 0, tail(d.log()));
 }
 
 BOOST_AUTO_TEST_CASE(a_restart_clears_what_an_instance_applied_until_it_reports_again) {

@@ -52,14 +52,11 @@ struct Setup {
 };
 
 RunResult ctl(DaemonProcess& d, const Setup& s, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--socket", s.socket()});
-  return confvisorctl(d, args);
+  return confvisorctl_at(d, s.socket(), std::move(args));
 }
 
 json::value status_of(DaemonProcess& d, const Setup& s) {
-  const RunResult r = ctl(d, s, {"status", "--json"});
-  BOOST_TEST_REQUIRE((r.exit_code() == 0 || r.exit_code() == 5), r.output);
-  return json::parse(r.output);
+  return status_at(d, s.socket());
 }
 
 // What a reader of `segment` sees: its generation and /app.

@@ -262,6 +262,7 @@ void Daemon::shut_down(int sig) {
   stopping_ = true;
   abandon_pending("stopping on " + signal_name(sig));
   abandon_checks("stopping on " + signal_name(sig));
+  end_waits("confvisord is stopping on " + signal_name(sig));
   notifier_.stopping("stopping; generation " + std::to_string(generation_) + " stays published");
   log_info("stopping on " + signal_name(sig) + ": stopping the workers; generation " +
            std::to_string(generation_) + " stays published in /dev/shm/confvisor." +
@@ -276,6 +277,7 @@ void Daemon::exit_for_fatal(const std::string& instance) {
   stopping_ = true;
   exit_code_ = kExitWorkerFatal;
   abandon_pending("worker " + instance + " is FATAL");
+  end_waits("confvisord is stopping: worker " + instance + " is FATAL");
   const std::string why = "worker " + instance + " (generation " + std::to_string(generation_) +
                           ") is FATAL and its on_fatal is exit: stopping every worker, then " +
                           "exiting with code " + std::to_string(kExitWorkerFatal);
@@ -381,6 +383,15 @@ void Daemon::on_run_failed(const supervise::RunFailure& failure) {
       waiter->wait.lost(failure.worker, failure.instance, failure.reason);
   }
   review_waiters();
+}
+
+// The workers stop next, which is no failure of theirs: the waits say so before the
+// connections close.
+void Daemon::end_waits(const std::string& why) {
+  for (const auto& weak : waiters_) {
+    if (const auto waiter = weak.lock()) waiter->wait.end_now(WaitOutcome::interrupted, why);
+  }
+  waiters_.clear();
 }
 
 void Daemon::review_waiters() {

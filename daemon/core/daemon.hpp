@@ -177,6 +177,7 @@ class Daemon {
   // it): the waiting `reload --wait`s count the instance as crashed.
   void on_run_failed(const supervise::RunFailure& failure);
   void review_waiters();
+  void end_waits(const std::string& why);
   Change begin_checks(config::Config candidate, std::string text, const std::string& source,
                       ChangeKind what, const std::string& trigger,
                       std::optional<std::int64_t> etcd_revision);

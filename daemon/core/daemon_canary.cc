@@ -75,13 +75,23 @@ void Daemon::promote(std::uint64_t generation) {
   Change change =
       publish_candidate(trial.what, trial.trigger, std::move(trial.text), trial.source,
                         std::move(trial.config), trial.etcd_revision, std::nullopt, generation);
-  if (change.result == Outcome::failed) rollout_.promotion_failed(generation, change.error);
-  if (change.result == Outcome::waiting) {
-    log_warning("rollout promoting: generation " + std::to_string(generation) +
-                " waits for the writer lock of /dev/shm/confvisor." + config_->settings.segment +
-                ": " + change.error);
+  // The reload was counted and answered when it went to the canary: this is its second step.
+  switch (change.result) {
+    case Outcome::ok:
+      log_info("rollout promoted: generation " + std::to_string(generation_) +
+               " published to every instance, " + human_size(published_text_.size()) + ", from " +
+               trial.source);
+      notifier_.status(status());
+      break;
+    case Outcome::waiting:
+      log_warning("rollout promoting: generation " + std::to_string(generation) +
+                  " waits for the writer lock of /dev/shm/confvisor." + config_->settings.segment +
+                  ": " + change.error);
+      break;
+    default:
+      rollout_.promotion_failed(generation, change.error);
+      break;
   }
-  if (change.result != Outcome::waiting) finish_change(change, trial.what, trial.trigger);
 }
 
 void Daemon::on_canary_failed(const VerifyRecord& record, const std::string& good_text,
@@ -93,7 +103,7 @@ void Daemon::on_canary_failed(const VerifyRecord& record, const std::string& goo
                           why = "its canary failed: " + record.failure->describe()] {
     for (const auto& weak : waiters_) {
       if (const auto waiter = weak.lock(); waiter && waiter->wait.generation() == generation)
-        waiter->wait.held_back(why);
+        waiter->wait.end_now(WaitOutcome::held_back, why);
     }
     review_waiters();
   });

@@ -16,6 +16,8 @@ const char* wait_outcome_name(WaitOutcome outcome) {
       return "timed_out";
     case WaitOutcome::held_back:
       return "held_back";
+    case WaitOutcome::interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -86,12 +88,12 @@ void ReloadWait::review() {
   finish(std::move(all));
 }
 
-void ReloadWait::held_back(const std::string& why) {
+void ReloadWait::end_now(WaitOutcome outcome, const std::string& why) {
   if (done()) return;
   std::vector<InstanceOutcome> all;
   for (auto& [o, settled] : outcomes()) {
     if (!settled) {
-      o.outcome = WaitOutcome::held_back;
+      o.outcome = outcome;
       o.detail = why;
     }
     all.push_back(std::move(o));

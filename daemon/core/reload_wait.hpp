@@ -22,8 +22,9 @@
 
 namespace confvisor::daemon {
 
-// held_back: the generation never reached the instance (it failed on the canary first).
-enum class WaitOutcome { applied, rejected, crashed, timed_out, held_back };
+// held_back: the generation never reached the instance (it failed on the canary first);
+// interrupted: the daemon began to stop before the instance answered.
+enum class WaitOutcome { applied, rejected, crashed, timed_out, held_back, interrupted };
 [[nodiscard]] const char* wait_outcome_name(WaitOutcome outcome);  // "applied", "timed_out"...
 
 struct InstanceOutcome {
@@ -51,9 +52,9 @@ class ReloadWait {
   void review();
   // A run of `worker`[`instance`] was lost: it settles as crashed, with `why`.
   void lost(const std::string& worker, unsigned instance, const std::string& why);
-  // The generation will not reach the instances that have not settled: the wait ends now,
-  // those held back, with `why`.
-  void held_back(const std::string& why);
+  // The wait ends now: the instances that have not settled come out as `outcome` (held_back,
+  // interrupted), with `why`.
+  void end_now(WaitOutcome outcome, const std::string& why);
 
   [[nodiscard]] bool done() const { return done_ == nullptr; }
   [[nodiscard]] std::uint64_t generation() const { return generation_; }

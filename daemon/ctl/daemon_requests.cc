@@ -407,6 +407,8 @@ int print_wait(const Command& cmd, const json::object& result) {
       std::cerr << "crashed: " << text_of(i.at("detail"));
     } else if (outcome == "held_back") {
       std::cerr << "never got generation " << generation << ": " << text_of(i.at("detail"));
+    } else if (outcome == "interrupted") {
+      std::cerr << "had not answered: " << text_of(i.at("detail"));
     } else {
       std::cerr << "did not answer in time: " << text_of(i.at("detail"));
     }
