@@ -14,9 +14,6 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 build_dir=${1:-build}
 jobs=$(nproc)
-# The suites mostly wait on the processes they run; CI runs the slow sanitized build's with
-# one more at a time than there are cores.
-ctest_jobs=${CONFVISOR_CTEST_JOBS:-$jobs}
 # Word-split on purpose: several arguments in one variable.
 read -r -a extra_args <<<"${CONFVISOR_CMAKE_ARGS:-}"
 read -r -a ctest_args <<<"${CONFVISOR_CTEST_ARGS:-}"
@@ -29,5 +26,5 @@ echo "== building $build_dir with $jobs jobs =="
 cmake --build "$build_dir" -j "$jobs"
 echo "== running the tests in $build_dir =="
 status=0
-ctest --test-dir "$build_dir" --output-on-failure -j "$ctest_jobs" "${ctest_args[@]}" || status=$?
+ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" "${ctest_args[@]}" || status=$?
 exit "$status"
