@@ -7,8 +7,7 @@
 namespace confvisor {
 
 void validate_segment_name(std::string_view name) {
-  const std::string_view base =
-      is_canary_segment(name) ? name.substr(0, name.size() - kCanarySuffix.size()) : name;
+  const std::string_view base = owning_segment(name);
   auto ok_char = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-';
@@ -25,6 +24,10 @@ std::string canary_segment(std::string_view name) {
 
 bool is_canary_segment(std::string_view name) {
   return name.ends_with(kCanarySuffix);
+}
+
+std::string_view owning_segment(std::string_view name) {
+  return is_canary_segment(name) ? name.substr(0, name.size() - kCanarySuffix.size()) : name;
 }
 
 SegmentNames::SegmentNames(std::string_view n) : name(n) {

@@ -18,6 +18,8 @@ void validate_segment_name(std::string_view name);
 inline constexpr std::string_view kCanarySuffix = ".canary";
 [[nodiscard]] std::string canary_segment(std::string_view name);
 [[nodiscard]] bool is_canary_segment(std::string_view name);
+// The segment whose daemon owns `name`: NAME for NAME.canary, else `name` itself.
+[[nodiscard]] std::string_view owning_segment(std::string_view name);
 
 struct SegmentNames {
   explicit SegmentNames(std::string_view name);  // validates

@@ -589,8 +589,7 @@ std::string segment_of(const Value& v) {
   validate_segment_name(name);
   if (is_canary_segment(name)) {
     throw Error(quote_text(name) + " is the name of a canary segment (" +
-                quote_text(name.substr(0, name.size() - kCanarySuffix.size())) +
-                "'s): choose a name without \".canary\"");
+                quote_text(owning_segment(name)) + "'s): choose a name without \".canary\"");
   }
   return name;
 }

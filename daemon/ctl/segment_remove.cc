@@ -16,8 +16,7 @@ int segment_remove(const Command& cmd) {
   // one from starting on it until the objects are gone.
   // NAME.canary belongs to NAME's daemon: that daemon's lock is the one to take.
   const bool canary = is_canary_segment(names.name);
-  const std::string owner =
-      canary ? names.name.substr(0, names.name.size() - kCanarySuffix.size()) : names.name;
+  const std::string owner(owning_segment(names.name));
   std::optional<OwnerLock> lock;
   try {
     lock.emplace(owner);
